@@ -1,0 +1,123 @@
+/**
+ * The validated, normalized configuration. `config/schema.ts` turns the user's file (or object)
+ * into this shape once at start-up; everything downstream receives it frozen and never re-reads
+ * the environment. It is structured-clone safe, so it crosses into worker threads as-is.
+ */
+
+/** A literal, or a string "$claims.<path>" naming a JWT claim. */
+export type FilterValue = string | number | boolean | null;
+
+export interface FilterOps {
+  eq?: FilterValue;
+  ne?: FilterValue;
+  lt?: FilterValue;
+  lte?: FilterValue;
+  gt?: FilterValue;
+  gte?: FilterValue;
+  /** A list of literals/claim refs, or one claim ref that resolves to an array. */
+  in?: FilterValue[] | string;
+}
+
+/**
+ * A row filter. Keys are column names (value: literal, claim ref, or operator object), or `and` /
+ * `or` with a list of filters. Several keys in one object are ANDed.
+ */
+export type Filter = { and?: Filter[]; or?: Filter[] } & { [column: string]: FilterValue | FilterOps | Filter[] | undefined };
+
+export type Columns = '*' | string[];
+
+export interface SelectPermission {
+  columns: Columns;
+  filter?: Filter;
+}
+export interface InsertPermission {
+  columns: Columns;
+  /** Presets: column → literal or claim ref, always written by the gateway. */
+  set?: Record<string, FilterValue>;
+}
+export interface UpdatePermission {
+  columns: Columns;
+  filter?: Filter;
+}
+export interface DeletePermission {
+  filter?: Filter;
+}
+export interface TablePermission {
+  select?: SelectPermission;
+  insert?: InsertPermission;
+  update?: UpdatePermission;
+  delete?: DeletePermission;
+}
+
+/** role → connection → table ("table" in the connection's default schema, or "schema.table"). */
+export type Permissions = Record<string, Record<string, Record<string, TablePermission>>>;
+
+export interface PostgresConnectionConfig {
+  dialect: 'postgres';
+  url: string;
+  /** Connections per worker thread. */
+  max: number;
+  /** SET LOCAL ROLE for every lease, when set. */
+  dbRole?: string;
+  /** Default schema for unqualified table names. */
+  schema: string;
+  idleTimeoutMs: number;
+  connectionTimeoutMs: number;
+}
+export type ConnectionConfig = PostgresConnectionConfig;
+
+export interface JwtConfig {
+  secret?: string;
+  publicKey?: string;
+  jwksUrl?: string;
+  algorithms: string[];
+  issuer?: string;
+  audience?: string;
+  /** Seconds of clock skew tolerated on exp/nbf. */
+  clockTolerance: number;
+}
+
+export interface Limits {
+  /** ms; statement_timeout and the request deadline. */
+  queryTimeout: number;
+  /** Requests per user per minute (0 disables). */
+  rateLimitPerUser: number;
+  /** Requests per client IP per minute (0 disables). */
+  rateLimitPerIP: number;
+  maxRows: number;
+  maxRelationDepth: number;
+  maxFilterNesting: number;
+  maxSqlLength: number;
+  maxParams: number;
+}
+
+export interface SluiceConfig {
+  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean };
+  auth: {
+    jwt: JwtConfig;
+    claims: { role: string; tenant: string; user: string };
+  };
+  /** Insertion order matters: the first connection is the default. */
+  connections: Record<string, ConnectionConfig>;
+  limits: Limits;
+  workers: {
+    /** Worker threads in the piscina pool. */
+    threads: number;
+  };
+  queue: {
+    /** Jobs allowed to wait for a free connection before new ones get 503. */
+    maxWaiting: number;
+    /** ms a job may wait in the queue before it gets 503. */
+    maxWaitMs: number;
+  };
+  sql: {
+    /** Extra function names allowed on top of the built-in allowlist. */
+    allowFunctions: string[];
+    /** Extra type names allowed in casts on top of the built-in allowlist. */
+    allowTypes: string[];
+    /** Entries in each thread's checked-statement LRU cache. */
+    cacheSize: number;
+  };
+  logging: { level: string };
+  permissions: Permissions;
+}

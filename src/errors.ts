@@ -1,0 +1,107 @@
+/**
+ * The one registry of error codes sluice answers with. Every client-visible error is built from
+ * here, so a code always maps to the same HTTP status. `test/unit/errors.test.ts` checks that every
+ * code is documented in docs/errors.md.
+ */
+export const ERRORS = {
+  // 400 — the request itself is wrong
+  BAD_REQUEST: { status: 400, message: 'The request body is malformed' },
+  SQL_PARSE_ERROR: { status: 400, message: 'The SQL does not parse' },
+  SQL_TOO_LONG: { status: 400, message: 'The SQL text is longer than limits.maxSqlLength' },
+  TOO_MANY_PARAMS: { status: 400, message: 'More parameters than limits.maxParams' },
+  PARAM_COUNT_MISMATCH: { status: 400, message: 'The number of params does not match the placeholders in the SQL' },
+  RELATION_DEPTH_EXCEEDED: { status: 400, message: 'Subquery nesting deeper than limits.maxRelationDepth' },
+  FILTER_NESTING_EXCEEDED: { status: 400, message: 'AND/OR/NOT nesting deeper than limits.maxFilterNesting' },
+  UNKNOWN_CONNECTION: { status: 400, message: 'No such connection' },
+  INVALID_TYPING: { status: 400, message: 'Unknown parameter typing' },
+  // 400 — the database refused the statement for a reason the client can fix
+  UNDEFINED_COLUMN: { status: 400, message: 'Column does not exist or is not permitted' },
+  UNDEFINED_OBJECT: { status: 400, message: 'Relation or function does not exist or is not permitted' },
+  INVALID_SQL: { status: 400, message: 'The statement is invalid' },
+  INVALID_INPUT: { status: 400, message: 'A value is invalid for its type' },
+  NOT_NULL_VIOLATION: { status: 400, message: 'A required column is missing a value' },
+  CHECK_VIOLATION: { status: 400, message: 'A check constraint rejected the row' },
+  // 401 — who are you?
+  TOKEN_MISSING: { status: 401, message: 'Authorization: Bearer <token> is required' },
+  TOKEN_INVALID: { status: 401, message: 'The token is invalid' },
+  TOKEN_EXPIRED: { status: 401, message: 'The token has expired' },
+  // 403 — the permissions do not allow it
+  ROLE_NOT_ALLOWED: { status: 403, message: 'The role has no permissions on this connection' },
+  STATEMENT_NOT_ALLOWED: { status: 403, message: 'Only a single SELECT, INSERT, UPDATE or DELETE is allowed' },
+  TABLE_NOT_ALLOWED: { status: 403, message: 'The role may not use this table' },
+  OPERATION_NOT_ALLOWED: { status: 403, message: 'The role may not perform this operation on this table' },
+  COLUMN_NOT_ALLOWED: { status: 403, message: 'The role may not use this column' },
+  FUNCTION_NOT_ALLOWED: { status: 403, message: 'The function is not allowed' },
+  TYPE_NOT_ALLOWED: { status: 403, message: 'The type is not allowed' },
+  CONSTRUCT_NOT_ALLOWED: { status: 403, message: 'The SQL uses a construct the gateway does not allow' },
+  PRESET_COLUMN: { status: 403, message: 'The column is set by the gateway and cannot be supplied' },
+  CLAIM_MISSING: { status: 403, message: 'The token lacks a claim the permissions need' },
+  DATABASE_PERMISSION_DENIED: { status: 403, message: 'The database refused the operation' },
+  // 404/405
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  // 408
+  QUERY_TIMEOUT: { status: 408, message: 'The query ran longer than limits.queryTimeout and was cancelled' },
+  // 409 — the data conflicts
+  UNIQUE_VIOLATION: { status: 409, message: 'A row with the same unique key already exists' },
+  FOREIGN_KEY_VIOLATION: { status: 409, message: 'A referenced row is missing or still referenced' },
+  SERIALIZATION_FAILURE: { status: 409, message: 'The transaction conflicted with another; retry it' },
+  // 413, 415
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than server.bodyLimit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
+  // 429
+  RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  // 499-ish: the client went away; never sent, only logged
+  CLIENT_CLOSED: { status: 499, message: 'The client closed the request' },
+  // 503 — come back later
+  OVERLOADED: { status: 503, message: 'The gateway is at capacity; retry later' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later' },
+  SHUTTING_DOWN: { status: 503, message: 'The gateway is shutting down' },
+  // 500 — a bug in sluice
+  INTERNAL_ERROR: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Plain, structured-clone-safe shape of an error: what crosses thread boundaries and goes to clients. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** SQLSTATE when the database produced the error. */
+  sqlstate?: string;
+  /** Seconds, for 429/503. */
+  retryAfter?: number;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly sqlstate: string | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, extra: { sqlstate?: string; retryAfter?: number } = {}) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'SluiceError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.sqlstate = extra.sqlstate;
+    this.retryAfter = extra.retryAfter;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.sqlstate !== undefined) body.sqlstate = this.sqlstate;
+    if (this.retryAfter !== undefined) body.retryAfter = this.retryAfter;
+    return body;
+  }
+
+  static fromBody(body: ErrorBody): SluiceError {
+    const extra: { sqlstate?: string; retryAfter?: number } = {};
+    if (body.sqlstate !== undefined) extra.sqlstate = body.sqlstate;
+    if (body.retryAfter !== undefined) extra.retryAfter = body.retryAfter;
+    return new SluiceError(body.code in ERRORS ? body.code : 'INTERNAL_ERROR', body.message, extra);
+  }
+}
+
+export function isSluiceError(e: unknown): e is SluiceError {
+  return e instanceof SluiceError;
+}

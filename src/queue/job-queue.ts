@@ -1,0 +1,18 @@
+import type { QueryJob, QueryOutcome } from '../pool/messages.js';
+
+/**
+ * Where `/data` work waits for a free connection. Implementations: the in-process queue (this
+ * file's sibling) and, later, BullMQ. A full queue rejects with OVERLOADED (503 + Retry-After)
+ * instead of growing; an aborted signal removes a waiting job or cancels a running one.
+ */
+export interface JobQueue {
+  submit(job: QueryJob, signal?: AbortSignal): Promise<QueryOutcome>;
+  stats(): QueueStats;
+  /** Stop accepting work; wait (bounded) for running jobs; reject waiting ones with SHUTTING_DOWN. */
+  close(): Promise<void>;
+}
+
+export interface QueueStats {
+  waiting: number;
+  running: number;
+}

@@ -1,0 +1,39 @@
+/**
+ * The validator/rewriter contract every dialect implements. `check` is pure over
+ * (connection, role, SQL text, typings): claim values are never spliced in, they are appended as
+ * parameters described by `claimParams`, so a checked statement can be cached and reused.
+ * Every refusal is a thrown SluiceError (403 for permissions, 400 for malformed/limits).
+ */
+export type StatementKind = 'select' | 'insert' | 'update' | 'delete';
+
+/** Where an appended parameter's value comes from at execution time. */
+export type ParamSource =
+  | { kind: 'claim'; path: string[] } // a JWT claim; missing → CLAIM_MISSING (403)
+  | { kind: 'literal'; value: string | number | boolean | null }; // a literal from the config
+
+export interface CheckInput {
+  sql: string;
+  role: string;
+  /** Parameter type hints from Drizzle's pg-proxy (`json`, `timestamp`, `date`, `decimal`, `uuid`, `time`, `none`). */
+  typings?: string[];
+}
+
+export interface CheckedStatement {
+  /** The rewritten SQL: client placeholders keep their numbers, gateway params follow them. */
+  sql: string;
+  kind: StatementKind;
+  /** True when the statement cannot write (plain SELECT without locking clauses). */
+  readOnly: boolean;
+  /** How many placeholders the client must supply ($1..$clientParamCount). */
+  clientParamCount: number;
+  /** Sources of the appended params $clientParamCount+1 … in order. */
+  claimParams: ParamSource[];
+  /** Qualified names of every table the statement touches (for logs). */
+  tables: string[];
+  /** True when the rewriter added a LIMIT maxRows+1 to the outermost query. */
+  rowCapped: boolean;
+}
+
+export interface Validator {
+  check(input: CheckInput): CheckedStatement;
+}
