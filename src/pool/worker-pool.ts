@@ -1,0 +1,16 @@
+import type { QueryJob, QueryOutcome } from './messages.js';
+
+/**
+ * The piscina host as the rest of the code sees it. Implemented in pool/piscina-pool.ts.
+ * `run` never rejects for query errors: those come back as `{ ok: false, error }`.
+ */
+export interface WorkerPool {
+  run(job: QueryJob): Promise<QueryOutcome>;
+  /** Ask the thread running `jobId` to cancel it on the server. */
+  cancel(jobId: string): void;
+  /** Total concurrent statements the pool can run for `connection` (threads × per-thread max). */
+  capacity(connection: string): number;
+  /** Per connection: reachable or the reason it is not. */
+  ping(): Promise<Record<string, { ok: boolean; error?: string }>>;
+  close(): Promise<void>;
+}
