@@ -1,12 +1,18 @@
 import type { SluiceConfig } from '../config/types.js';
-import type { Validator } from './validator.js';
+import { loadPostgresParser } from './postgres/parser.js';
+import { createPostgresValidator, type CachedValidator } from './postgres/postgres-validator.js';
 
 /** Load whatever the dialects need once per thread (libpg-query is WASM). */
 export async function loadSqlParsers(): Promise<void> {
-  throw new Error('not implemented yet');
+  await loadPostgresParser();
 }
 
 /** A cached validator for one connection of the config. Call loadSqlParsers() first. */
-export function createValidator(_config: SluiceConfig, _connection: string): Validator {
-  throw new Error('not implemented yet');
+export function createValidator(config: SluiceConfig, connection: string): CachedValidator {
+  const conn = config.connections[connection];
+  if (!conn) throw new Error(`unknown connection ${connection}`);
+  switch (conn.dialect) {
+    case 'postgres':
+      return createPostgresValidator(config, connection);
+  }
 }

@@ -1,0 +1,73 @@
+/**
+ * Minimal typing and builders for libpg-query's JSON AST. A node is `{ TypeName: body }`; fields
+ * declared with a concrete struct type in Postgres (e.g. InsertStmt.relation) appear unwrapped.
+ */
+export type Body = Record<string, unknown>;
+export type Node = Record<string, Body>;
+
+export function nodeType(node: unknown): string | null {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return null;
+  const keys = Object.keys(node);
+  return keys.length === 1 ? keys[0]! : null;
+}
+
+export function bodyOf(node: Node): Body {
+  return Object.values(node)[0]!;
+}
+
+export const str = (sval: string): Node => ({ String: { sval } });
+
+export function columnRef(...names: string[]): Node {
+  return { ColumnRef: { fields: names.map(str) } };
+}
+
+export function paramRef(number: number): Node {
+  return { ParamRef: { number } };
+}
+
+export function typeCast(arg: Node, typeName: string): Node {
+  return { TypeCast: { arg, typeName: { names: [str(typeName)], typemod: -1 } } };
+}
+
+export function op(symbol: string, lexpr: Node, rexpr: Node, kind = 'AEXPR_OP'): Node {
+  return { A_Expr: { kind, name: [str(symbol)], lexpr, rexpr } };
+}
+
+export function boolExpr(boolop: 'AND_EXPR' | 'OR_EXPR' | 'NOT_EXPR', args: Node[]): Node {
+  return { BoolExpr: { boolop, args } };
+}
+
+export function nullTest(arg: Node, isNull: boolean): Node {
+  return { NullTest: { arg, nulltesttype: isNull ? 'IS_NULL' : 'IS_NOT_NULL' } };
+}
+
+export function and(parts: Node[]): Node {
+  if (parts.length === 1) return parts[0]!;
+  return boolExpr('AND_EXPR', parts);
+}
+
+export function rangeVar(schema: string, relname: string, alias?: string, inh = true): Body {
+  return { schemaname: schema, relname, inh, relpersistence: 'p', ...(alias !== undefined && { alias: { aliasname: alias } }) };
+}
+
+export function resTarget(val: Node, name?: string): Node {
+  return { ResTarget: { ...(name !== undefined && { name }), val } };
+}
+
+export function star(...qualifier: string[]): Node {
+  return { ColumnRef: { fields: [...qualifier.map(str), { A_Star: {} }] } };
+}
+
+const POSITION_KEYS = new Set(['location', 'stmt_len', 'stmt_location', 'list_start', 'list_end', 'rexpr_list_start', 'rexpr_list_end']);
+
+/** Canonical form for comparing two ASTs by meaning: no source positions, keys sorted. */
+export function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) {
+    if (POSITION_KEYS.has(k)) continue;
+    out[k] = canonical((value as Record<string, unknown>)[k]);
+  }
+  return out;
+}

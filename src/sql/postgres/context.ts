@@ -1,0 +1,81 @@
+/** State carried through one walk of one statement. */
+import type { Limits } from '../../config/types.js';
+import { SluiceError, type ErrorCode } from '../../errors.js';
+import type { RolePermissions } from '../../permissions/model.js';
+import type { ParamSource } from '../validator.js';
+import type { Body } from './ast.js';
+import type { ParamSink } from './filter-ast.js';
+import type { Scope } from './scope.js';
+
+export interface WalkOptions {
+  limits: Limits;
+  functions: ReadonlySet<string>;
+  types: ReadonlySet<string>;
+}
+
+export interface Ctx extends ParamSink {
+  readonly perms: RolePermissions;
+  readonly schema: string;
+  readonly opts: WalkOptions;
+  /** Cast for each client placeholder ($1 → index 0), from Drizzle typings. */
+  readonly typings: readonly (string | null)[];
+  readonly claimParams: ParamSource[];
+  /** Gateway placeholders, numbered after the client's once the walk knows how many those are. */
+  readonly gatewayRefs: Body[];
+  maxClientParam: number;
+  readonly tables: Set<string>;
+  scope: Scope | null;
+  /** CTE names visible here, innermost last. */
+  ctes: ReadonlySet<string>[];
+  relDepth: number;
+  boolDepth: number;
+  exprDepth: number;
+}
+
+export function refuse(code: ErrorCode, message: string): never {
+  throw new SluiceError(code, message);
+}
+
+export function createCtx(perms: RolePermissions, schema: string, opts: WalkOptions, typings: readonly (string | null)[]): Ctx {
+  const ctx: Ctx = {
+    perms,
+    schema,
+    opts,
+    typings,
+    claimParams: [],
+    gatewayRefs: [],
+    maxClientParam: 0,
+    tables: new Set(),
+    scope: null,
+    ctes: [],
+    relDepth: 0,
+    boolDepth: 0,
+    exprDepth: 0,
+    add(source) {
+      const body: Body = { number: 0 };
+      ctx.claimParams.push(source);
+      ctx.gatewayRefs.push(body);
+      return { ParamRef: body };
+    },
+  };
+  return ctx;
+}
+
+/** Gateway params follow the client's: $max+1, $max+2, … */
+export function numberGatewayParams(ctx: Ctx): void {
+  ctx.gatewayRefs.forEach((body, i) => {
+    body.number = ctx.maxClientParam + i + 1;
+  });
+}
+
+/** Refuse any key of `body` not in `allowed` (fail closed on constructs we did not plan for). */
+export function onlyKeys(type: string, body: Body, allowed: ReadonlySet<string>): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.has(key)) refuse('CONSTRUCT_NOT_ALLOWED', `${type}.${key} is not supported by the gateway`);
+  }
+}
+
+export function isCte(ctx: Ctx, name: string): boolean {
+  for (let i = ctx.ctes.length - 1; i >= 0; i--) if (ctx.ctes[i]!.has(name)) return true;
+  return false;
+}

@@ -1,0 +1,257 @@
+/**
+ * INSERT, UPDATE, DELETE. The target table stays a real table (it has to, to be written), so:
+ * columns written must be in the permission's list, gateway presets replace client values, the
+ * row filter is ANDed into WHERE (and into ON CONFLICT DO UPDATE), and every column read from the
+ * target — WHERE, SET values, RETURNING, correlated subqueries — must be readable (scope.ts).
+ */
+import { allows, type ColumnSet, type CompiledTable } from '../../permissions/model.js';
+import { and, columnRef, nodeType, rangeVar, resTarget, star, type Body, type Node } from './ast.js';
+import { onlyKeys, refuse, type Ctx } from './context.js';
+import { expr, exprList } from './expressions.js';
+import { filterToAst, sourceOf } from './filter-ast.js';
+import { fromItem, lookupTable } from './from-clause.js';
+import { newScope, type Scope, type ScopeItem } from './scope.js';
+import { subquery, withClause } from './select.js';
+
+interface Target {
+  table: CompiledTable;
+  /** The name the target goes by in the statement (alias or table name). */
+  name: string;
+  label: string;
+}
+
+function target(rv: Body, ctx: Ctx): Target {
+  if (rv.catalogname !== undefined) refuse('TABLE_NOT_ALLOWED', 'Cross-database references are not allowed');
+  const table = lookupTable(rv, ctx);
+  const alias = rv.alias as Body | undefined;
+  if (alias) onlyKeys('Alias', alias, new Set(['aliasname']));
+  // Pin the schema so search_path can never redirect the write.
+  Object.assign(rv, rangeVar(table.schema, table.table, alias?.aliasname as string | undefined, rv.inh !== false));
+  return { table, name: (alias?.aliasname as string | undefined) ?? table.table, label: `${table.schema}.${table.table}` };
+}
+
+function targetItem(t: Target): ScopeItem {
+  return { name: t.name, columns: null, target: { readable: t.table.select?.columns, label: t.label } };
+}
+
+function need<T>(value: T | undefined, what: string, t: Target): T {
+  if (value === undefined) refuse('OPERATION_NOT_ALLOWED', `The role may not ${what} ${t.label}`);
+  return value;
+}
+
+function withFilter(where: Node | undefined, filter: Parameters<typeof filterToAst>[0] | undefined, t: Target, ctx: Ctx): Node | undefined {
+  if (!filter) return where;
+  const f = filterToAst(filter, t.name, ctx);
+  return where ? and([where, f]) : f;
+}
+
+/** SET col = value, … for UPDATE and ON CONFLICT DO UPDATE. */
+function setList(list: unknown, columns: ColumnSet, t: Target, ctx: Ctx): Node[] {
+  return (list as Node[]).map((n) => {
+    if (nodeType(n) !== 'ResTarget') refuse('CONSTRUCT_NOT_ALLOWED', 'Only SET column = value is allowed');
+    const rt = n.ResTarget!;
+    onlyKeys('ResTarget', rt, new Set(['name', 'val', 'location']));
+    const col = rt.name as string;
+    if (!allows(columns, col)) refuse('COLUMN_NOT_ALLOWED', `The role may not update ${t.label}.${col}`);
+    if (t.table.pinned.has(col)) refuse('COLUMN_NOT_ALLOWED', `${t.label}.${col} is used by a row filter or preset and cannot be updated`);
+    rt.val = expr(rt.val as Node, ctx);
+    return n;
+  });
+}
+
+function returning(clause: Body | undefined, t: Target, scope: Scope, ctx: Ctx): void {
+  if (!clause) return;
+  onlyKeys('ReturningClause', clause, new Set(['exprs']));
+  const readable = need(t.table.select, 'read (RETURNING) from', t).columns;
+  const out: Node[] = [];
+  for (const n of clause.exprs as Node[]) {
+    const rt = n.ResTarget;
+    if (!rt) refuse('CONSTRUCT_NOT_ALLOWED', 'Unexpected RETURNING item');
+    onlyKeys('ResTarget', rt, new Set(['name', 'val', 'location']));
+    const ref = (rt.val as Node).ColumnRef;
+    const fields = (ref?.fields as Node[] | undefined) ?? [];
+    const isStar = fields.length > 0 && nodeType(fields[fields.length - 1]) === 'A_Star';
+    const qualifier = fields.length === 2 ? (fields[0]!.String?.sval as string | undefined) : undefined;
+    if (isStar && readable.names !== null && (fields.length === 1 || qualifier === t.name)) {
+      // RETURNING * → the readable columns of the target (and, unqualified, every other FROM item).
+      for (const c of readable.names) out.push(resTarget(columnRef(t.name, c)));
+      if (fields.length === 1) for (const item of scope.items) if (!item.target) out.push(resTarget(star(item.name)));
+      continue;
+    }
+    rt.val = expr(rt.val as Node, ctx);
+    out.push(n);
+  }
+  clause.exprs = out;
+}
+
+function fromList(list: unknown, ctx: Ctx, scope: Scope): Node[] | undefined {
+  if (list === undefined) return undefined;
+  return (list as Node[]).map((item) => {
+    ctx.scope = scope;
+    return fromItem(item, ctx, scope, null);
+  });
+}
+
+export function updateStmt(s: Body, ctx: Ctx): void {
+  onlyKeys('UpdateStmt', s, new Set(['relation', 'targetList', 'whereClause', 'fromClause', 'returningClause', 'withClause']));
+  withClause(s.withClause as Body | undefined, ctx);
+  const t = target(s.relation as Body, ctx);
+  const perm = need(t.table.update, 'update', t);
+  const scope = newScope(null);
+  scope.items.push(targetItem(t));
+  const from = fromList(s.fromClause, ctx, scope);
+  if (from) s.fromClause = from;
+  ctx.scope = scope;
+  s.targetList = setList(s.targetList, perm.columns, t, ctx);
+  if (s.whereClause) s.whereClause = expr(s.whereClause as Node, ctx);
+  const where = withFilter(s.whereClause as Node | undefined, perm.filter, t, ctx);
+  if (where) s.whereClause = where;
+  returning(s.returningClause as Body | undefined, t, scope, ctx);
+}
+
+export function deleteStmt(s: Body, ctx: Ctx): void {
+  onlyKeys('DeleteStmt', s, new Set(['relation', 'usingClause', 'whereClause', 'returningClause', 'withClause']));
+  withClause(s.withClause as Body | undefined, ctx);
+  const t = target(s.relation as Body, ctx);
+  const perm = need(t.table.delete, 'delete from', t);
+  const scope = newScope(null);
+  scope.items.push(targetItem(t));
+  const using = fromList(s.usingClause, ctx, scope);
+  if (using) s.usingClause = using;
+  ctx.scope = scope;
+  if (s.whereClause) s.whereClause = expr(s.whereClause as Node, ctx);
+  const where = withFilter(s.whereClause as Node | undefined, perm.filter, t, ctx);
+  if (where) s.whereClause = where;
+  returning(s.returningClause as Body | undefined, t, scope, ctx);
+}
+
+const isDefault = (n: Node | undefined): boolean => nodeType(n) === 'SetToDefault';
+
+/** INSERT … VALUES: check each column, replace DEFAULT in preset columns with the preset. */
+function insertValues(s: Body, cols: string[], t: Target, ctx: Ctx): void {
+  const perm = t.table.insert!;
+  const rows = (s.valuesLists as Node[]).map((r) => {
+    const items = r.List?.items as Node[] | undefined;
+    if (!items || items.length !== cols.length) refuse('CONSTRUCT_NOT_ALLOWED', 'Each VALUES row must have one value per listed column');
+    return items;
+  });
+  const presetIndexes: number[] = [];
+  cols.forEach((col, i) => {
+    const allDefault = rows.every((r) => isDefault(r[i]));
+    if (perm.presets.has(col)) {
+      if (!allDefault) refuse('PRESET_COLUMN', `${t.label}.${col} is set by the gateway and cannot be supplied`);
+      presetIndexes.push(i);
+    } else if (!allows(perm.columns, col) && !allDefault) {
+      refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${col}`);
+    }
+  });
+  ctx.scope = newScope(null); // VALUES cannot see the target
+  for (const r of rows) r.splice(0, r.length, ...exprList(r, ctx));
+  // Gateway placeholders go in only after the client's expressions were walked.
+  for (const i of presetIndexes) {
+    const source = sourceOf(perm.presets.get(cols[i]!) ?? null);
+    for (const r of rows) r[i] = ctx.add(source);
+  }
+  for (const [col, value] of perm.presets) {
+    if (cols.includes(col)) continue;
+    cols.push(col);
+    for (const r of rows) r.push(ctx.add(sourceOf(value)));
+  }
+}
+
+/** INSERT … SELECT: presets are appended by wrapping the query. */
+function insertSelect(s: Body, cols: string[], t: Target, ctx: Ctx): Node {
+  const perm = t.table.insert!;
+  for (const col of cols) {
+    if (perm.presets.has(col)) refuse('PRESET_COLUMN', `${t.label}.${col} is set by the gateway and cannot be supplied`);
+    if (!allows(perm.columns, col)) refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${col}`);
+  }
+  const query = { SelectStmt: s };
+  subquery(query, ctx, null);
+  if (perm.presets.size === 0) return query;
+  const targetList = [resTarget(star('sluice_s'))];
+  for (const [col, value] of perm.presets) {
+    cols.push(col);
+    targetList.push(resTarget(ctx.add(sourceOf(value))));
+  }
+  return {
+    SelectStmt: {
+      targetList,
+      fromClause: [{ RangeSubselect: { subquery: query, alias: { aliasname: 'sluice_s' } } }],
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    },
+  };
+}
+
+function onConflict(clause: Body | undefined, t: Target, ctx: Ctx): void {
+  if (!clause) return;
+  onlyKeys('OnConflictClause', clause, new Set(['action', 'infer', 'targetList', 'whereClause', 'location']));
+  const infer = clause.infer as Body | undefined;
+  if (infer) {
+    onlyKeys('InferClause', infer, new Set(['indexElems', 'conname', 'location']));
+    for (const e of (infer.indexElems as Node[] | undefined) ?? []) {
+      const ie = e.IndexElem;
+      if (!ie) refuse('CONSTRUCT_NOT_ALLOWED', 'Unexpected ON CONFLICT target');
+      onlyKeys('IndexElem', ie, new Set(['name', 'ordering', 'nulls_ordering']));
+    }
+  }
+  if (clause.action === 'ONCONFLICT_NOTHING') return;
+  if (clause.action !== 'ONCONFLICT_UPDATE') refuse('CONSTRUCT_NOT_ALLOWED', 'Unsupported ON CONFLICT action');
+  const perm = need(t.table.update, 'update (ON CONFLICT DO UPDATE)', t);
+  const ins = t.table.insert!;
+  const excludedCols: ColumnSet = {
+    names:
+      ins.columns.names === null
+        ? null
+        : new Set([...ins.columns.names, ...ins.presets.keys(), ...(t.table.select?.columns.names ?? [])]),
+  };
+  const scope = newScope(null);
+  scope.items.push(targetItem(t), { name: 'excluded', columns: null, excluded: excludedCols });
+  ctx.scope = scope;
+  clause.targetList = setList(clause.targetList, perm.columns, t, ctx);
+  if (clause.whereClause) clause.whereClause = expr(clause.whereClause as Node, ctx);
+  // The existing row must belong to the caller, or it is left alone.
+  const where = withFilter(clause.whereClause as Node | undefined, perm.filter, t, ctx);
+  if (where) clause.whereClause = where;
+}
+
+export function insertStmt(s: Body, ctx: Ctx): void {
+  onlyKeys('InsertStmt', s, new Set(['relation', 'cols', 'selectStmt', 'onConflictClause', 'returningClause', 'withClause', 'override']));
+  if (s.override !== 'OVERRIDING_NOT_SET') refuse('CONSTRUCT_NOT_ALLOWED', 'OVERRIDING … VALUE is not allowed');
+  withClause(s.withClause as Body | undefined, ctx);
+  const t = target(s.relation as Body, ctx);
+  const perm = need(t.table.insert, 'insert into', t);
+  const cols = ((s.cols as Node[] | undefined) ?? []).map((n) => {
+    const rt = n.ResTarget;
+    if (!rt) refuse('CONSTRUCT_NOT_ALLOWED', 'Unexpected INSERT column');
+    onlyKeys('ResTarget', rt, new Set(['name', 'location']));
+    return rt.name as string;
+  });
+  if (new Set(cols).size !== cols.length) refuse('CONSTRUCT_NOT_ALLOWED', 'A column is listed twice');
+  const sel = s.selectStmt as Node | undefined;
+  if (!sel) {
+    // DEFAULT VALUES: only the presets are written.
+    if (perm.presets.size > 0) {
+      const items: Node[] = [];
+      for (const [col, value] of perm.presets) {
+        cols.push(col);
+        items.push(ctx.add(sourceOf(value)));
+      }
+      s.selectStmt = { SelectStmt: { valuesLists: [{ List: { items } }], limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' } };
+    }
+  } else {
+    if (cols.length === 0) refuse('CONSTRUCT_NOT_ALLOWED', 'INSERT must list its columns');
+    const body = sel.SelectStmt;
+    if (!body) refuse('CONSTRUCT_NOT_ALLOWED', 'Unexpected INSERT source');
+    const plainValues = body.valuesLists !== undefined && Object.keys(body).every((k) => ['valuesLists', 'limitOption', 'op'].includes(k));
+    if (plainValues) insertValues(body, cols, t, ctx);
+    else s.selectStmt = insertSelect(body, cols, t, ctx);
+  }
+  if (cols.length > 0) s.cols = cols.map((name) => ({ ResTarget: { name } }));
+  onConflict(s.onConflictClause as Body | undefined, t, ctx);
+  const scope = newScope(null);
+  scope.items.push(targetItem(t));
+  ctx.scope = scope;
+  returning(s.returningClause as Body | undefined, t, scope, ctx);
+}

@@ -1,0 +1,95 @@
+/**
+ * The Postgres validator: parse with the real Postgres parser, check and rewrite the AST, deparse,
+ * and re-parse the output to prove the deparser said exactly what the checked AST means. Results
+ * are cached per (role, typings, SQL): claim values are parameters, so the rewrite is reusable.
+ */
+import { deparseSync } from 'pgsql-deparser';
+import { LRUCache } from 'lru-cache';
+import type { SluiceConfig } from '../../config/types.js';
+import { SluiceError } from '../../errors.js';
+import { compilePermissions } from '../../permissions/model.js';
+import type { CheckedStatement, CheckInput, Validator } from '../validator.js';
+import { canonical } from './ast.js';
+import { BUILTIN_FUNCTIONS, TYPING_CASTS } from './allowlists.js';
+import { createCtx, numberGatewayParams, type WalkOptions } from './context.js';
+import { parsePostgres } from './parser.js';
+import { rewriteStatement } from './rewrite.js';
+
+export interface CachedValidator extends Validator {
+  /** How the last check() was answered (for metrics/timings). */
+  lastWasCacheHit(): boolean;
+}
+
+function typingCasts(typings: string[] | undefined): (string | null)[] {
+  return (typings ?? []).map((t) => {
+    if (!Object.hasOwn(TYPING_CASTS, t)) throw new SluiceError('INVALID_TYPING', `Unknown parameter typing "${t}"`);
+    return TYPING_CASTS[t]!;
+  });
+}
+
+export function createPostgresValidator(config: SluiceConfig, connection: string): CachedValidator {
+  const perms = compilePermissions(config, connection);
+  const opts: WalkOptions = {
+    limits: config.limits,
+    functions: new Set([...BUILTIN_FUNCTIONS, ...config.sql.allowFunctions]),
+    types: new Set(config.sql.allowTypes),
+  };
+  // Refusals are cached too: a client retrying a refused statement costs a Map lookup.
+  const cache = new LRUCache<string, CheckedStatement | SluiceError>({ max: Math.max(1, config.sql.cacheSize) });
+  let hit = false;
+
+  function compute(input: CheckInput): CheckedStatement {
+    const role = perms.role(input.role);
+    if (!role) throw new SluiceError('ROLE_NOT_ALLOWED', `The role "${input.role}" has no permissions on connection "${connection}"`);
+    if (input.sql.length > config.limits.maxSqlLength) throw new SluiceError('SQL_TOO_LONG');
+    const parsed = parsePostgres(input.sql);
+    if (parsed.stmts.length !== 1) {
+      throw new SluiceError(parsed.stmts.length === 0 ? 'SQL_PARSE_ERROR' : 'STATEMENT_NOT_ALLOWED', parsed.stmts.length === 0 ? 'The SQL is empty' : 'Exactly one statement is allowed');
+    }
+    const ctx = createCtx(role, perms.defaultSchema, opts, typingCasts(input.typings));
+    const stmt = parsed.stmts[0]!.stmt;
+    let rewritten;
+    try {
+      rewritten = rewriteStatement(stmt, ctx);
+    } catch (e) {
+      if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
+      throw e;
+    }
+    numberGatewayParams(ctx);
+    const tree = { version: parsed.version, stmts: [{ stmt }] };
+    const sql = deparseSync(tree as never, { pretty: false });
+    // Round trip: the text we send must parse back to exactly the AST we checked.
+    const again = parsePostgres(sql);
+    if (JSON.stringify(canonical(again.stmts.map((s) => s.stmt))) !== JSON.stringify(canonical([stmt]))) {
+      throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
+    }
+    return {
+      sql,
+      kind: rewritten.kind,
+      readOnly: rewritten.readOnly,
+      clientParamCount: ctx.maxClientParam,
+      claimParams: ctx.claimParams,
+      tables: [...ctx.tables],
+      rowCapped: rewritten.rowCapped,
+    };
+  }
+
+  return {
+    check(input) {
+      const key = `${input.role}\u0000${(input.typings ?? []).join(',')}\u0000${input.sql}`;
+      const cached = cache.get(key);
+      hit = cached !== undefined;
+      if (cached instanceof SluiceError) throw cached;
+      if (cached) return cached;
+      try {
+        const checked = compute(input);
+        cache.set(key, checked);
+        return checked;
+      } catch (e) {
+        if (e instanceof SluiceError) cache.set(key, e);
+        throw e;
+      }
+    },
+    lastWasCacheHit: () => hit,
+  };
+}
