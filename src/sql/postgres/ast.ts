@@ -25,8 +25,8 @@ export function paramRef(number: number): Node {
   return { ParamRef: { number } };
 }
 
-export function typeCast(arg: Node, typeName: string): Node {
-  return { TypeCast: { arg, typeName: { names: [str(typeName)], typemod: -1 } } };
+export function typeCast(arg: Node, typeName: unknown): Node {
+  return { TypeCast: { arg, typeName } };
 }
 
 export function op(symbol: string, lexpr: Node, rexpr: Node, kind = 'AEXPR_OP'): Node {

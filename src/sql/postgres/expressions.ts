@@ -7,6 +7,7 @@ import { bodyOf, nodeType, typeCast, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { BUILTIN_TYPES, OPERATORS, SQL_VALUE_FUNCTIONS } from './allowlists.js';
 import { checkColumnRef } from './scope.js';
+import { parsedTypeName } from './parser.js';
 import { subquery } from './select.js';
 
 /** Deep expressions are refused before they can exhaust the stack (ours, the deparser's, the server's). */
@@ -81,7 +82,7 @@ const SPECS: Record<string, Spec> = {
       if (n > ctx.opts.limits.maxParams) refuse('TOO_MANY_PARAMS', `Placeholder $${n} exceeds limits.maxParams`);
       ctx.maxClientParam = Math.max(ctx.maxClientParam, n);
       const cast = ctx.typings[n - 1];
-      if (cast) return typeCast({ ParamRef: body }, cast);
+      if (cast) return typeCast({ ParamRef: body }, parsedTypeName(cast));
     },
   },
   ColumnRef: {
@@ -115,7 +116,7 @@ const SPECS: Record<string, Spec> = {
   },
   List: { list: ['items'] },
   BoolExpr: {
-    plain: ['boolop', 'location'],
+    plain: ['boolop', 'args', 'location'],
     check(body, ctx) {
       ctx.boolDepth++;
       if (ctx.boolDepth > ctx.opts.limits.maxFilterNesting) {

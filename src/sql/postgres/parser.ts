@@ -23,3 +23,17 @@ export function parsePostgres(sql: string): ParsedSql {
     throw new SluiceError('SQL_PARSE_ERROR', `The SQL does not parse: ${message}`);
   }
 }
+
+const typeNames = new Map<string, unknown>();
+
+/** The TypeName node exactly as the parser writes `$1::<type>` (some types gain pg_catalog.). */
+export function parsedTypeName(type: string): unknown {
+  let t = typeNames.get(type);
+  if (t === undefined) {
+    const stmt = parsePostgres(`SELECT $1::${type}`).stmts[0]!.stmt;
+    const target = (stmt.SelectStmt!.targetList as Node[])[0]!.ResTarget!;
+    t = (target.val as Node).TypeCast!.typeName;
+    typeNames.set(type, t);
+  }
+  return structuredClone(t);
+}

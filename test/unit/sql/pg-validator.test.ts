@@ -1,0 +1,182 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createValidator, loadSqlParsers } from '../../../src/sql/create-validator.js';
+import { bindParams } from '../../../src/sql/bind-params.js';
+import { SluiceError } from '../../../src/errors.js';
+import { validatorConfig } from './fixture-config.js';
+
+beforeAll(async () => {
+  await loadSqlParsers();
+});
+
+function check(sql: string, role = 'member', limits = {}, typings?: string[]) {
+  return createValidator(validatorConfig(limits), 'main').check({ sql, role, ...(typings && { typings }) });
+}
+
+function refusal(sql: string, role = 'member', limits = {}): string {
+  try {
+    check(sql, role, limits);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SluiceError);
+    return (e as SluiceError).code;
+  }
+  throw new Error(`expected a refusal for: ${sql}`);
+}
+
+describe('postgres validator: rewrites', () => {
+  it('turns every base table into a filtered view of its permitted columns', () => {
+    const c = check('select * from customers c join orders o on o.customer_id = c.id');
+    expect(c.sql).toContain('FROM app.customers AS sluice_t WHERE sluice_t.tenant_id = $1');
+    expect(c.sql).toContain('AS c');
+    expect(c.sql).not.toContain('secret_note');
+    expect(c.claimParams).toEqual([
+      { kind: 'claim', path: ['tenant_id'] },
+      { kind: 'claim', path: ['tenant_id'] },
+      { kind: 'literal', value: 'deleted' },
+    ]);
+    expect(c.tables.sort()).toEqual(['app.customers', 'app.orders']);
+    expect(c.kind).toBe('select');
+    expect(c.readOnly).toBe(true);
+  });
+
+  it('numbers gateway params after the client params', () => {
+    const c = check('select id from customers where id = $1 and name = $2');
+    expect(c.clientParamCount).toBe(2);
+    expect(c.sql).toContain('sluice_t.tenant_id = $3');
+    expect(bindParams(c, [1, 'x'], { tenant_id: 7 })).toEqual([1, 'x', 7]);
+  });
+
+  it('refuses to bind when the token lacks a claim the filter needs', () => {
+    const c = check('select id from customers');
+    expect(() => bindParams(c, [], {})).toThrowError(expect.objectContaining({ code: 'CLAIM_MISSING' }));
+    expect(() => bindParams(c, [], { tenant_id: null })).toThrowError(expect.objectContaining({ code: 'CLAIM_MISSING' }));
+    expect(() => bindParams(c, [], { tenant_id: { nested: 1 } })).toThrowError(expect.objectContaining({ code: 'CLAIM_MISSING' }));
+    expect(() => bindParams(c, [1], { tenant_id: 1 })).toThrowError(expect.objectContaining({ code: 'PARAM_COUNT_MISMATCH' }));
+  });
+
+  it('caps rows on the outermost select', () => {
+    expect(check('select id from customers').sql).toMatch(/LIMIT 101$/);
+    expect(check('select id from customers limit 5').sql).toMatch(/LIMIT 5$/);
+    expect(check('select id from customers limit 500').sql).toMatch(/LIMIT LEAST\(500, 101\)$/);
+    expect(check('select id from customers limit $1').sql).toMatch(/LIMIT LEAST\(\$1, 101\)$/);
+    expect(check('select id from customers limit all').sql).toMatch(/LIMIT 101$/);
+  });
+
+  it('honours Drizzle typings with casts on the placeholders', () => {
+    const c = check('select id from customers where name = $1 and email = $2', 'member', {}, ['json', 'none']);
+    expect(c.sql).toContain('name = CAST($1 AS pg_catalog.json)');
+    expect(c.sql).toContain('email = $2');
+    expect(() => check('select id from customers where id = $1', 'member', {}, ['bogus'])).toThrowError(
+      expect.objectContaining({ code: 'INVALID_TYPING' }),
+    );
+  });
+
+  it('replaces DEFAULT in a preset column with the preset and appends missing presets', () => {
+    const drizzle = check('insert into "customers" ("id", "tenant_id", "name", "email") values (default, default, $1, $2) returning "id"');
+    expect(drizzle.sql).toBe('INSERT INTO app.customers (id, tenant_id, name, email) VALUES (DEFAULT, $3, $1, $2) RETURNING id');
+    const plain = check('insert into customers (name) values ($1), ($2)');
+    expect(plain.sql).toBe('INSERT INTO app.customers (name, tenant_id) VALUES ($1, $3), ($2, $4)');
+  });
+
+  it('adds the row filter to UPDATE, DELETE and ON CONFLICT DO UPDATE', () => {
+    expect(check('update customers set name = $1 where id = $2').sql).toBe(
+      'UPDATE app.customers SET name = $1 WHERE id = $2 AND customers.tenant_id = $3',
+    );
+    expect(check('delete from customers as c').sql).toBe('DELETE FROM app.customers AS c WHERE c.tenant_id = $1');
+    expect(check('insert into customers (name) values ($1) on conflict (id) do update set name = excluded.name').sql).toContain(
+      'DO UPDATE SET name = excluded.name WHERE customers.tenant_id = $3',
+    );
+  });
+
+  it('expands RETURNING * to readable columns only', () => {
+    expect(check('delete from customers returning *').sql).toBe(
+      'DELETE FROM app.customers WHERE customers.tenant_id = $1 RETURNING customers.id, customers.tenant_id, customers.name, customers.email',
+    );
+  });
+
+  it('keeps a CTE that shadows a table name pointing at the rewritten table', () => {
+    const c = check('with customers as (select * from customers) select * from customers');
+    expect(c.sql).toContain('WITH customers AS (SELECT * FROM ( SELECT sluice_t.id');
+  });
+
+  it('serves repeated statements from the cache', () => {
+    const v = createValidator(validatorConfig(), 'main');
+    const a = v.check({ sql: 'select id from customers', role: 'member' });
+    expect(v.lastWasCacheHit()).toBe(false);
+    const b = v.check({ sql: 'select id from customers', role: 'member' });
+    expect(v.lastWasCacheHit()).toBe(true);
+    expect(b).toBe(a);
+  });
+});
+
+describe('postgres validator: refusals', () => {
+  it.each([
+    ['select 1; select 2', 'STATEMENT_NOT_ALLOWED'],
+    ['create table x (id int)', 'STATEMENT_NOT_ALLOWED'],
+    ['copy customers to stdout', 'STATEMENT_NOT_ALLOWED'],
+    ['set role postgres', 'STATEMENT_NOT_ALLOWED'],
+    ['begin', 'STATEMENT_NOT_ALLOWED'],
+    ['explain select 1', 'STATEMENT_NOT_ALLOWED'],
+    ['select * from secrets', 'TABLE_NOT_ALLOWED'],
+    ['select * from pg_catalog.pg_authid', 'TABLE_NOT_ALLOWED'],
+    ['select * from information_schema.tables', 'TABLE_NOT_ALLOWED'],
+    ['select * from public.customers', 'TABLE_NOT_ALLOWED'],
+    ['select pg_sleep(10)', 'FUNCTION_NOT_ALLOWED'],
+    ['select current_setting($1)', 'FUNCTION_NOT_ALLOWED'],
+    ['select pg_catalog.set_config($1, $2, false)', 'FUNCTION_NOT_ALLOWED'],
+    ['select current_user', 'FUNCTION_NOT_ALLOWED'],
+    ['select "LOWER"(name) from customers', 'FUNCTION_NOT_ALLOWED'],
+    ['select public.lower(name) from customers', 'FUNCTION_NOT_ALLOWED'],
+    ['select 1 operator(pg_catalog.=) 1', 'FUNCTION_NOT_ALLOWED'],
+    ["select 'pg_authid'::regclass", 'TYPE_NOT_ALLOWED'],
+    ["select $1::pg_catalog.regproc", 'TYPE_NOT_ALLOWED'],
+    ['select * into newtable from customers', 'CONSTRUCT_NOT_ALLOWED'],
+    ['select * from customers for update', 'CONSTRUCT_NOT_ALLOWED'],
+    ['with d as (delete from customers returning *) select * from d', 'STATEMENT_NOT_ALLOWED'],
+    ['insert into customers (name, tenant_id) values ($1, 2)', 'PRESET_COLUMN'],
+    ['insert into customers (secret_note) values ($1)', 'COLUMN_NOT_ALLOWED'],
+    ['insert into customers values ($1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['update customers set tenant_id = 2', 'COLUMN_NOT_ALLOWED'],
+    ['update customers set secret_note = $1', 'COLUMN_NOT_ALLOWED'],
+    ['update customers set name = secret_note', 'COLUMN_NOT_ALLOWED'],
+    ['update customers set name = $1 where secret_note = $2', 'COLUMN_NOT_ALLOWED'],
+    ['update customers c set name = $1 where exists (select 1 from orders o where o.id = c.secret_note::int)', 'COLUMN_NOT_ALLOWED'],
+    ['update customers set name = $1 where exists (select 1 from orders where secret_note is null)', 'COLUMN_NOT_ALLOWED'],
+    ['delete from customers where secret_note like $1', 'COLUMN_NOT_ALLOWED'],
+    ['delete from customers returning secret_note', 'COLUMN_NOT_ALLOWED'],
+    ['delete from customers returning customers', 'COLUMN_NOT_ALLOWED'],
+    ['delete from customers returning row_to_json(customers.*)', 'COLUMN_NOT_ALLOWED'],
+    ['delete from customers returning (customers).secret_note', 'COLUMN_NOT_ALLOWED'],
+    ['update customers set name = $1 returning old.secret_note', 'COLUMN_NOT_ALLOWED'],
+    ['delete from customers where ctid = $1', 'COLUMN_NOT_ALLOWED'],
+    ['delete from orders', 'OPERATION_NOT_ALLOWED'],
+    ['update orders set total = 1', 'OPERATION_NOT_ALLOWED'],
+    ['insert into customers (name) values ($1) on conflict (id) do update set name = customers.secret_note', 'COLUMN_NOT_ALLOWED'],
+    ['insert into orders (customer_id) values ($1) on conflict (id) do update set total = 1', 'OPERATION_NOT_ALLOWED'],
+    ['select * from customers where id in (select id from customers where id in (select id from customers where id in (select id from customers where id in (select id from customers where id in (select 1)))))', 'RELATION_DEPTH_EXCEEDED'],
+    ['select 1 from customers where ' + 'not ('.repeat(10) + 'true' + ')'.repeat(10), 'FILTER_NESTING_EXCEEDED'],
+    ['select * from customers where ' + '1 + '.repeat(400) + '1 = 2', 'FILTER_NESTING_EXCEEDED'],
+    ['select * from tablesample', 'SQL_PARSE_ERROR'],
+    ['select * from customers tablesample system (10)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['select xmlelement(name a)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['select', 'TABLE_NOT_ALLOWED'],
+  ])('%s → %s', (sql, code) => {
+    if (code === 'TABLE_NOT_ALLOWED' && sql === 'select') {
+      // `select` alone is valid Postgres (zero columns, one row): allowed, harmless.
+      expect(check(sql).sql).toBe('SELECT LIMIT 101');
+      return;
+    }
+    expect(refusal(sql)).toBe(code);
+  });
+
+  it('refuses a role without permissions on the connection', () => {
+    expect(refusal('select 1', 'nobody')).toBe('ROLE_NOT_ALLOWED');
+  });
+
+  it('refuses DML reads of the target when the role cannot select it at all', () => {
+    expect(refusal('delete from customers where id = 1 returning id', 'reader')).toBe('OPERATION_NOT_ALLOWED');
+  });
+
+  it('refuses SQL longer than the limit before parsing', () => {
+    expect(refusal('select 1 ' + ' '.repeat(200), 'member', { maxSqlLength: 100 })).toBe('SQL_TOO_LONG');
+  });
+});
