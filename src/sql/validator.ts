@@ -32,6 +32,13 @@ export interface CheckedStatement {
   tables: string[];
   /** True when the rewriter added a LIMIT maxRows+1 to the outermost query. */
   rowCapped: boolean;
+  /**
+   * The same statement with every row filter fenced so it is applied before any of the caller's
+   * predicates (slower plans, same params, same results). Run it when the fast form fails with a
+   * data-dependent error: the fast form may have evaluated the caller's expression on another
+   * tenant's row, and its error must not become an oracle. Undefined when there is nothing to fence.
+   */
+  fallbackSql?: string;
 }
 
 export interface Validator {

@@ -30,6 +30,11 @@ export interface Ctx extends ParamSink {
   relDepth: number;
   boolDepth: number;
   exprDepth: number;
+  /**
+   * Edits that turn the rewrite into its fenced form (see postgres-validator.ts): run only after
+   * the fast form was deparsed.
+   */
+  readonly fences: (() => void)[];
 }
 
 export function refuse(code: ErrorCode, message: string): never {
@@ -51,6 +56,7 @@ export function createCtx(perms: RolePermissions, schema: string, opts: WalkOpti
     relDepth: 0,
     boolDepth: 0,
     exprDepth: 0,
+    fences: [],
     add(source) {
       const body: Body = { number: 0 };
       ctx.claimParams.push(source);

@@ -4,6 +4,7 @@
  * row filter is ANDed into WHERE (and into ON CONFLICT DO UPDATE), and every column read from the
  * target — WHERE, SET values, RETURNING, correlated subqueries — must be readable (scope.ts).
  */
+import type { Filter } from '../../config/types.js';
 import { allows, type ColumnSet, type CompiledTable } from '../../permissions/model.js';
 import { and, columnRef, nodeType, rangeVar, resTarget, star, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
@@ -39,10 +40,37 @@ function need<T>(value: T | undefined, what: string, t: Target): T {
   return value;
 }
 
-function withFilter(where: Node | undefined, filter: Parameters<typeof filterToAst>[0] | undefined, t: Target, ctx: Ctx): Node | undefined {
-  if (!filter) return where;
+const FALSE: Node = { A_Const: { boolval: {} } };
+
+/**
+ * `filter AND CASE WHEN filter THEN where ELSE false END`: the caller's predicate is evaluated
+ * only on the caller's rows, so it cannot raise an error (an oracle) on another tenant's row.
+ */
+function guarded(filter: Node, where: Node): Node {
+  // The same node twice: its placeholders are numbered once and read the same params.
+  return and([filter, { CaseExpr: { args: [{ CaseWhen: { expr: filter, result: where } }], defresult: FALSE } }]);
+}
+
+/**
+ * AND the row filter into `container.whereClause`. The plain form lets the planner use indexes;
+ * `alwaysGuard` (ON CONFLICT, one row, no plan to lose) or the fenced fallback use `guarded`.
+ */
+function addFilter(container: Body, filter: Filter | undefined, t: Target, ctx: Ctx, alwaysGuard = false): void {
+  if (!filter) return;
   const f = filterToAst(filter, t.name, ctx);
-  return where ? and([where, f]) : f;
+  const where = container.whereClause as Node | undefined;
+  if (!where) {
+    container.whereClause = f;
+    return;
+  }
+  if (alwaysGuard) {
+    container.whereClause = guarded(f, where);
+    return;
+  }
+  container.whereClause = and([where, f]);
+  ctx.fences.push(() => {
+    container.whereClause = guarded(f, where);
+  });
 }
 
 /** SET col = value, … for UPDATE and ON CONFLICT DO UPDATE. */
@@ -104,8 +132,7 @@ export function updateStmt(s: Body, ctx: Ctx): void {
   ctx.scope = scope;
   s.targetList = setList(s.targetList, perm.columns, t, ctx);
   if (s.whereClause) s.whereClause = expr(s.whereClause as Node, ctx);
-  const where = withFilter(s.whereClause as Node | undefined, perm.filter, t, ctx);
-  if (where) s.whereClause = where;
+  addFilter(s, perm.filter, t, ctx);
   returning(s.returningClause as Body | undefined, t, scope, ctx);
 }
 
@@ -120,8 +147,7 @@ export function deleteStmt(s: Body, ctx: Ctx): void {
   if (using) s.usingClause = using;
   ctx.scope = scope;
   if (s.whereClause) s.whereClause = expr(s.whereClause as Node, ctx);
-  const where = withFilter(s.whereClause as Node | undefined, perm.filter, t, ctx);
-  if (where) s.whereClause = where;
+  addFilter(s, perm.filter, t, ctx);
   returning(s.returningClause as Body | undefined, t, scope, ctx);
 }
 
@@ -212,8 +238,7 @@ function onConflict(clause: Body | undefined, t: Target, ctx: Ctx): void {
   clause.targetList = setList(clause.targetList, perm.columns, t, ctx);
   if (clause.whereClause) clause.whereClause = expr(clause.whereClause as Node, ctx);
   // The existing row must belong to the caller, or it is left alone.
-  const where = withFilter(clause.whereClause as Node | undefined, perm.filter, t, ctx);
-  if (where) clause.whereClause = where;
+  addFilter(clause, perm.filter, t, ctx, true);
 }
 
 export function insertStmt(s: Body, ctx: Ctx): void {

@@ -52,6 +52,11 @@ function tableView(rv: Body, ctx: Ctx, scope: Scope): Node {
     limitOption: 'LIMIT_OPTION_DEFAULT',
     op: 'SETOP_NONE',
   };
+  ctx.fences.push(() => {
+    // OFFSET 0 keeps Postgres from pushing the caller's predicates below the row filter.
+    view.limitOffset = { A_Const: { ival: {} } };
+    view.limitOption = 'LIMIT_OPTION_COUNT';
+  });
   scope.items.push({ name, columns: alias.colnames ?? columns });
   const outAlias: Body = { aliasname: name };
   if (rv.alias && (rv.alias as Body).colnames) outAlias.colnames = (rv.alias as Body).colnames;

@@ -9,7 +9,7 @@ import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { compilePermissions } from '../../permissions/model.js';
 import type { CheckedStatement, CheckInput, Validator } from '../validator.js';
-import { canonical } from './ast.js';
+import { canonical, type Node } from './ast.js';
 import { BUILTIN_FUNCTIONS, TYPING_CASTS } from './allowlists.js';
 import { createCtx, numberGatewayParams, type WalkOptions } from './context.js';
 import { parsePostgres } from './parser.js';
@@ -20,11 +20,31 @@ export interface CachedValidator extends Validator {
   lastWasCacheHit(): boolean;
 }
 
+/** Our walk, the deparser and the parser all recurse: a stack overflow is the client's nesting. */
+function tooDeep<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
+    throw e;
+  }
+}
+
 function typingCasts(typings: string[] | undefined): (string | null)[] {
   return (typings ?? []).map((t) => {
     if (!Object.hasOwn(TYPING_CASTS, t)) throw new SluiceError('INVALID_TYPING', `Unknown parameter typing "${t}"`);
     return TYPING_CASTS[t]!;
   });
+}
+
+/** Deparse, then prove the text parses back to exactly the AST we checked. */
+function faithfulSql(stmt: Node, version: number): string {
+  const sql = deparseSync({ version, stmts: [{ stmt }] } as never, { pretty: false });
+  const again = parsePostgres(sql);
+  if (JSON.stringify(canonical(again.stmts.map((s) => s.stmt))) !== JSON.stringify(canonical([stmt]))) {
+    throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
+  }
+  return sql;
 }
 
 export function createPostgresValidator(config: SluiceConfig, connection: string): CachedValidator {
@@ -48,23 +68,14 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
     }
     const ctx = createCtx(role, perms.defaultSchema, opts, typingCasts(input.typings));
     const stmt = parsed.stmts[0]!.stmt;
-    let rewritten;
-    try {
-      rewritten = rewriteStatement(stmt, ctx);
-    } catch (e) {
-      if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
-      throw e;
-    }
+    const rewritten = rewriteStatement(stmt, ctx);
     numberGatewayParams(ctx);
-    const tree = { version: parsed.version, stmts: [{ stmt }] };
-    const sql = deparseSync(tree as never, { pretty: false });
-    // Round trip: the text we send must parse back to exactly the AST we checked.
-    const again = parsePostgres(sql);
-    if (JSON.stringify(canonical(again.stmts.map((s) => s.stmt))) !== JSON.stringify(canonical([stmt]))) {
-      throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
-    }
+    const sql = faithfulSql(stmt, parsed.version);
+    for (const fence of ctx.fences) fence();
+    const fallbackSql = ctx.fences.length > 0 ? faithfulSql(stmt, parsed.version) : undefined;
     return {
       sql,
+      ...(fallbackSql !== undefined && { fallbackSql }),
       kind: rewritten.kind,
       readOnly: rewritten.readOnly,
       clientParamCount: ctx.maxClientParam,
@@ -82,7 +93,7 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
       if (cached instanceof SluiceError) throw cached;
       if (cached) return cached;
       try {
-        const checked = compute(input);
+        const checked = tooDeep(() => compute(input));
         cache.set(key, checked);
         return checked;
       } catch (e) {

@@ -87,6 +87,20 @@ describe('postgres validator: rewrites', () => {
     );
   });
 
+  it('builds a fenced fallback that applies row filters before the caller\'s predicates', () => {
+    const sel = check('select id from customers where 1 / (id - 42) = 1');
+    expect(sel.sql).not.toContain('OFFSET');
+    expect(sel.fallbackSql).toContain('WHERE sluice_t.tenant_id = $1 OFFSET 0 ) AS customers');
+    const upd = check('update customers set name = $1 where id = $2');
+    expect(upd.fallbackSql).toBe(
+      'UPDATE app.customers SET name = $1 WHERE customers.tenant_id = $3 AND CASE WHEN customers.tenant_id = $3 THEN id = $2 ELSE false END',
+    );
+    // ON CONFLICT's WHERE runs on one existing row that may be another tenant's: always guarded.
+    const upsert = check('insert into customers (name) values ($1) on conflict (id) do update set name = $2 where customers.name <> $2');
+    expect(upsert.sql).toContain('WHERE customers.tenant_id = $4 AND CASE WHEN customers.tenant_id = $4 THEN customers.name <> $2 ELSE false END');
+    expect(check('insert into customers (name) values ($1)').fallbackSql).toBeUndefined();
+  });
+
   it('expands RETURNING * to readable columns only', () => {
     expect(check('delete from customers returning *').sql).toBe(
       'DELETE FROM app.customers WHERE customers.tenant_id = $1 RETURNING customers.id, customers.tenant_id, customers.name, customers.email',
