@@ -57,7 +57,7 @@ function tableView(rv: Body, ctx: Ctx, scope: Scope): Node {
     view.limitOffset = { A_Const: { ival: {} } };
     view.limitOption = 'LIMIT_OPTION_COUNT';
   });
-  scope.items.push({ name, columns: alias.colnames ?? columns });
+  scope.items.push({ name, columns: alias.colnames ?? columns, view: `${table.schema}.${table.table}` });
   const outAlias: Body = { aliasname: name };
   if (rv.alias && (rv.alias as Body).colnames) outAlias.colnames = (rv.alias as Body).colnames;
   return { RangeSubselect: { subquery: { SelectStmt: view }, alias: outAlias } };

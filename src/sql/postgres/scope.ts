@@ -17,6 +17,8 @@ export interface ScopeItem {
   target?: { readable: ColumnSet | undefined; label: string };
   /** Set for ON CONFLICT's `excluded`: columns the role may reference there. */
   excluded?: ColumnSet;
+  /** Set for a rewritten table: `columns` is exactly what the view exposes. */
+  view?: string;
 }
 
 export interface Scope {
@@ -67,6 +69,15 @@ function findItem(scope: Scope | null, name: string): ScopeItem | undefined {
 
 /** `names` are the ColumnRef's String fields; `star` when it ends in `*`. */
 export function checkColumnRef(scope: Scope | null, names: string[], star: boolean): void {
+  if (names.length >= 2 && !star) {
+    // A qualified reference into a rewritten table: say plainly that the column is not permitted
+    // (the view would only make Postgres report it as missing).
+    const item = findItem(scope, names[names.length - 2]!);
+    const column = names[names.length - 1]!;
+    if (item?.view && item.columns && !item.columns.has(column)) {
+      refuse('COLUMN_NOT_ALLOWED', `The role may not read ${item.view}.${column} (or it does not exist)`);
+    }
+  }
   if (!hasTarget(scope)) return;
   if (names.length === 0) {
     // Unqualified `*` expands the current scope only.

@@ -171,6 +171,8 @@ describe('postgres validator: refusals', () => {
     ['select * from customers where ' + '1 + '.repeat(400) + '1 = 2', 'FILTER_NESTING_EXCEEDED'],
     ['select * from tablesample', 'SQL_PARSE_ERROR'],
     ['select * from customers tablesample system (10)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['select c.secret_note from customers c', 'COLUMN_NOT_ALLOWED'],
+    ['select 1 from orders o where exists (select 1 from customers where customers.secret_note = o.status)', 'COLUMN_NOT_ALLOWED'],
     ['select xmlelement(name a)', 'CONSTRUCT_NOT_ALLOWED'],
     ['select', 'TABLE_NOT_ALLOWED'],
   ])('%s → %s', (sql, code) => {
