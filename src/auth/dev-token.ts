@@ -1,0 +1,18 @@
+/** Mint a token for development (`sluice token`, the demo). HMAC configs only. */
+import { SignJWT } from 'jose';
+import type { SluiceConfig } from '../config/types.js';
+
+export async function signDevToken(config: Readonly<SluiceConfig>, claims: Record<string, unknown>, expiresIn: string | number = '1h'): Promise<string> {
+  const { secret, algorithms, issuer, audience } = config.auth.jwt;
+  const alg = algorithms.find((a) => a.startsWith('HS'));
+  if (secret === undefined || alg === undefined) {
+    throw new Error(
+      'cannot sign a token: this config verifies with a public key or JWKS (auth.jwt.publicKey / jwksUrl), ' +
+        'and sluice never holds the private key. Get a token from your identity provider instead.',
+    );
+  }
+  let jwt = new SignJWT({ ...claims }).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn);
+  if (issuer !== undefined) jwt = jwt.setIssuer(issuer);
+  if (audience !== undefined) jwt = jwt.setAudience(audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

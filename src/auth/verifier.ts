@@ -1,0 +1,66 @@
+/**
+ * JWT verification with jose. The algorithm allowlist from the config is always passed, so the
+ * token's own `alg` header never chooses how it is verified.
+ */
+import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import type { JwtConfig } from '../config/types.js';
+import { SluiceError } from '../errors.js';
+
+export interface TokenVerifier {
+  /** The verified payload, or a SluiceError (TOKEN_EXPIRED / TOKEN_INVALID). */
+  verify(token: string): Promise<JWTPayload>;
+}
+
+type Key = Uint8Array | JWTVerifyGetKey;
+
+function publicKeyGetter(pem: string): JWTVerifyGetKey {
+  // One CryptoKey per algorithm: WebCrypto keys are bound to the algorithm they were imported for.
+  const byAlg = new Map<string, Promise<CryptoKey>>();
+  return (header) => {
+    const alg = header.alg;
+    let key = byAlg.get(alg);
+    if (!key) {
+      key = importSPKI(pem, alg);
+      byAlg.set(alg, key);
+    }
+    return key;
+  };
+}
+
+function keyFor(jwt: JwtConfig): Key {
+  if (jwt.secret !== undefined) return new TextEncoder().encode(jwt.secret);
+  if (jwt.publicKey !== undefined) return publicKeyGetter(jwt.publicKey);
+  if (jwt.jwksUrl !== undefined) return createRemoteJWKSet(new URL(jwt.jwksUrl));
+  throw new Error('auth.jwt has no key (parseConfig should have refused this)');
+}
+
+/** Messages are ours, not jose's: they must not describe key material or the JWKS endpoint. */
+function toSluiceError(e: unknown): SluiceError {
+  if (e instanceof errors.JWTExpired) return new SluiceError('TOKEN_EXPIRED');
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    return new SluiceError('TOKEN_INVALID', `The token's "${e.claim}" claim is not accepted`);
+  }
+  if (e instanceof errors.JOSEAlgNotAllowed) return new SluiceError('TOKEN_INVALID', 'The token is signed with an algorithm that is not allowed');
+  if (e instanceof errors.JWSSignatureVerificationFailed) return new SluiceError('TOKEN_INVALID', 'The token signature does not verify');
+  if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid) return new SluiceError('TOKEN_INVALID', 'The token is malformed');
+  if (e instanceof errors.JWKSNoMatchingKey) return new SluiceError('TOKEN_INVALID', 'No key matches the token');
+  return new SluiceError('TOKEN_INVALID');
+}
+
+export function createVerifier(jwt: JwtConfig): TokenVerifier {
+  const key = keyFor(jwt);
+  const options: JWTVerifyOptions = { algorithms: [...jwt.algorithms], clockTolerance: jwt.clockTolerance };
+  if (jwt.issuer !== undefined) options.issuer = jwt.issuer;
+  if (jwt.audience !== undefined) options.audience = jwt.audience;
+  return {
+    async verify(token) {
+      try {
+        // Two overloads (key vs. key getter) that TypeScript will not unify on a union.
+        const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+        return payload;
+      } catch (e) {
+        throw toSluiceError(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * Entry point only: parse arguments, dispatch, turn failures into exit codes. Commands are imported
+ * on demand so `token` and `check` never start loading the worker pool or pg.
+ */
+import { parseArgs } from 'node:util';
+import { signDevToken } from './auth/dev-token.js';
+import { EXIT, USAGE, UsageError, parseClaims, parsePort, requireOption } from './cli/usage.js';
+import { ConfigError } from './config/config-error.js';
+import { loadConfigFile } from './config/load.js';
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  claims: { type: 'string' },
+  expires: { type: 'string' },
+  sql: { type: 'string' },
+  connection: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [command, ...rest] = positionals;
+  if (values.help) {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
+  switch (command) {
+    case 'serve': {
+      const listen: { port?: number; host?: string } = {};
+      const port = parsePort(values.port);
+      if (port !== undefined) listen.port = port;
+      if (values.host !== undefined) listen.host = values.host;
+      const { closeOnSignals, serve } = await import('./cli/serve.js');
+      closeOnSignals(await serve(requireOption(values, 'config'), listen));
+      return undefined; // keeps running until a signal
+    }
+    case 'token': {
+      const config = loadConfigFile(requireOption(values, 'config'));
+      const claims = parseClaims(requireOption(values, 'claims'));
+      console.log(await signDevToken(config, claims, values.expires ?? '1h'));
+      return EXIT.ok;
+    }
+    case 'check': {
+      const { check } = await import('./cli/check.js');
+      return check(requireOption(values, 'config'), parseClaims(requireOption(values, 'claims')), requireOption(values, 'sql'), values.connection);
+    }
+    case 'demo': {
+      const [{ runDemo }, { closeOnSignals }] = await Promise.all([import('./demo/run-demo.js'), import('./cli/serve.js')]);
+      closeOnSignals(await runDemo());
+      return undefined;
+    }
+    default:
+      throw new UsageError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (e: unknown) => {
+    const { name, code, message } = (e ?? {}) as { name?: string; code?: string; message?: string };
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exitCode = EXIT.usage;
+    } else if (e instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`sluice: ${message}\n\n${USAGE}`);
+      process.exitCode = EXIT.usage;
+    } else if (name === 'DemoDatabaseError') {
+      console.error(`sluice demo: ${message}`);
+      process.exitCode = EXIT.failed;
+    } else {
+      console.error(`sluice: ${message ?? String(e)}`);
+      process.exitCode = EXIT.failed;
+    }
+  },
+);

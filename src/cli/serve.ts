@@ -1,0 +1,37 @@
+import { loadConfigFile } from '../config/load.js';
+import { createEngine, type Engine } from '../engine.js';
+
+export async function serve(configPath: string, listen: { port?: number; host?: string }): Promise<Engine> {
+  const engine = createEngine(loadConfigFile(configPath));
+  await listenOrClose(engine, listen);
+  return engine;
+}
+
+/** A failed listen (port taken) must still stop the worker threads, or the process never exits. */
+export async function listenOrClose(engine: Engine, listen: { port?: number; host?: string } = {}): Promise<{ url: string }> {
+  try {
+    return await engine.listen(listen);
+  } catch (e) {
+    await engine.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Close gracefully on SIGTERM/SIGINT and exit 0; a second signal exits at once. */
+export function closeOnSignals(engine: Engine): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    engine.app.log.info({ signal }, 'shutting down');
+    engine.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        engine.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

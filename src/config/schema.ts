@@ -1,0 +1,116 @@
+/**
+ * The one config schema: what users write → the normalized, frozen SluiceConfig. Validated once at
+ * start-up; unknown keys are refused everywhere so a typo fails loudly instead of silently
+ * loosening a limit or a permission.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { bool, int } from './coerce.js';
+import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
+import { connectionSchema } from './connection-schema.js';
+import { deepFreeze } from './deep-freeze.js';
+import { CONNECTION_NAME } from './identifiers.js';
+import { jwtSchema } from './jwt-schema.js';
+import { permissionsSchema } from './permissions-schema.js';
+import type { SluiceConfig } from './types.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const MiB = 1024 * 1024;
+/** The Postgres wire protocol carries at most 65535 bind parameters, gateway params included. */
+const MAX_BIND_PARAMS = 65535;
+
+const claimPath = z.string().min(1);
+
+const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: int(0, 65535).default(8080),
+        bodyLimit: int(1024).default(MiB),
+        trustProxy: bool().default(false),
+      })
+      .prefault({}),
+    auth: z.strictObject({
+      jwt: jwtSchema,
+      claims: z
+        .strictObject({
+          role: claimPath.default('role'),
+          tenant: claimPath.default('tenant_id'),
+          user: claimPath.default('sub'),
+        })
+        .prefault({}),
+    }),
+    connections: z.record(z.string().regex(CONNECTION_NAME, 'must be a connection name (letters, digits, _, -)'), connectionSchema),
+    limits: z
+      .strictObject({
+        queryTimeout: int(1).default(30000),
+        rateLimitPerUser: int(0).default(200),
+        rateLimitPerIP: int(0).default(500),
+        maxRows: int(1).default(10000),
+        maxRelationDepth: int(1, 64).default(4),
+        maxFilterNesting: int(1, 256).default(8),
+        maxSqlLength: int(1).default(100000),
+        maxParams: int(0, MAX_BIND_PARAMS).default(10000),
+      })
+      .prefault({}),
+    workers: z
+      .strictObject({ threads: int(1, 256).default(() => Math.min(4, availableParallelism())) })
+      .prefault({}),
+    queue: z
+      .strictObject({
+        maxWaiting: int(0).default(1000),
+        maxWaitMs: int(0).default(10000),
+      })
+      .prefault({}),
+    sql: z
+      .strictObject({
+        allowFunctions: z.array(z.string().min(1)).default([]),
+        allowTypes: z.array(z.string().min(1)).default([]),
+        cacheSize: int(0).default(1000),
+      })
+      .prefault({}),
+    logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+    permissions: permissionsSchema.default({}),
+  })
+  .superRefine((c, ctx) => {
+    if (Object.keys(c.connections).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['connections'], message: 'define at least one connection' });
+    }
+    for (const [role, byConnection] of Object.entries(c.permissions)) {
+      for (const name of Object.keys(byConnection)) {
+        if (!Object.hasOwn(c.connections, name)) {
+          ctx.addIssue({ code: 'custom', path: ['permissions', role, name], message: `no connection named "${name}" in connections` });
+        }
+      }
+    }
+  });
+
+function toIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys;
+      return {
+        path: formatPath([...issue.path, ...(keys.length === 1 ? [keys[0]!] : [])]),
+        message: keys.length === 1 ? 'unknown key' : `unknown keys ${keys.map((k) => `"${k}"`).join(', ')}`,
+      };
+    }
+    if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+      return { path: formatPath(issue.path), message: issue.path.length === 0 ? 'the config must be an object' : 'is required' };
+    }
+    return { path: formatPath(issue.path), message: issue.message };
+  });
+}
+
+/** Validate, apply defaults, normalize and deep-freeze. Throws ConfigError naming the key path. */
+export function parseConfig(raw: unknown): Readonly<SluiceConfig> {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(toIssues(result.error));
+  const c = result.data;
+  const jwt: SluiceConfig['auth']['jwt'] = { algorithms: c.auth.jwt.algorithms, clockTolerance: c.auth.jwt.clockTolerance };
+  for (const k of ['secret', 'publicKey', 'jwksUrl', 'issuer', 'audience'] as const) {
+    if (c.auth.jwt[k] !== undefined) jwt[k] = c.auth.jwt[k];
+  }
+  const config: SluiceConfig = { ...c, auth: { jwt, claims: c.auth.claims } };
+  return deepFreeze(config);
+}

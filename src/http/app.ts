@@ -1,0 +1,75 @@
+/**
+ * The Fastify app, assembled but not listening. Everything it needs is passed in, so tests can
+ * hand it fakes of the queue and pool and drive it with `app.inject`.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
+import type { SluiceConfig } from '../config/types.js';
+import { SluiceError } from '../errors.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
+import type { RateLimiter } from './rate-limit/rate-limiter.js';
+import './request-context.js';
+import { dataRoute } from './routes/data.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface AppDeps {
+  config: Readonly<SluiceConfig>;
+  queue: JobQueue;
+  pool: WorkerPool;
+  /** false: silent; true (default): pino at config.logging.level; object: extra pino options. */
+  logger?: boolean | Record<string, unknown>;
+  rateLimiter?: RateLimiter;
+  verifier?: TokenVerifier;
+}
+
+function loggerOptions(config: Readonly<SluiceConfig>, logger: AppDeps['logger']): false | Record<string, unknown> {
+  if (logger === false) return false;
+  return {
+    level: config.logging.level,
+    // Belt and braces: request logging is off, but nothing should ever print a token.
+    redact: ['req.headers.authorization', 'headers.authorization'],
+    ...(typeof logger === 'object' ? logger : {}),
+  };
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, queue, pool } = deps;
+  const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
+  const verifier = deps.verifier ?? createVerifier(config.auth.jwt);
+
+  const app = Fastify({
+    logger: loggerOptions(config, deps.logger ?? true),
+    bodyLimit: config.server.bodyLimit,
+    trustProxy: config.server.trustProxy,
+    // Fastify's default request/response lines carry nothing we need; the /data line has it all.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    // Fastify's built-in 503 while closing has its own body shape; the hook below answers in ours.
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: 100 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
+  });
+
+  // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing 400.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('sluice', null as never);
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request) => {
+    request.sluice = {};
+    if (closing) throw new SluiceError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
+  });
+  app.addHook('onClose', async () => rateLimiter.close());
+
+  registerErrorHandler(app, config.server.bodyLimit);
+  app.register(healthRoutes, { pool, pingTimeoutMs: Math.max(...Object.values(config.connections).map((c) => c.connectionTimeoutMs)) + 1000 });
+  app.register(dataRoute, { config, queue, verifier, rateLimiter });
+  return app;
+}

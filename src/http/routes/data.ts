@@ -1,0 +1,125 @@
+/**
+ * POST /data: authenticated, rate-limited, size-checked, then queued. Hooks are registered inside
+ * this plugin so they apply to /data only, never to the health probes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { TokenVerifier } from '../../auth/verifier.js';
+import type { SluiceConfig } from '../../config/types.js';
+import { ERRORS, SluiceError } from '../../errors.js';
+import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
+import type { JobQueue } from '../../queue/job-queue.js';
+import { abortOnClientClose } from '../abort-on-close.js';
+import { authHook } from '../plugins/auth.js';
+import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { dataBodySchema, type DataBody } from '../schemas/data-body.js';
+
+export interface DataRouteOptions {
+  config: Readonly<SluiceConfig>;
+  queue: JobQueue;
+  verifier: TokenVerifier;
+  rateLimiter: RateLimiter;
+}
+
+export interface DataResponse {
+  rows: unknown[];
+  rowCount: number | null;
+  /** Always present: true when rows beyond limits.maxRows were dropped. */
+  truncated: boolean;
+}
+
+function logLine(request: FastifyRequest, status: number, elapsedMs: number): void {
+  const c = request.sluice;
+  if (c.logged) return;
+  c.logged = true;
+  request.log.info(
+    {
+      user: c.principal?.user,
+      tenant: c.principal?.tenant,
+      role: c.principal?.role,
+      connection: c.connection,
+      tables: c.tables,
+      verdict: c.verdict ?? (status < 400 ? 'ok' : 'error'),
+      rows: c.rows,
+      ...c.timings,
+      totalMs: Math.round(elapsedMs * 100) / 100,
+      status,
+    },
+    'data request',
+  );
+}
+
+export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { config, queue, verifier, rateLimiter }) => {
+  const connections = Object.keys(config.connections);
+  const defaultConnection = connections[0]!;
+  const { limits } = config;
+
+  app.addHook('onRequest', ipRateLimitHook(rateLimiter, limits));
+  // Authentication runs before the body is parsed: anonymous callers never cost us a JSON parse.
+  app.addHook('onRequest', authHook(verifier, config.auth.claims));
+  app.addHook('onRequest', userRateLimitHook(rateLimiter, limits));
+  app.addHook('onResponse', async (request, reply) => logLine(request, reply.statusCode, reply.elapsedTime));
+
+  app.post<{ Body: DataBody }>('/data', { schema: { body: dataBodySchema } }, async (request, reply): Promise<DataResponse> => {
+    const body = request.body;
+    const params = body.params ?? [];
+    const connection = body.connection ?? defaultConnection;
+    const context = request.sluice;
+    context.connection = connection;
+    if (body.sql.length > limits.maxSqlLength) {
+      throw new SluiceError('SQL_TOO_LONG', `The SQL is ${body.sql.length} characters; the limit is ${limits.maxSqlLength}`);
+    }
+    if (params.length > limits.maxParams) {
+      throw new SluiceError('TOO_MANY_PARAMS', `${params.length} params were sent; the limit is ${limits.maxParams}`);
+    }
+    if (!Object.hasOwn(config.connections, connection)) {
+      throw new SluiceError('UNKNOWN_CONNECTION', `No connection named "${connection}"`);
+    }
+    const principal = context.principal!;
+    request.log.debug({ sql: body.sql }, 'data sql');
+    const job: QueryJob = {
+      id: randomUUID(),
+      connection,
+      role: principal.role,
+      claims: principal.claims,
+      sql: body.sql,
+      params,
+      method: body.method ?? 'all',
+      deadline: Date.now() + config.queue.maxWaitMs + limits.queryTimeout,
+    };
+    if (body.typings !== undefined) job.typings = body.typings;
+
+    const abort = abortOnClientClose(reply);
+    const started = performance.now();
+    let outcome: QueryOutcome;
+    try {
+      outcome = await queue.submit(job, abort.signal);
+    } finally {
+      abort.dispose();
+    }
+    const submitMs = performance.now() - started;
+    if (abort.signal.aborted) {
+      // Nobody is listening any more and onResponse may never fire: log the request here.
+      context.verdict = 'CLIENT_CLOSED';
+      if (outcome.ok) context.tables = outcome.result.tables;
+      else if (outcome.tables) context.tables = outcome.tables;
+      logLine(request, ERRORS.CLIENT_CLOSED.status, reply.elapsedTime);
+      throw new SluiceError('CLIENT_CLOSED');
+    }
+
+    if (!outcome.ok) {
+      if (outcome.tables) context.tables = outcome.tables;
+      throw SluiceError.fromBody(outcome.error);
+    }
+    const { result } = outcome;
+    const t = result.timings;
+    context.tables = result.tables;
+    context.rows = result.rows.length;
+    // Queue wait is not reported by the pool; what is left of the round trip approximates it.
+    const waitMs = Math.max(0, submitMs - t.checkMs - t.acquireMs - t.leaseMs);
+    context.timings = { waitMs: Math.round(waitMs * 100) / 100, checkMs: t.checkMs, acquireMs: t.acquireMs, leaseMs: t.leaseMs, cacheHit: t.cacheHit };
+    context.verdict = 'ok';
+    return { rows: result.rows, rowCount: result.rowCount, truncated: result.truncated };
+  });
+};

@@ -1,0 +1,49 @@
+/** Liveness (the process answers) and readiness (every connection answers a ping). */
+import type { FastifyPluginAsync } from 'fastify';
+import { ERRORS } from '../../errors.js';
+import type { WorkerPool } from '../../pool/worker-pool.js';
+
+export interface HealthRouteOptions {
+  pool: WorkerPool;
+  /** A ping that hangs must not hang the probe. */
+  pingTimeoutMs: number;
+}
+
+type PingResult = Record<string, { ok: boolean; error?: string }>;
+
+function withTimeout(p: Promise<PingResult>, ms: number): Promise<PingResult | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, { pool, pingTimeoutMs }) => {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    let result: PingResult | 'timeout';
+    try {
+      result = await withTimeout(pool.ping(), pingTimeoutMs);
+    } catch (err) {
+      request.log.warn({ err }, 'readiness ping failed');
+      result = 'timeout';
+    }
+    if (result === 'timeout') {
+      return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: ERRORS.DATABASE_UNAVAILABLE.message }, connections: {} });
+    }
+    // Reasons go to the log, not the response: they can name hosts and users.
+    const connections: Record<string, { ok: boolean }> = {};
+    let allOk = true;
+    for (const [name, r] of Object.entries(result)) {
+      connections[name] = { ok: r.ok };
+      if (!r.ok) {
+        allOk = false;
+        request.log.warn({ connection: name, reason: r.error }, 'connection not ready');
+      }
+    }
+    if (allOk) return { status: 'ready', connections };
+    return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: ERRORS.DATABASE_UNAVAILABLE.message }, connections });
+  });
+};

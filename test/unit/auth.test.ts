@@ -1,0 +1,103 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT, importPKCS8 } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { bearerToken } from '../../src/auth/bearer.js';
+import { signDevToken } from '../../src/auth/dev-token.js';
+import { claimAt, toPrincipal } from '../../src/auth/principal.js';
+import { createVerifier } from '../../src/auth/verifier.js';
+import { parseConfig } from '../../src/config/schema.js';
+import { SluiceError } from '../../src/errors.js';
+
+const SECRET = 'a-secret-that-is-at-least-32-chars-long';
+const hsConfig = (jwt: Record<string, unknown> = {}) =>
+  parseConfig({ auth: { jwt: { secret: SECRET, algorithms: ['HS256'], ...jwt } }, connections: { main: 'postgres://a@b/c' } });
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(SluiceError);
+    return (e as SluiceError).code;
+  }
+  return 'resolved';
+}
+
+describe('createVerifier with a secret', () => {
+  it('verifies a token signed with the secret', async () => {
+    const cfg = hsConfig();
+    const payload = await createVerifier(cfg.auth.jwt).verify(await signDevToken(cfg, { sub: 'u1', role: 'member' }));
+    expect(payload).toMatchObject({ sub: 'u1', role: 'member' });
+  });
+
+  it('maps expiry to TOKEN_EXPIRED and respects clockTolerance', async () => {
+    const cfg = hsConfig({ clockTolerance: 0 });
+    const expired = await signDevToken(cfg, { role: 'member' }, Math.floor(Date.now() / 1000) - 10);
+    expect(await codeOf(createVerifier(cfg.auth.jwt).verify(expired))).toBe('TOKEN_EXPIRED');
+    const tolerant = hsConfig({ clockTolerance: 60 });
+    await createVerifier(tolerant.auth.jwt).verify(expired);
+  });
+
+  it('refuses a wrong signature, garbage, and an algorithm outside the allowlist', async () => {
+    const cfg = hsConfig();
+    const verifier = createVerifier(cfg.auth.jwt);
+    const other = hsConfig({ secret: 'another-secret-that-is-at-least-32-chars' });
+    expect(await codeOf(verifier.verify(await signDevToken(other, { role: 'r' })))).toBe('TOKEN_INVALID');
+    expect(await codeOf(verifier.verify('garbage'))).toBe('TOKEN_INVALID');
+    const hs512 = await new SignJWT({ role: 'r' }).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(SECRET));
+    expect(await codeOf(verifier.verify(hs512))).toBe('TOKEN_INVALID');
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"role":"r"}').toString('base64url')}.`;
+    expect(await codeOf(verifier.verify(unsigned))).toBe('TOKEN_INVALID');
+  });
+
+  it('checks issuer and audience when configured', async () => {
+    const cfg = hsConfig({ issuer: 'https://issuer.example', audience: 'sluice' });
+    const verifier = createVerifier(cfg.auth.jwt);
+    await verifier.verify(await signDevToken(cfg, { role: 'r' }));
+    const noIss = await signDevToken(hsConfig(), { role: 'r' });
+    await expect(verifier.verify(noIss)).rejects.toMatchObject({ code: 'TOKEN_INVALID', message: expect.stringContaining('"iss"') });
+  });
+});
+
+describe('createVerifier with a public key', () => {
+  it('verifies RS256 and refuses the public key used as an HMAC secret', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const cfg = parseConfig({ auth: { jwt: { publicKey: pem, algorithms: ['RS256'] } }, connections: { main: 'postgres://a@b/c' } });
+    const verifier = createVerifier(cfg.auth.jwt);
+    const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
+    const good = await new SignJWT({ role: 'member' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(key);
+    expect(await verifier.verify(good)).toMatchObject({ role: 'member' });
+    const confused = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(pem));
+    expect(await codeOf(verifier.verify(confused))).toBe('TOKEN_INVALID');
+    await expect(signDevToken(cfg, { role: 'member' })).rejects.toThrow(/cannot sign/);
+  });
+});
+
+describe('toPrincipal', () => {
+  const claims = { role: 'role', tenant: 'tenant_id', user: 'sub' };
+
+  it('reads user, role and tenant', () => {
+    expect(toPrincipal({ sub: 'u1', role: 'member', tenant_id: 7 }, claims)).toEqual({ user: 'u1', role: 'member', tenant: 7, claims: { sub: 'u1', role: 'member', tenant_id: 7 } });
+  });
+
+  it('follows dotted paths, and matches namespaced keys whole first', () => {
+    const payload = { app: { role: 'editor', org: { id: 'o1' } }, 'https://x.example/user': 'u9' };
+    expect(toPrincipal(payload, { role: 'app.role', tenant: 'app.org.id', user: 'https://x.example/user' })).toMatchObject({ role: 'editor', tenant: 'o1', user: 'u9' });
+    expect(claimAt(payload, 'app.missing.deep')).toBeUndefined();
+  });
+
+  it('refuses a token without a role', () => {
+    expect(() => toPrincipal({ sub: 'u1' }, claims)).toThrow(expect.objectContaining({ code: 'TOKEN_INVALID', message: expect.stringContaining('"role"') }));
+    expect(() => toPrincipal({ role: 5 }, claims)).toThrow(SluiceError);
+  });
+});
+
+describe('bearerToken', () => {
+  it('extracts the token or refuses with TOKEN_MISSING', () => {
+    expect(bearerToken('Bearer abc.def.ghi')).toBe('abc.def.ghi');
+    expect(bearerToken('bearer abc')).toBe('abc');
+    for (const h of [undefined, '', 'Bearer', 'Bearer ', 'Basic abc', 'Bearer a b']) {
+      expect(() => bearerToken(h)).toThrow(expect.objectContaining({ code: 'TOKEN_MISSING' }));
+    }
+  });
+});

@@ -1,0 +1,209 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/config-error.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/schema.js';
+
+const SECRET = 'a-secret-that-is-at-least-32-chars-long';
+const base = (): any => ({
+  auth: { jwt: { secret: SECRET, algorithms: ['HS256'] } },
+  connections: { main: 'postgres://app@127.0.0.1:5432/app' },
+});
+
+function errorOf(raw: unknown): string {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function withChange(change: (c: any) => void): any {
+  const c = base();
+  change(c);
+  return c;
+}
+
+const rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const ecPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+describe('parseConfig', () => {
+  it('applies every default', () => {
+    const c = parseConfig(base());
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, trustProxy: false });
+    expect(c.auth.claims).toEqual({ role: 'role', tenant: 'tenant_id', user: 'sub' });
+    expect(c.auth.jwt).toEqual({ secret: SECRET, algorithms: ['HS256'], clockTolerance: 5 });
+    expect(c.connections.main).toEqual({
+      dialect: 'postgres', url: 'postgres://app@127.0.0.1:5432/app', max: 10, schema: 'public', idleTimeoutMs: 0, connectionTimeoutMs: 5000,
+    });
+    expect(c.limits).toEqual({
+      queryTimeout: 30000, rateLimitPerUser: 200, rateLimitPerIP: 500, maxRows: 10000, maxRelationDepth: 4, maxFilterNesting: 8, maxSqlLength: 100000, maxParams: 10000,
+    });
+    expect(c.workers.threads).toBeGreaterThanOrEqual(1);
+    expect(c.workers.threads).toBeLessThanOrEqual(4);
+    expect(c.queue).toEqual({ maxWaiting: 1000, maxWaitMs: 10000 });
+    expect(c.sql).toEqual({ allowFunctions: [], allowTypes: [], cacheSize: 1000 });
+    expect(c.logging).toEqual({ level: 'info' });
+    expect(c.permissions).toEqual({});
+  });
+
+  it('deep-freezes the result', () => {
+    const c = parseConfig(base());
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.connections.main)).toBe(true);
+    expect(Object.isFrozen(c.auth.jwt.algorithms)).toBe(true);
+  });
+
+  it('is idempotent: a normalized config parses to itself', () => {
+    const c = parseConfig({ ...base(), connections: { main: { url: 'postgresql://a@b/c', dbRole: 'app_user', max: 3 } } });
+    expect(parseConfig(structuredClone(c))).toEqual(c);
+  });
+
+  it('keeps connection order (the first is the default)', () => {
+    const c = parseConfig({ ...base(), connections: { zeta: 'postgres://a@b/z', alpha: 'postgres://a@b/a' } });
+    expect(Object.keys(c.connections)).toEqual(['zeta', 'alpha']);
+  });
+
+  it('accepts numeric strings (from ${VAR} interpolation) for numbers', () => {
+    expect(parseConfig(withChange((c) => (c.server = { port: '9000', trustProxy: 'true' }))).server).toMatchObject({ port: 9000, trustProxy: true });
+  });
+
+  it('accepts a public key with asymmetric algorithms', () => {
+    const c = parseConfig(withChange((c) => (c.auth.jwt = { publicKey: rsaPem, algorithms: ['RS256', 'PS256'], issuer: 'me', audience: 'you' })));
+    expect(c.auth.jwt).toMatchObject({ publicKey: rsaPem, issuer: 'me', audience: 'you' });
+    parseConfig(withChange((c) => (c.auth.jwt = { publicKey: ecPem, algorithms: ['ES256'] })));
+    parseConfig(withChange((c) => (c.auth.jwt = { jwksUrl: 'https://id.example/.well-known/jwks.json', algorithms: ['RS256'] })));
+  });
+
+  it.each<[string, (c: any) => void, string]>([
+    ['none algorithm', (c) => (c.auth.jwt.algorithms = ['none']), 'config error at auth.jwt.algorithms[0]: "none" is not allowed'],
+    ['None algorithm', (c) => (c.auth.jwt.algorithms = ['HS256', 'None']), 'auth.jwt.algorithms[1]: "none" is not allowed'],
+    ['unknown algorithm', (c) => (c.auth.jwt.algorithms = ['HS1']), 'auth.jwt.algorithms[0]: "HS1" is not a supported algorithm'],
+    ['empty algorithms', (c) => (c.auth.jwt.algorithms = []), 'auth.jwt.algorithms'],
+    ['asymmetric with secret', (c) => (c.auth.jwt.algorithms = ['RS256']), 'auth.jwt.algorithms[0]: "RS256" needs auth.jwt.publicKey'],
+    ['HS with public key', (c) => (c.auth.jwt = { publicKey: rsaPem, algorithms: ['HS256'] }), 'auth.jwt.algorithms[0]: "HS256" needs auth.jwt.secret'],
+    ['key type mismatch', (c) => (c.auth.jwt = { publicKey: rsaPem, algorithms: ['ES256'] }), 'auth.jwt.algorithms[0]: "ES256" cannot be verified'],
+    ['bad PEM', (c) => (c.auth.jwt = { publicKey: 'nope', algorithms: ['RS256'] }), 'auth.jwt.publicKey: is not a PEM public key'],
+    ['short secret', (c) => (c.auth.jwt.secret = 'short'), 'auth.jwt.secret: must be at least 32 characters'],
+    ['two key sources', (c) => (c.auth.jwt.jwksUrl = 'https://x.example/jwks'), 'auth.jwt.jwksUrl: set exactly one of secret, publicKey or jwksUrl'],
+    ['no key source', (c) => delete c.auth.jwt.secret, 'auth.jwt: set exactly one of secret, publicKey or jwksUrl'],
+    ['plain http JWKS', (c) => (c.auth.jwt = { jwksUrl: 'http://id.example/jwks', algorithms: ['RS256'] }), 'auth.jwt.jwksUrl: must be https://'],
+    ['unknown key', (c) => (c.server = { prot: 1 }), 'config error at server.prot: unknown key'],
+    ['unknown top-level key', (c) => (c.limit = {}), 'config error at limit: unknown key'],
+    ['unknown jwt key', (c) => (c.auth.jwt.algorithm = 'HS256'), 'auth.jwt.algorithm: unknown key'],
+    ['missing auth', (c) => delete c.auth, 'config error at auth: is required'],
+    ['no connections', (c) => (c.connections = {}), 'connections: define at least one connection'],
+    ['mysql url', (c) => (c.connections.main = 'mysql://a@b/c'), 'connections.main.url: must be a postgres:// or postgresql:// URL'],
+    ['bad connection key', (c) => (c.connections.main = { url: 'postgres://a@b/c', pool: 3 }), 'connections.main.pool: unknown key'],
+    ['zero max', (c) => (c.connections.main = { url: 'postgres://a@b/c', max: 0 }), 'connections.main.max'],
+    ['bad port', (c) => (c.server = { port: 70000 }), 'server.port'],
+    ['negative limit', (c) => (c.limits = { rateLimitPerUser: -1 }), 'limits.rateLimitPerUser'],
+    ['bad log level', (c) => (c.logging = { level: 'loud' }), 'logging.level'],
+  ])('refuses %s, naming the key', (_name, change, message) => {
+    expect(errorOf(withChange(change))).toContain(message);
+  });
+
+  it('does not echo connection URLs (they carry passwords)', () => {
+    expect(errorOf(withChange((c) => (c.connections.main = 'mysql://u:hunter2@b/c')))).not.toContain('hunter2');
+  });
+
+  it('refuses a non-object config', () => {
+    expect(errorOf(undefined)).toBe('config error: the config must be an object');
+  });
+});
+
+describe('permissions validation', () => {
+  const perms = (tables: unknown, conn = 'main'): any => withChange((c) => (c.permissions = { member: { [conn]: tables } }));
+
+  it('accepts the documented shape', () => {
+    const c = parseConfig(
+      perms({
+        customers: {
+          select: { columns: ['id', 'tenant_id', 'name'], filter: { tenant_id: '$claims.tenant_id' } },
+          insert: { columns: ['name'], set: { tenant_id: '$claims.tenant_id' } },
+          update: { columns: ['name'], filter: { tenant_id: '$claims.tenant_id' } },
+          delete: { filter: { tenant_id: '$claims.tenant_id' } },
+        },
+        'sales.orders': {
+          select: { columns: '*', filter: { or: [{ owner: '$claims.sub' }, { public: true }], amount: { gte: 0, lt: 100 }, region: { in: '$claims.org.regions' } } },
+        },
+      }),
+    );
+    expect(c.permissions.member!.main!['sales.orders']!.select!.columns).toBe('*');
+    expect(c.permissions.member!.main!.customers!.insert!.set).toEqual({ tenant_id: '$claims.tenant_id' });
+  });
+
+  it('allows an empty role', () => {
+    expect(parseConfig(withChange((c) => (c.permissions = { guest: {} }))).permissions).toEqual({ guest: {} });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['unknown connection', { t: {} }, 'permissions.member.nope: no connection named "nope"'],
+  ])('refuses %s', (_n, tables, message) => {
+    expect(errorOf(perms(tables, 'nope'))).toContain(message);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an operation typo', { t: { selct: { columns: '*' } } }, 'permissions.member.main.t.selct: unknown key'],
+    ['a bad table key', { 'a.b.c': {} }, 'permissions.member.main["a.b.c"]'],
+    ['empty columns', { t: { select: { columns: [] } } }, 'permissions.member.main.t.select.columns: must be "*" or a non-empty list'],
+    ['a bad column', { t: { select: { columns: ['id', 'x;drop'] } } }, 'permissions.member.main.t.select.columns[1]: must be a column name'],
+    ['a duplicate column', { t: { select: { columns: ['id', 'id'] } } }, 'select.columns[1]: "id" is listed twice'],
+    ['missing columns', { t: { select: {} } }, 'permissions.member.main.t.select.columns: is required'],
+    ['a bad claim ref', { t: { select: { columns: '*', filter: { tenant_id: '$claim.tenant_id' } } } }, 'select.filter.tenant_id: "$claim.tenant_id" is not a claim reference'],
+    ['an unknown operator', { t: { select: { columns: '*', filter: { a: { like: 'x' } } } } }, 'select.filter.a.like: unknown operator "like"'],
+    ['an empty filter', { t: { delete: { filter: {} } } }, 'delete.filter: a filter needs at least one condition'],
+    ['a bare list', { t: { select: { columns: '*', filter: { a: [1, 2] } } } }, 'select.filter.a: a column condition is'],
+    ['a nested bad filter', { t: { select: { columns: '*', filter: { or: [{ a: 1 }, { 'b c': 1 }] } } } }, 'select.filter.or[1]["b c"]: "b c" is not a column name'],
+    ['an empty or', { t: { select: { columns: '*', filter: { or: [] } } } }, 'select.filter.or: "or" takes a non-empty list'],
+    ['a literal in-string', { t: { select: { columns: '*', filter: { a: { in: 'x' } } } } }, 'select.filter.a.in'],
+    ['an object preset', { t: { insert: { columns: ['a'], set: { b: { eq: 1 } } } } }, 'insert.set.b: must be a string'],
+    ['a preset also insertable', { t: { insert: { columns: ['a', 'tenant_id'], set: { tenant_id: 1 } } } }, 'insert.set.tenant_id: "tenant_id" is preset'],
+    ['delete columns', { t: { delete: { columns: '*' } } }, 'permissions.member.main.t.delete.columns: unknown key'],
+  ])('refuses %s, naming the key', (_n, tables, message) => {
+    expect(errorOf(perms(tables))).toContain(message);
+  });
+});
+
+describe('loadConfigFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+  const write = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads YAML and interpolates ${VAR} and ${VAR:-default}', () => {
+    const path = write(
+      'c.yaml',
+      ['auth:', '  jwt:', '    secret: ${JWT_SECRET}', '    algorithms: [HS256]', 'connections:', '  main: postgres://app:${DB_PASS}@db:5432/app', 'server:', '  port: ${PORT:-9001}', '  host: "$${literal}"'].join('\n'),
+    );
+    const c = loadConfigFile(path, { JWT_SECRET: SECRET, DB_PASS: 'pw' });
+    expect(c.auth.jwt.secret).toBe(SECRET);
+    expect(c.connections.main!.url).toBe('postgres://app:pw@db:5432/app');
+    expect(c.server.port).toBe(9001);
+    expect(c.server.host).toBe('${literal}');
+    expect(loadConfigFile(path, { JWT_SECRET: SECRET, DB_PASS: 'pw', PORT: '7000' }).server.port).toBe(7000);
+  });
+
+  it('reads JSON (and .yml)', () => {
+    expect(loadConfigFile(write('c.json', JSON.stringify(base())), {}).server.port).toBe(8080);
+    expect(loadConfigFile(write('c.yml', JSON.stringify(base())), {}).server.port).toBe(8080);
+  });
+
+  it('names an unset variable and the key that uses it', () => {
+    const path = write('unset.json', JSON.stringify(withChange((c) => (c.auth.jwt.secret = '${MISSING_SECRET}'))));
+    expect(() => loadConfigFile(path, {})).toThrow('config error at auth.jwt.secret: environment variable MISSING_SECRET is not set');
+  });
+
+  it('reports unreadable files, bad syntax and unknown extensions as ConfigError', () => {
+    expect(() => loadConfigFile(join(dir, 'absent.json'), {})).toThrow(ConfigError);
+    expect(() => loadConfigFile(write('bad.json', '{'), {})).toThrow(/not valid JSON/);
+    expect(() => loadConfigFile(write('c.toml', ''), {})).toThrow(/\.json, \.yaml or \.yml/);
+  });
+});
