@@ -6,6 +6,10 @@ import type { QueryJob, QueryOutcome } from '../pool/messages.js';
  * instead of growing; an aborted signal removes a waiting job or cancels a running one.
  */
 export interface JobQueue {
+  /**
+   * Never rejects: the queue's own refusals (OVERLOADED, SHUTTING_DOWN, CLIENT_CLOSED,
+   * UNKNOWN_CONNECTION) come back as `{ ok: false, error }`, exactly like query errors.
+   */
   submit(job: QueryJob, signal?: AbortSignal): Promise<QueryOutcome>;
   stats(): QueueStats;
   /** Stop accepting work; wait (bounded) for running jobs; reject waiting ones with SHUTTING_DOWN. */

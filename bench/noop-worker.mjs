@@ -1,0 +1,4 @@
+// A piscina task that does nothing: measures the cost of one thread hop and back.
+export default function noop(x) {
+  return x;
+}

@@ -1,0 +1,141 @@
+/**
+ * The pg Driver: one pg.Pool per connection per worker thread, plus a one-connection pool for
+ * server-side cancels. A leased client goes back to the pool only after a clean COMMIT or ROLLBACK;
+ * anything doubtful (broken socket, failed rollback, a cancel or backstop in flight) destroys it,
+ * because a pending cancel signal or half-finished transaction must never reach the next tenant.
+ */
+import type pg from 'pg';
+import type { PostgresConnectionConfig } from '../../config/types.js';
+import { SluiceError } from '../../errors.js';
+import type { Driver, ExecuteRequest, ExecuteResult } from '../driver.js';
+import { cancelBackend } from './pg-cancel.js';
+import { createLeaseGate } from './lease-gate.js';
+import { isConnectionError, mapPgError } from './pg-errors.js';
+import { runLease, type LeaseState } from './pg-lease.js';
+import { createPgPool, type PgLog } from './pg-pools.js';
+
+/** statement_timeout is the real limit; this catches a server that stops answering at all. */
+const BACKSTOP_GRACE_MS = 2000;
+const ROLLBACK_WAIT_MS = 2000;
+const PING_TIMEOUT_MS = 2000;
+
+interface Running extends LeaseState {
+  pid: number | null;
+  /** A pg_cancel_backend in flight; the client must not be reused until it is done. */
+  cancelling: Promise<void> | null;
+  /** Set while waiting for a free connection: cancel() ends the wait. */
+  abortWait: ((err: Error) => void) | null;
+}
+
+function withTimer<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+class BackstopError extends Error {}
+
+export interface PgDriverOptions {
+  /** A pool built with createPgPool, for tests that inspect the very sessions leases ran on. Ended by close(). */
+  pool?: pg.Pool;
+}
+
+export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts: PgDriverOptions = {}): Driver {
+  const pool = opts.pool ?? createPgPool(conn, { max: conn.max, applicationName: 'sluice', idleTimeoutMs: conn.idleTimeoutMs }, log);
+  const admin = createPgPool(conn, { max: 1, applicationName: 'sluice-cancel', idleTimeoutMs: 10_000 }, log);
+  const gate = createLeaseGate(conn.max);
+  const running = new Map<string, Running>();
+  const logRaw = (err: unknown): void => log('postgres error', { err: String(err), code: (err as { code?: unknown }).code });
+
+  function startCancel(state: Running): void {
+    if (state.pid === null || state.cancelling) return;
+    state.cancelling = cancelBackend(admin, state.pid, log);
+  }
+
+  /** Returns the reason to destroy the client, or undefined when it is clean again. */
+  async function rollback(client: pg.PoolClient, err: unknown, state: Running): Promise<Error | undefined> {
+    if (err instanceof BackstopError || state.cancelling || isConnectionError(err)) return err instanceof Error ? err : new Error(String(err));
+    try {
+      await withTimer(client.query('ROLLBACK'), ROLLBACK_WAIT_MS, () => new Error('ROLLBACK timed out'));
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  }
+
+  async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
+    const state: Running = { pid: null, cancelled: false, cancelling: null, abortWait: null };
+    running.set(req.jobId, state);
+    const started = performance.now();
+    let release: (() => void) | undefined;
+    try {
+      release = await gate.acquire(req.timeoutMs, (abort) => {
+        state.abortWait = abort;
+      });
+      state.abortWait = null;
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw mapPgError(err, {}, logRaw);
+      }
+      const leased = performance.now();
+      state.pid = (client as pg.PoolClient & { processID?: number | null }).processID ?? null;
+      let destroy: Error | undefined;
+      try {
+        // Waiting for the connection spent part of the budget: the deadline is the request's.
+        const timeoutMs = req.timeoutMs - (leased - started);
+        if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
+        const work = runLease(client, { ...req, timeoutMs }, conn.dbRole, state);
+        // If the backstop wins, the abandoned lease rejects later when its client is destroyed.
+        work.catch(() => undefined);
+        const result = await withTimer(work, timeoutMs + BACKSTOP_GRACE_MS, () => {
+          startCancel(state);
+          return new BackstopError('no answer from the server within the statement timeout');
+        });
+        const truncated = result.rows.length > req.maxRows;
+        const rows = truncated ? result.rows.slice(0, req.maxRows) : result.rows;
+        // For SELECT, pg's rowCount is just the rows sent (at most maxRows + 1): report what we return.
+        const rowCount = result.command === 'SELECT' ? rows.length : result.rowCount;
+        return { rows, rowCount, truncated, acquireMs: leased - started, leaseMs: performance.now() - leased };
+      } catch (err) {
+        destroy = await rollback(client, err, state);
+        if (err instanceof BackstopError) throw new SluiceError('QUERY_TIMEOUT');
+        throw mapPgError(err, { clientCancelled: state.cancelled }, logRaw);
+      } finally {
+        if (state.cancelling) {
+          await state.cancelling;
+          destroy ??= new Error('cancelled: a late cancel signal must not hit the next lease');
+        }
+        client.release(destroy);
+      }
+    } finally {
+      running.delete(req.jobId);
+      release?.();
+    }
+  }
+
+  return {
+    execute,
+    async cancel(jobId) {
+      const state = running.get(jobId);
+      if (!state) return;
+      state.cancelled = true;
+      state.abortWait?.(new SluiceError('CLIENT_CLOSED'));
+      startCancel(state);
+      await state.cancelling;
+    },
+    async ping() {
+      try {
+        await pool.query({ text: 'select 1', query_timeout: PING_TIMEOUT_MS } as pg.QueryConfig);
+      } catch (err) {
+        throw mapPgError(err, {}, logRaw);
+      }
+    },
+    async close() {
+      await Promise.allSettled([pool.end(), admin.end()]);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The one place Postgres errors become sluice errors. Messages are rebuilt from the SQLSTATE and,
+ * where it names only schema objects, the constraint or column: the database's `detail` (and often
+ * its `message`) carries row values — a unique violation's detail names another tenant's key — so
+ * neither is ever passed through. The raw error goes to the log only.
+ */
+import pg from 'pg';
+import { SluiceError, type ErrorCode } from '../../errors.js';
+
+/** Seconds a client should wait before retrying when the database is unreachable. */
+const UNAVAILABLE_RETRY_AFTER = 2;
+
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const SOCKET_MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'Connection ended unexpectedly',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+];
+
+/** Fixed texts for data exceptions: pg's own messages quote the offending value. */
+const DATA_EXCEPTION_MESSAGES: Record<string, string> = {
+  '22001': 'A value is too long for its column type',
+  '22003': 'A numeric value is out of range',
+  '22007': 'A date/time value has an invalid format',
+  '22008': 'A date/time value is out of range',
+  '22012': 'Division by zero',
+  '22023': 'A parameter value is invalid',
+  '22P02': 'A value has invalid syntax for its type',
+  '22P05': 'A character cannot be converted to the database encoding',
+};
+
+/** Schema-level messages name identifiers from the caller's own SQL, never row values. */
+const SCHEMA_MESSAGE = /^(column|relation|function|operator|type|schema) [^\n]{1,200}$/;
+
+export interface PgErrorContext {
+  /** The statement was cancelled because the client went away (not by statement_timeout). */
+  clientCancelled?: boolean;
+}
+
+function quoted(name: string | undefined): string {
+  return name && /^[\w$.-]{1,128}$/.test(name) ? ` "${name}"` : '';
+}
+
+export function isConnectionError(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) {
+    const c = err.code ?? '';
+    return c.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(c);
+  }
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (code !== undefined && SOCKET_CODES.has(code)) || SOCKET_MESSAGES.some((m) => err.message.includes(m));
+}
+
+function db(code: ErrorCode, sqlstate: string, message?: string): SluiceError {
+  return new SluiceError(code, message, { sqlstate });
+}
+
+function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorContext): SluiceError | null {
+  switch (sqlstate) {
+    case '23505':
+      return db('UNIQUE_VIOLATION', sqlstate, err.constraint ? `unique constraint${quoted(err.constraint)} violated` : undefined);
+    case '23503':
+      return db('FOREIGN_KEY_VIOLATION', sqlstate, err.constraint ? `foreign key constraint${quoted(err.constraint)} violated` : undefined);
+    case '23502':
+      return db('NOT_NULL_VIOLATION', sqlstate, err.column ? `column${quoted(err.column)} must not be null` : undefined);
+    case '23514':
+      return db('CHECK_VIOLATION', sqlstate, err.constraint ? `check constraint${quoted(err.constraint)} violated` : undefined);
+    case '42703':
+      return db('UNDEFINED_COLUMN', sqlstate, SCHEMA_MESSAGE.test(err.message) ? err.message : undefined);
+    case '42P01':
+    case '42883':
+    case '42704':
+      return db('UNDEFINED_OBJECT', sqlstate, SCHEMA_MESSAGE.test(err.message) ? err.message : undefined);
+    case '42501':
+      return db('DATABASE_PERMISSION_DENIED', sqlstate);
+    case '40001':
+    case '40P01':
+    case '55P03':
+      return db('SERIALIZATION_FAILURE', sqlstate);
+    case '57014':
+      return db(ctx.clientCancelled ? 'CLIENT_CLOSED' : 'QUERY_TIMEOUT', sqlstate);
+    case '25006':
+      return db('STATEMENT_NOT_ALLOWED', sqlstate, 'The statement writes, but the transaction is read-only');
+    case '21000':
+      // Data-dependent like class 22: the worker treats both alike (see fallbackSql).
+      return db('INVALID_INPUT', sqlstate, 'A subquery used as an expression returned more than one row');
+  }
+  const cls = sqlstate.slice(0, 2);
+  if (cls === '22') return db('INVALID_INPUT', sqlstate, DATA_EXCEPTION_MESSAGES[sqlstate]);
+  if (cls === '42' || cls === '0A' || cls === '54') return db('INVALID_SQL', sqlstate);
+  if (cls === '08' || cls === '53' || ['57P01', '57P02', '57P03'].includes(sqlstate)) {
+    return new SluiceError('DATABASE_UNAVAILABLE', undefined, { sqlstate, retryAfter: UNAVAILABLE_RETRY_AFTER });
+  }
+  return null;
+}
+
+/**
+ * A stable, sanitized SluiceError for anything the pg driver threw. `logRaw` is called for errors
+ * that become INTERNAL_ERROR or DATABASE_UNAVAILABLE, so operators see the real cause.
+ */
+export function mapPgError(err: unknown, ctx: PgErrorContext = {}, logRaw?: (err: unknown) => void): SluiceError {
+  if (err instanceof SluiceError) return err;
+  if (err instanceof pg.DatabaseError && err.code) {
+    const mapped = fromSqlstate(err, err.code, ctx);
+    if (mapped) {
+      if (mapped.code === 'DATABASE_UNAVAILABLE') logRaw?.(err);
+      return mapped;
+    }
+    logRaw?.(err);
+    return new SluiceError('INTERNAL_ERROR', undefined, { sqlstate: err.code });
+  }
+  logRaw?.(err);
+  if (isConnectionError(err)) return new SluiceError('DATABASE_UNAVAILABLE', undefined, { retryAfter: UNAVAILABLE_RETRY_AFTER });
+  return new SluiceError('INTERNAL_ERROR');
+}

@@ -1,0 +1,79 @@
+/**
+ * One QueryJob on a worker thread: deadline → check/rewrite → bind → execute. Never throws: every
+ * failure becomes `{ ok: false, error }`, and anything that is not a SluiceError is logged here and
+ * answered as INTERNAL_ERROR, so no stack or database detail crosses the thread boundary.
+ */
+import type { Limits } from '../config/types.js';
+import type { ExecuteResult } from '../drivers/driver.js';
+import { SluiceError, type ErrorBody } from '../errors.js';
+import { bindParams } from '../sql/bind-params.js';
+import type { QueryJob, QueryOutcome } from './messages.js';
+import type { ThreadLog } from './thread-log.js';
+import type { ThreadRuntime } from './thread-runtime.js';
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function errorBody(e: unknown, job: QueryJob, log: ThreadLog): ErrorBody {
+  if (e instanceof SluiceError) return e.toBody();
+  log('query task failed', { jobId: job.id, connection: job.connection, err: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  return new SluiceError('INTERNAL_ERROR').toBody();
+}
+
+function remainingMs(job: QueryJob, limits: Limits): number {
+  const left = Math.min(limits.queryTimeout, job.deadline - Date.now());
+  if (left <= 0) throw new SluiceError('QUERY_TIMEOUT', 'The request deadline passed before the query could run');
+  return left;
+}
+
+export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limits, log: ThreadLog): Promise<QueryOutcome> {
+  const untrack = runtime.track(job.id);
+  let tables: string[] | undefined;
+  try {
+    remainingMs(job, limits);
+    const { validator, driver } = await runtime.connection(job.connection);
+    const checkStart = performance.now();
+    const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
+    const checkMs = performance.now() - checkStart;
+    const cacheHit = validator.lastWasCacheHit?.() ?? false;
+    tables = checked.tables;
+    const params = bindParams(checked, job.params, job.claims);
+    const execute = (sql: string): Promise<ExecuteResult> =>
+      driver.execute({
+        jobId: job.id,
+        sql,
+        params,
+        method: job.method,
+        claims: job.claims,
+        timeoutMs: remainingMs(job, limits),
+        maxRows: limits.maxRows,
+        readOnly: checked.readOnly,
+      });
+    let result: ExecuteResult;
+    try {
+      result = await execute(checked.sql);
+    } catch (e) {
+      // The fast form may have evaluated the caller's expression on another tenant's row; its
+      // data error must not become an oracle, so the fenced form decides (see CheckedStatement).
+      if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
+      result = await execute(checked.fallbackSql);
+    }
+    return {
+      ok: true,
+      result: {
+        rows: result.rows,
+        rowCount: result.rowCount,
+        truncated: result.truncated,
+        tables: checked.tables,
+        kind: checked.kind,
+        timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },
+      },
+    };
+  } catch (e) {
+    const error = errorBody(e, job, log);
+    return tables === undefined ? { ok: false, error } : { ok: false, error, tables };
+  } finally {
+    untrack();
+  }
+}
