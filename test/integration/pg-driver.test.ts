@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PostgresConnectionConfig } from '../../src/config/types.js';
 import type { Driver, ExecuteRequest } from '../../src/drivers/driver.js';
+import { cancelBackend } from '../../src/drivers/pg/pg-cancel.js';
 import { createPgDriver } from '../../src/drivers/pg/pg-driver.js';
 import { createPgPool } from '../../src/drivers/pg/pg-pools.js';
 import { SluiceError } from '../../src/errors.js';
@@ -296,6 +297,28 @@ describeIfPg('pg driver', () => {
       await blocker;
     } finally {
       await d.close();
+    }
+  });
+
+  it('a cancel that Postgres drops (backend between messages) is repeated until the statement stops', async () => {
+    // Postgres ignores a cancel while the backend waits for the next message; an idle-in-transaction
+    // session is in exactly that state, so the first cancel below is dropped for sure.
+    const client = await admin.connect();
+    try {
+      await client.query('begin');
+      const pid = (client as unknown as { processID: number }).processID;
+      const work = (async () => {
+        await new Promise((r) => setTimeout(r, 60));
+        return client.query('select pg_sleep(10)');
+      })();
+      work.catch(() => undefined);
+      const started = Date.now();
+      await cancelBackend(admin, pid, work, log);
+      await expect(work).rejects.toMatchObject({ code: '57014' });
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+      client.release();
     }
   });
 

@@ -21,6 +21,8 @@ const PING_TIMEOUT_MS = 2000;
 
 interface Running extends LeaseState {
   pid: number | null;
+  /** The lease's work once it has started: cancels repeat until it settles. */
+  work: Promise<unknown> | null;
   /** A pg_cancel_backend in flight; the client must not be reused until it is done. */
   cancelling: Promise<void> | null;
   /** Set while waiting for a free connection: cancel() ends the wait. */
@@ -50,8 +52,8 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   const logRaw = (err: unknown): void => log('postgres error', { err: String(err), code: (err as { code?: unknown }).code });
 
   function startCancel(state: Running): void {
-    if (state.pid === null || state.cancelling) return;
-    state.cancelling = cancelBackend(admin, state.pid, log);
+    if (state.pid === null || state.work === null || state.cancelling) return;
+    state.cancelling = cancelBackend(admin, state.pid, state.work, log);
   }
 
   /** Returns the reason to destroy the client, or undefined when it is clean again. */
@@ -66,7 +68,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   }
 
   async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
-    const state: Running = { pid: null, cancelled: false, cancelling: null, abortWait: null };
+    const state: Running = { pid: null, work: null, cancelled: false, cancelling: null, abortWait: null };
     running.set(req.jobId, state);
     const started = performance.now();
     let release: (() => void) | undefined;
@@ -91,6 +93,8 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
         const work = runLease(client, { ...req, timeoutMs }, conn.dbRole, state);
         // If the backstop wins, the abandoned lease rejects later when its client is destroyed.
         work.catch(() => undefined);
+        // A cancel before this point needs no signal: runLease checked `cancelled` synchronously.
+        state.work = work;
         const result = await withTimer(work, timeoutMs + BACKSTOP_GRACE_MS, () => {
           startCancel(state);
           return new BackstopError('no answer from the server within the statement timeout');
