@@ -50,14 +50,15 @@ const objectSchema = z
 export const connectionSchema = z
   .preprocess((v) => (typeof v === 'string' ? { url: v } : v), objectSchema)
   .transform((c): ConnectionConfig => {
+    // Only postgres URLs pass the refinement above until other dialects get their rows.
     const out: ConnectionConfig = {
-      dialect: dialectOf(c.url)!,
+      dialect: 'postgres',
       url: c.url,
       max: c.max,
       schema: c.schema,
       idleTimeoutMs: c.idleTimeoutMs,
       connectionTimeoutMs: c.connectionTimeoutMs,
     };
-    if (c.dbRole !== undefined) out.dbRole = c.dbRole;
+    if (c.dbRole !== undefined && out.dialect === 'postgres') out.dbRole = c.dbRole;
     return out;
   });

@@ -64,7 +64,29 @@ export interface PostgresConnectionConfig {
   idleTimeoutMs: number;
   connectionTimeoutMs: number;
 }
-export type ConnectionConfig = PostgresConnectionConfig;
+export interface MysqlConnectionConfig {
+  dialect: 'mysql';
+  url: string;
+  /** Connections per worker thread. */
+  max: number;
+  /** Default schema (MySQL database) for unqualified table names: the URL's database. */
+  schema: string;
+  idleTimeoutMs: number;
+  connectionTimeoutMs: number;
+}
+export interface SqliteConnectionConfig {
+  dialect: 'sqlite';
+  /** Path of the database file (resolved against the working directory at start-up). */
+  file: string;
+  /** Always "main" (the SQLite name of the opened database). */
+  schema: 'main';
+  /** Connections per worker thread (SQLite: 1). */
+  max: number;
+  /** ms SQLite waits on a locked database before SQLITE_BUSY. */
+  busyTimeoutMs: number;
+}
+export type ConnectionConfig = PostgresConnectionConfig | MysqlConnectionConfig | SqliteConnectionConfig;
+export type Dialect = ConnectionConfig['dialect'];
 
 export interface JwtConfig {
   secret?: string;

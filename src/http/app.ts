@@ -69,7 +69,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onClose', async () => rateLimiter.close());
 
   registerErrorHandler(app, config.server.bodyLimit);
-  app.register(healthRoutes, { pool, pingTimeoutMs: Math.max(...Object.values(config.connections).map((c) => c.connectionTimeoutMs)) + 1000 });
+  app.register(healthRoutes, { pool, pingTimeoutMs: Math.max(...Object.values(config.connections).map((c) => ('connectionTimeoutMs' in c ? c.connectionTimeoutMs : 0)), 1000) + 1000 });
   app.register(dataRoute, { config, queue, verifier, rateLimiter });
   return app;
 }

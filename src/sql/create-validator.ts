@@ -1,4 +1,5 @@
 import type { SluiceConfig } from '../config/types.js';
+import { SluiceError } from '../errors.js';
 import { loadPostgresParser } from './postgres/parser.js';
 import { createPostgresValidator, type CachedValidator } from './postgres/postgres-validator.js';
 
@@ -14,5 +15,7 @@ export function createValidator(config: SluiceConfig, connection: string): Cache
   switch (conn.dialect) {
     case 'postgres':
       return createPostgresValidator(config, connection);
+    default:
+      throw new SluiceError('UNKNOWN_CONNECTION', `Dialect "${conn.dialect}" is not supported`);
   }
 }
