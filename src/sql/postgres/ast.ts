@@ -41,9 +41,14 @@ export function nullTest(arg: Node, isNull: boolean): Node {
   return { NullTest: { arg, nulltesttype: isNull ? 'IS_NULL' : 'IS_NOT_NULL' } };
 }
 
+/** ANDs the parts, splicing in the arguments of parts that are ANDs themselves (as the parser does). */
 export function and(parts: Node[]): Node {
-  if (parts.length === 1) return parts[0]!;
-  return boolExpr('AND_EXPR', parts);
+  const flat = parts.flatMap((p) => {
+    const b = p.BoolExpr as Body | undefined;
+    return b?.boolop === 'AND_EXPR' ? (b.args as Node[]) : [p];
+  });
+  if (flat.length === 1) return flat[0]!;
+  return boolExpr('AND_EXPR', flat);
 }
 
 export function rangeVar(schema: string, relname: string, alias?: string, inh = true): Body {
@@ -60,14 +65,30 @@ export function star(...qualifier: string[]): Node {
 
 const POSITION_KEYS = new Set(['location', 'stmt_len', 'stmt_location', 'list_start', 'list_end', 'rexpr_list_start', 'rexpr_list_end']);
 
+/**
+ * `a AND (b AND c)` and `a AND b AND c` mean the same (AND and OR are associative, also with NULLs),
+ * and the deparser does not always keep such parentheses: compare them flattened.
+ */
+function flattenBool(b: Body): Body {
+  const op = b.boolop;
+  if (op !== 'AND_EXPR' && op !== 'OR_EXPR') return b;
+  const args = (b.args as Node[]).flatMap((a) => {
+    const inner = a.BoolExpr as Body | undefined;
+    return inner?.boolop === op ? (flattenBool(inner).args as Node[]) : [a];
+  });
+  return { ...b, args };
+}
+
 /** Canonical form for comparing two ASTs by meaning: no source positions, keys sorted. */
 export function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value === null || typeof value !== 'object') return value;
+  const src = value as Record<string, unknown>;
+  const body = 'BoolExpr' in src && src.BoolExpr !== null && typeof src.BoolExpr === 'object' ? { ...src, BoolExpr: flattenBool(src.BoolExpr as Body) } : src;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) {
+  for (const k of Object.keys(body).sort()) {
     if (POSITION_KEYS.has(k)) continue;
-    out[k] = canonical((value as Record<string, unknown>)[k]);
+    out[k] = canonical(body[k]);
   }
   return out;
 }

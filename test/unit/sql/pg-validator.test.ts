@@ -101,6 +101,19 @@ describe('postgres validator: rewrites', () => {
     expect(check('insert into customers (name) values ($1)').fallbackSql).toBeUndefined();
   });
 
+  it('accepts UPDATE/DELETE whose own WHERE is an AND chain (the filter is spliced in flat)', () => {
+    expect(check("delete from customers where id = 1 and name = 'a'").sql).toBe("DELETE FROM app.customers WHERE id = 1 AND name = 'a' AND customers.tenant_id = $1");
+    expect(check("update customers set name = 'x' where id = 1 and name = 'y'").sql).toContain("WHERE id = 1 AND name = 'y' AND customers.tenant_id = $1");
+    const using = check('delete from customers using orders o where o.customer_id = customers.id and o.total > 5 returning customers.id');
+    expect(using.sql).toContain('WHERE o.customer_id = customers.id AND o.total > 5 AND customers.tenant_id = $3');
+    // An OR must stay grouped under the filter.
+    expect(check("delete from customers where id = 1 or name = 'a'").sql).toContain("WHERE (id = 1 OR name = 'a') AND customers.tenant_id = $1");
+  });
+
+  it('accepts explicitly grouped ANDs that the deparser prints without parentheses', () => {
+    expect(check("select id from customers where id = 1 and (name = 'a' and email = 'b')").kind).toBe('select');
+  });
+
   it('expands RETURNING * to readable columns only', () => {
     expect(check('delete from customers returning *').sql).toBe(
       'DELETE FROM app.customers WHERE customers.tenant_id = $1 RETURNING customers.id, customers.tenant_id, customers.name, customers.email',
