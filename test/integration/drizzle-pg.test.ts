@@ -6,7 +6,7 @@ import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { customers, customersWithSecret, orderItems, orders } from '../helpers/drizzle-schema.js';
 import { startHarness, type ClientDb, type Harness } from '../helpers/sluice-harness.js';
-import { requirePostgres } from '../helpers/skip.js';
+import { PG_TEST_URL, requirePostgres } from '../helpers/skip.js';
 
 const run = await requirePostgres();
 
@@ -222,5 +222,24 @@ describe.skipIf(!run)('Drizzle pg-proxy through sluice', () => {
       const rows = await db.execute(sql`select count(*)::int as n, sum(total)::text as s from orders where id <= 5`);
       expect(rows).toEqual([{ n: 3, s: '60.75' }]);
     });
+  });
+});
+
+describe.skipIf(!run)('Drizzle pg-proxy: Date parameters under a non-UTC session time zone', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // The server's zone must not shift a Date: Drizzle sends toISOString() with its "Z".
+    const url = new URL(PG_TEST_URL);
+    url.searchParams.set('options', '-c TimeZone=America/New_York');
+    h = await startHarness({ connection: { url: url.toString() } });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.teardown();
+  }, 30_000);
+
+  it('filters a timestamptz column by a Date and reads it back unchanged', async () => {
+    const db = h.db(h.tokens.tenant1);
+    const at = new Date('2024-02-01T12:00:00Z');
+    expect(await db.select({ id: orders.id, createdAt: orders.createdAt }).from(orders).where(eq(orders.createdAt, at))).toEqual([{ id: 3, createdAt: at }]);
   });
 });

@@ -81,12 +81,16 @@ export const SQL_VALUE_FUNCTIONS: ReadonlySet<string> = new Set([
   'SVFOP_CURRENT_TIMESTAMP_N', 'SVFOP_LOCALTIME', 'SVFOP_LOCALTIME_N', 'SVFOP_LOCALTIMESTAMP', 'SVFOP_LOCALTIMESTAMP_N',
 ]);
 
-/** Drizzle pg-proxy parameter typings → the cast applied to the placeholder. */
+/**
+ * Drizzle pg-proxy parameter typings → the cast applied to the placeholder. `timestamp` gets none:
+ * Drizzle sends a Date as toISOString() ("…Z"), and a ::timestamp cast would drop the zone, so a
+ * timestamptz column would read it in the session's TimeZone. Uncast, Postgres types it from context.
+ */
 export const TYPING_CASTS: Readonly<Record<string, string | null>> = {
   none: null,
   json: 'json',
   jsonb: 'jsonb',
-  timestamp: 'timestamp',
+  timestamp: null,
   date: 'date',
   time: 'time',
   decimal: 'numeric',
