@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors.js';
 import { resolveClaim } from '../permissions/claims.js';
-import type { CheckedStatement } from './validator.js';
+import type { CheckedStatement, ParamSlot, ParamSource } from './validator.js';
 
 /**
  * The final parameter list: the client's params, then the gateway's (claims/literals).
@@ -13,10 +13,32 @@ export function bindParams(checked: CheckedStatement, clientParams: unknown[], c
       `The SQL has ${checked.clientParamCount} placeholder(s) but ${clientParams.length} param(s) were sent`,
     );
   }
+  if (checked.paramOrder) return checked.paramOrder.map((slot) => slotValue(slot, checked, clientParams, claims));
   if (checked.claimParams.length === 0) return clientParams;
   const out = clientParams.slice();
-  for (const source of checked.claimParams) {
-    out.push(source.kind === 'claim' ? resolveClaim(claims, source.path) : source.value);
-  }
+  for (const source of checked.claimParams) out.push(gatewayValue(source, claims));
   return out;
+}
+
+function gatewayValue(source: ParamSource, claims: Record<string, unknown>): unknown {
+  return source.kind === 'claim' ? resolveClaim(claims, source.path) : source.value;
+}
+
+/** A client LIMIT value, clamped to `max` (SQLite reads a negative LIMIT as "no limit"). */
+function clamp(value: unknown, max: number): unknown {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return Math.min(value, max);
+  if (typeof value === 'bigint' && value >= 0n) return value > BigInt(max) ? BigInt(max) : value;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return String(Math.min(Number(value), max));
+  throw new SluiceError('INVALID_INPUT', 'A LIMIT parameter must be a non-negative integer');
+}
+
+/** Positional dialects: the value of one `?` (see CheckedStatement.paramOrder). */
+function slotValue(slot: ParamSlot, checked: CheckedStatement, clientParams: unknown[], claims: Record<string, unknown>): unknown {
+  if (slot.kind === 'client') {
+    const value = clientParams[slot.index];
+    return slot.max === undefined ? value : clamp(value, slot.max);
+  }
+  const value = gatewayValue(checked.claimParams[slot.index]!, claims);
+  if (!slot.json) return value;
+  return JSON.stringify(Array.isArray(value) ? value : [value]);
 }

@@ -2,6 +2,8 @@ import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import { loadPostgresParser } from './postgres/parser.js';
 import { createPostgresValidator, type CachedValidator } from './postgres/postgres-validator.js';
+import { createMysqlValidator } from './mysql/mysql-validator.js';
+import { createSqliteValidator } from './sqlite/sqlite-validator.js';
 
 /** Load whatever the dialects need once per thread (libpg-query is WASM). */
 export async function loadSqlParsers(): Promise<void> {
@@ -15,7 +17,11 @@ export function createValidator(config: SluiceConfig, connection: string): Cache
   switch (conn.dialect) {
     case 'postgres':
       return createPostgresValidator(config, connection);
+    case 'mysql':
+      return createMysqlValidator(config, connection);
+    case 'sqlite':
+      return createSqliteValidator(config, connection);
     default:
-      throw new SluiceError('UNKNOWN_CONNECTION', `Dialect "${conn.dialect}" is not supported`);
+      throw new SluiceError('UNKNOWN_CONNECTION', `Dialect "${(conn as { dialect: string }).dialect}" is not supported`);
   }
 }

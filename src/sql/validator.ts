@@ -39,8 +39,22 @@ export interface CheckedStatement {
    * tenant's row, and its error must not become an oracle. Undefined when there is nothing to fence.
    */
   fallbackSql?: string;
+  /**
+   * Positional dialects (`?`: MySQL, SQLite): the value of each `?` of `sql`, in order — a client
+   * param (`max`: clamped to at most this number, for an outer `LIMIT ?`) or a gateway param
+   * (`claimParams[index]`; `json`: bound as its JSON text). When absent, params are the client's
+   * followed by the gateway's (Postgres `$n`).
+   */
+  paramOrder?: ParamSlot[];
 }
+
+export type ParamSlot = { kind: 'client'; index: number; max?: number } | { kind: 'gateway'; index: number; json?: boolean };
 
 export interface Validator {
   check(input: CheckInput): CheckedStatement;
+}
+
+export interface CachedValidator extends Validator {
+  /** How the last check() was answered (for metrics/timings). */
+  lastWasCacheHit(): boolean;
 }

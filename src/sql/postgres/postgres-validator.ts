@@ -8,17 +8,14 @@ import { LRUCache } from 'lru-cache';
 import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { compilePermissions } from '../../permissions/model.js';
-import type { CheckedStatement, CheckInput, Validator } from '../validator.js';
+import type { CachedValidator, CheckedStatement, CheckInput } from '../validator.js';
 import { canonical, type Node } from './ast.js';
 import { BUILTIN_FUNCTIONS, TYPING_CASTS } from './allowlists.js';
 import { createCtx, numberGatewayParams, type WalkOptions } from './context.js';
 import { parsePostgres } from './parser.js';
 import { rewriteStatement } from './rewrite.js';
 
-export interface CachedValidator extends Validator {
-  /** How the last check() was answered (for metrics/timings). */
-  lastWasCacheHit(): boolean;
-}
+export type { CachedValidator } from '../validator.js';
 
 /** Our walk, the deparser and the parser all recurse: a stack overflow is the client's nesting. */
 function tooDeep<T>(fn: () => T): T {

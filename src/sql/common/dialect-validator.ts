@@ -1,0 +1,188 @@
+/**
+ * The validator shared by MySQL/MariaDB and SQLite: name the `?` placeholders, parse with
+ * node-sql-parser, convert into our closed tree (refusing anything unknown), check and rewrite it,
+ * print it with our own emitter, and re-parse that output to prove it says exactly what we checked.
+ * Results are cached per (role, SQL): claim values are parameters, so the rewrite is reusable.
+ */
+import { createRequire } from 'node:module';
+import { LRUCache } from 'lru-cache';
+import type { SluiceConfig } from '../../config/types.js';
+import { SluiceError } from '../../errors.js';
+import { compilePermissions } from '../../permissions/model.js';
+import type { CachedValidator, CheckedStatement, CheckInput, ParamSlot, StatementKind } from '../validator.js';
+import type { Ctx, DialectSpec } from './context.js';
+import { deleteStmt, insertStmt, updateStmt } from './dml.js';
+import { emitStatement } from './emit.js';
+import { Converter } from './from-parser.js';
+import type { Select, Statement } from './ir.js';
+import { namePlaceholders } from './placeholders.js';
+import { selectBody } from './query.js';
+
+interface SqlParser {
+  astify(sql: string, opt: { database: string }): unknown;
+}
+
+const require = createRequire(import.meta.url);
+const parsers = new Map<string, SqlParser>();
+
+function parserFor(database: DialectSpec['parserDatabase']): SqlParser {
+  let p = parsers.get(database);
+  if (!p) {
+    // One grammar per dialect (the full bundle is several times larger).
+    const mod = require(`node-sql-parser/build/${database}`) as { Parser: new () => SqlParser };
+    p = new mod.Parser();
+    parsers.set(database, p);
+  }
+  return p;
+}
+
+/** Parse one statement; our walk and the parser recurse, so a stack overflow is the client's nesting. */
+function parseOne(spec: DialectSpec, sql: string, converter: Converter): Statement {
+  let raw: unknown;
+  try {
+    raw = parserFor(spec.parserDatabase).astify(sql, { database: spec.parserDatabase });
+  } catch (e) {
+    if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
+    const message = e instanceof Error ? e.message.slice(0, 200) : String(e);
+    throw new SluiceError('SQL_PARSE_ERROR', `The SQL does not parse (or uses syntax the gateway does not support): ${message}`);
+  }
+  if (Array.isArray(raw)) {
+    if (raw.length !== 1) {
+      throw new SluiceError(raw.length === 0 ? 'SQL_PARSE_ERROR' : 'STATEMENT_NOT_ALLOWED', raw.length === 0 ? 'The SQL is empty' : 'Exactly one statement is allowed');
+    }
+    raw = raw[0];
+  }
+  return converter.statement(raw);
+}
+
+/** Canonical JSON: keys sorted, undefined dropped. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+  });
+}
+
+/** LIMIT maxRows+1 on the outermost query (the last member of a set operation holds its LIMIT). */
+function capRows(s: Select, ctx: Ctx): void {
+  let last = s;
+  while (last.setOp) last = last.setOp.next;
+  const cap = ctx.limits.maxRows + 1;
+  const limit = last.limit;
+  if (!limit) last.limit = { k: 'num', v: String(cap) };
+  else if (limit.k === 'num') {
+    if (!/^\d+$/.test(limit.v)) throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'LIMIT must be a non-negative integer');
+    if (Number(limit.v) > cap) last.limit = { k: 'num', v: String(cap) };
+  } else if (limit.k === 'param') ctx.capped.add(limit.name);
+  else throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'LIMIT must be a number or a placeholder');
+}
+
+function rewrite(stmt: Statement, ctx: Ctx): { kind: StatementKind; readOnly: boolean; rowCapped: boolean } {
+  switch (stmt.k) {
+    case 'select':
+      selectBody(stmt, ctx, null);
+      capRows(stmt, ctx);
+      return { kind: 'select', readOnly: !ctx.locks, rowCapped: true };
+    case 'insert':
+      insertStmt(stmt, ctx);
+      return { kind: 'insert', readOnly: false, rowCapped: false };
+    case 'update':
+      updateStmt(stmt, ctx);
+      return { kind: 'update', readOnly: false, rowCapped: false };
+    case 'delete':
+      deleteStmt(stmt, ctx);
+      return { kind: 'delete', readOnly: false, rowCapped: false };
+  }
+}
+
+function paramOrder(order: string[], clientCount: number, ctx: Ctx): ParamSlot[] {
+  const seen = new Set<string>();
+  const slots = order.map((name): ParamSlot => {
+    if (seen.has(name)) throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'A placeholder is used twice');
+    seen.add(name);
+    const index = Number(name.slice(1)) - 1;
+    if (name.startsWith('g')) return { kind: 'gateway', index, ...(ctx.gateway[index]!.json && { json: true }) };
+    if (index >= clientCount) throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'Unexpected placeholder');
+    return { kind: 'client', index, ...(ctx.capped.has(name) && { max: ctx.limits.maxRows + 1 }) };
+  });
+  for (let i = 1; i <= clientCount; i++) {
+    if (!seen.has(`c${i}`)) throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'A placeholder could not be located; put it outside comments and quotes');
+  }
+  return slots;
+}
+
+export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, connection: string): CachedValidator {
+  const perms = compilePermissions(config, connection);
+  const functions = new Set([...spec.functions, ...config.sql.allowFunctions.map((f) => f.toLowerCase())]);
+  const clientConverter = new Converter(spec.convert, false);
+  const outputConverter = new Converter(spec.convert, true);
+  const cache = new LRUCache<string, CheckedStatement | SluiceError>({ max: Math.max(1, config.sql.cacheSize) });
+  let hit = false;
+
+  function compute(input: CheckInput): CheckedStatement {
+    const role = perms.role(input.role);
+    if (!role) throw new SluiceError('ROLE_NOT_ALLOWED', `The role "${input.role}" has no permissions on connection "${connection}"`);
+    if (input.sql.length > config.limits.maxSqlLength) throw new SluiceError('SQL_TOO_LONG');
+    if (input.typings && input.typings.some((t) => t !== 'none')) throw new SluiceError('INVALID_TYPING', 'Parameter typings are a Postgres feature');
+    const named = namePlaceholders(input.sql, spec.placeholders);
+    if (named.count > config.limits.maxParams) throw new SluiceError('TOO_MANY_PARAMS');
+    const stmt = parseOne(spec, named.sql, clientConverter);
+    const ctx: Ctx = {
+      spec,
+      perms: role,
+      schema: perms.defaultSchema,
+      limits: config.limits,
+      functions,
+      gateway: [],
+      capped: new Set(),
+      tables: new Set(),
+      scope: null,
+      ctes: [],
+      aliases: [],
+      relDepth: 0,
+      boolDepth: 0,
+      boolParent: undefined,
+      exprDepth: 0,
+      insertValues: undefined,
+      locks: false,
+    };
+    const rewritten = rewrite(stmt, ctx);
+    // Faithfulness: our output, read back by the parser, must be exactly the tree we checked.
+    const namedOut = emitStatement(stmt, spec, 'named');
+    const again = parseOne(spec, namedOut.sql, outputConverter);
+    if (canonical(again) !== canonical(stmt)) {
+      throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
+    }
+    const out = emitStatement(stmt, spec, 'positional');
+    return {
+      sql: out.sql,
+      kind: rewritten.kind,
+      readOnly: rewritten.readOnly,
+      clientParamCount: named.count,
+      claimParams: ctx.gateway.map((g) => g.source),
+      paramOrder: paramOrder(out.order, named.count, ctx),
+      tables: [...ctx.tables],
+      rowCapped: rewritten.rowCapped,
+    };
+  }
+
+  return {
+    check(input) {
+      const key = `${input.role}\u0000${(input.typings ?? []).join(',')}\u0000${input.sql}`;
+      const cached = cache.get(key);
+      hit = cached !== undefined;
+      if (cached instanceof SluiceError) throw cached;
+      if (cached) return cached;
+      try {
+        const checked = compute(input);
+        cache.set(key, checked);
+        return checked;
+      } catch (e) {
+        const err = e instanceof RangeError ? new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply') : e;
+        if (err instanceof SluiceError) cache.set(key, err);
+        throw err;
+      }
+    },
+    lastWasCacheHit: () => hit,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Our tree → SQL text. Every identifier is quoted for the dialect, every string literal is
+ * re-encoded from its decoded value, every compound expression is parenthesized: nothing of the
+ * client's text is copied through. `named` mode writes placeholders as `:c1`/`:g1` (what the
+ * parser reads back for the faithfulness check); `positional` mode writes `?` and records which
+ * value each `?` takes, in order.
+ */
+import type { Delete, Expr, FromItem, Insert, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window } from './ir.js';
+import { DEFAULT_MARKER } from './placeholders.js';
+
+export interface EmitDialect {
+  quoteIdent(name: string): string;
+}
+
+export interface Emitted {
+  sql: string;
+  /** Placeholder names (c<i> client, g<i> gateway) in the order their `?` appear. */
+  order: string[];
+}
+
+const FUNCTION_NAME = /^[a-z_][a-z0-9_]*$/;
+
+export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'named' | 'positional'): Emitted {
+  const order: string[] = [];
+  const q = (name: string): string => dialect.quoteIdent(name);
+
+  function str(v: string): string {
+    if (v.includes('\\') || v.includes('\u0000')) throw new Error('emit: unexpected character in string literal');
+    return `'${v.replaceAll("'", "''")}'`;
+  }
+
+  function list(items: Expr[]): string {
+    return items.map(expr).join(', ');
+  }
+
+  function orderBy(items: OrderItem[]): string {
+    return items.map((o) => `${expr(o.e)}${o.dir ? ` ${o.dir}` : ''}`).join(', ');
+  }
+
+  function windowSpec(w: Window): string {
+    const parts: string[] = [];
+    if (w.partitionBy.length > 0) parts.push(`PARTITION BY ${list(w.partitionBy)}`);
+    if (w.orderBy.length > 0) parts.push(`ORDER BY ${orderBy(w.orderBy)}`);
+    return ` OVER (${parts.join(' ')})`;
+  }
+
+  function expr(e: Expr): string {
+    switch (e.k) {
+      case 'col':
+        return `${e.table !== undefined ? `${q(e.table)}.` : ''}${e.name === '*' ? '*' : q(e.name)}`;
+      case 'star':
+        return '*';
+      case 'num':
+        return e.v;
+      case 'str':
+        return str(e.v);
+      case 'null':
+        return 'NULL';
+      case 'bool':
+        return e.v ? 'TRUE' : 'FALSE';
+      case 'param':
+        order.push(e.name);
+        return mode === 'named' ? ` :${e.name} ` : '?';
+      case 'default':
+        return mode === 'named' ? ` :${DEFAULT_MARKER} ` : 'DEFAULT';
+      case 'bin':
+        if (e.r.k === 'list') {
+          const sep = e.op.endsWith('BETWEEN') ? ' AND ' : ', ';
+          const body = e.r.items.map(expr).join(sep);
+          return e.op.endsWith('BETWEEN') ? `(${expr(e.l)} ${e.op} ${body})` : `(${expr(e.l)} ${e.op} (${body}))`;
+        }
+        return `(${expr(e.l)} ${e.op} ${expr(e.r)})`;
+      case 'un':
+        return `(${e.op} ${expr(e.e)})`;
+      case 'list':
+        return `(${list(e.items)})`;
+      case 'fn': {
+        if (!FUNCTION_NAME.test(e.name)) throw new Error('emit: unexpected function name');
+        if (e.bare) return e.name.toUpperCase();
+        let args = list(e.args);
+        if (e.distinct) args = `DISTINCT ${args}`;
+        if (e.orderBy) args += ` ORDER BY ${orderBy(e.orderBy)}`;
+        if (e.separator !== undefined) args += ` SEPARATOR ${str(e.separator)}`;
+        return `${e.name}(${args})${e.over ? windowSpec(e.over) : ''}`;
+      }
+      case 'case':
+        return `CASE ${e.whens.map((w) => `WHEN ${expr(w.cond)} THEN ${expr(w.result)}`).join(' ')}${e.else ? ` ELSE ${expr(e.else)}` : ''} END`;
+      case 'cast':
+        return `CAST(${expr(e.e)} AS ${e.type})`;
+      case 'sub':
+        return `(${select(e.q)})`;
+      case 'exists':
+        return `(${e.not ? 'NOT EXISTS' : 'EXISTS'} (${select(e.q)}))`;
+    }
+  }
+
+  function columns(cols: SelectColumn[]): string {
+    return cols.map((c) => `${expr(c.e)}${c.as !== undefined ? ` AS ${q(c.as)}` : ''}`).join(', ');
+  }
+
+  function fromItem(f: FromItem, first: boolean): string {
+    let sql: string;
+    if (f.k === 'table') sql = `${f.db !== undefined ? `${q(f.db)}.` : ''}${q(f.name)}`;
+    else if (f.k === 'derived') sql = `${f.lateral ? 'LATERAL ' : ''}(${select(f.q)})`;
+    else sql = expr(f.fn);
+    if (f.as !== undefined) sql += ` AS ${q(f.as)}`;
+    if (f.on) sql += ` ON ${expr(f.on)}`;
+    if (f.using) sql += ` USING (${f.using.map(q).join(', ')})`;
+    if (first) return sql;
+    return f.join ? ` ${f.join} ${sql}` : `, ${sql}`;
+  }
+
+  function select(s: Select): string {
+    const parts: string[] = [];
+    if (s.with) {
+      const ctes = s.with.ctes.map((c) => `${q(c.name)}${c.columns ? ` (${c.columns.map(q).join(', ')})` : ''} AS (${select(c.q)})`);
+      parts.push(`WITH ${s.with.recursive ? 'RECURSIVE ' : ''}${ctes.join(', ')}`);
+    }
+    parts.push(`SELECT ${s.distinct ? 'DISTINCT ' : ''}${columns(s.columns)}`);
+    if (s.from.length > 0) parts.push(`FROM ${s.from.map((f, i) => fromItem(f, i === 0)).join('')}`);
+    if (s.where) parts.push(`WHERE ${expr(s.where)}`);
+    if (s.groupBy) parts.push(`GROUP BY ${list(s.groupBy)}`);
+    if (s.having) parts.push(`HAVING ${expr(s.having)}`);
+    if (s.orderBy) parts.push(`ORDER BY ${orderBy(s.orderBy)}`);
+    if (s.limit) parts.push(`LIMIT ${expr(s.limit)}`);
+    if (s.offset) parts.push(`OFFSET ${expr(s.offset)}`);
+    if (s.lock) parts.push(s.lock);
+    if (s.setOp) parts.push(`${s.setOp.op} ${select(s.setOp.next)}`);
+    return parts.join(' ');
+  }
+
+  function table(t: TableRef): string {
+    return `${t.db !== undefined ? `${q(t.db)}.` : ''}${q(t.name)}${t.as !== undefined ? ` AS ${q(t.as)}` : ''}`;
+  }
+
+  function setList(items: SetItem[]): string {
+    return items.map((s) => `${q(s.column)} = ${expr(s.e)}`).join(', ');
+  }
+
+  function returning(cols: SelectColumn[] | undefined): string {
+    return cols ? ` RETURNING ${columns(cols)}` : '';
+  }
+
+  function insert(s: Insert): string {
+    const rows = s.rows.map((r) => `(${list(r)})`).join(', ');
+    let sql = `${s.verb} INTO ${table(s.table)} (${s.columns.map(q).join(', ')}) VALUES ${rows}`;
+    if (s.onDuplicate) sql += ` ON DUPLICATE KEY UPDATE ${setList(s.onDuplicate)}`;
+    return sql + returning(s.returning);
+  }
+
+  function update(s: Update): string {
+    return `UPDATE ${table(s.table)} SET ${setList(s.set)}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}`;
+  }
+
+  function del(s: Delete): string {
+    return `DELETE FROM ${table(s.table)}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}`;
+  }
+
+  let sql: string;
+  switch (stmt.k) {
+    case 'select':
+      sql = select(stmt);
+      break;
+    case 'insert':
+      sql = insert(stmt);
+      break;
+    case 'update':
+      sql = update(stmt);
+      break;
+    case 'delete':
+      sql = del(stmt);
+      break;
+  }
+  return { sql, order };
+}

@@ -1,0 +1,120 @@
+/**
+ * The small, closed statement tree the MySQL and SQLite validators work on. node-sql-parser's AST
+ * is converted into it (from-parser.ts, refusing anything it does not know), checked and rewritten
+ * here, and printed by our own emitter (emit.ts) — never by the library's deparser — so only
+ * constructs listed below can reach the database, with identifiers and strings quoted by us.
+ */
+export type Expr =
+  | { k: 'col'; table?: string; name: string } // name '*' for t.* / *
+  | { k: 'star' } // count(*)
+  | { k: 'num'; v: string }
+  | { k: 'str'; v: string } // the decoded string value
+  | { k: 'null' }
+  | { k: 'bool'; v: boolean }
+  | { k: 'param'; name: string } // c<i>: client placeholder i; g<i>: gateway param i
+  | { k: 'default' } // DEFAULT in INSERT VALUES
+  | { k: 'bin'; op: string; l: Expr; r: Expr }
+  | { k: 'un'; op: string; e: Expr }
+  | { k: 'list'; items: Expr[] } // IN (…) and BETWEEN … AND …
+  | { k: 'fn'; name: string; args: Expr[]; distinct?: boolean; over?: Window; orderBy?: OrderItem[]; separator?: string; bare?: boolean }
+  | { k: 'case'; whens: { cond: Expr; result: Expr }[]; else?: Expr }
+  | { k: 'cast'; e: Expr; type: string }
+  | { k: 'sub'; q: Select }
+  | { k: 'exists'; q: Select; not: boolean };
+
+export interface Window {
+  partitionBy: Expr[];
+  orderBy: OrderItem[];
+}
+
+export interface OrderItem {
+  e: Expr;
+  dir?: 'ASC' | 'DESC';
+}
+
+export interface SelectColumn {
+  e: Expr;
+  as?: string;
+}
+
+export type JoinKind = 'INNER JOIN' | 'LEFT JOIN' | 'CROSS JOIN';
+
+interface FromBase {
+  as?: string;
+  /** Absent on the first item and on comma-separated items. */
+  join?: JoinKind;
+  on?: Expr;
+  using?: string[];
+}
+export type FromItem =
+  | (FromBase & { k: 'table'; db?: string; name: string })
+  | (FromBase & { k: 'derived'; q: Select; lateral: boolean })
+  | (FromBase & { k: 'tablefn'; fn: Expr & { k: 'fn' } });
+
+export interface Cte {
+  name: string;
+  columns?: string[];
+  q: Select;
+}
+
+export interface Select {
+  k: 'select';
+  with?: { recursive: boolean; ctes: Cte[] };
+  distinct: boolean;
+  columns: SelectColumn[];
+  from: FromItem[];
+  where?: Expr;
+  groupBy?: Expr[];
+  having?: Expr;
+  orderBy?: OrderItem[];
+  limit?: Expr;
+  offset?: Expr;
+  lock?: 'FOR UPDATE' | 'LOCK IN SHARE MODE';
+  /** A set operation: this query, then `op`, then `next` (whose ORDER BY/LIMIT apply to the whole chain). */
+  setOp?: { op: string; next: Select };
+}
+
+export interface SetItem {
+  column: string;
+  e: Expr;
+}
+
+export interface TableRef {
+  db?: string;
+  name: string;
+  as?: string;
+}
+
+export interface Insert {
+  k: 'insert';
+  verb: 'INSERT' | 'INSERT IGNORE' | 'REPLACE' | 'INSERT OR IGNORE';
+  table: TableRef;
+  columns: string[];
+  rows: Expr[][];
+  onDuplicate?: SetItem[];
+  returning?: SelectColumn[];
+}
+
+export interface Update {
+  k: 'update';
+  table: TableRef;
+  set: SetItem[];
+  where?: Expr;
+  returning?: SelectColumn[];
+}
+
+export interface Delete {
+  k: 'delete';
+  table: TableRef;
+  where?: Expr;
+  returning?: SelectColumn[];
+}
+
+export type Statement = Select | Insert | Update | Delete;
+
+export const col = (name: string, table?: string): Expr => (table === undefined ? { k: 'col', name } : { k: 'col', table, name });
+export const bin = (op: string, l: Expr, r: Expr): Expr => ({ k: 'bin', op, l, r });
+
+export function and(parts: Expr[]): Expr {
+  return parts.reduce((acc, p) => bin('AND', acc, p));
+}

@@ -1,0 +1,273 @@
+/**
+ * SELECT, FROM items and expressions of our tree, checked and rewritten in place. Each base table
+ * becomes a view of what the role may see:
+ *   customers AS c  →  (SELECT sluice_t.id, … FROM db.customers AS sluice_t WHERE sluice_t.tenant_id = ?) AS c
+ * so `c.*`, joins, subqueries and CTE bodies can only reach permitted columns of permitted rows.
+ * Base tables are always emitted schema-qualified, so a CTE can never stand in for one.
+ */
+import type { CompiledTable } from '../../permissions/model.js';
+import { checkColumnRef, newScope, type Scope } from '../postgres/scope.js';
+import { isCte, refuse, type Ctx } from './context.js';
+import { filterExpr } from './filter.js';
+import { col, type Expr, type FromItem, type OrderItem, type Select } from './ir.js';
+
+/** The alias of the base table inside a rewritten view; unreachable from the client's SQL. */
+export const INNER_ALIAS = 'sluice_t';
+
+/** Deep expressions are refused before they exhaust a stack (ours, the parser's, the server's). */
+const MAX_EXPR_DEPTH = 200;
+
+/** Resolve a table reference to a permitted table, or refuse. */
+export function lookupTable(db: string | undefined, name: string, ctx: Ctx): CompiledTable {
+  const schema = db ?? ctx.schema;
+  if (ctx.spec.blockedTable(schema, name)) refuse('TABLE_NOT_ALLOWED', `The table ${schema}.${name} is never reachable through the gateway`);
+  const key = `${schema}.${name}`;
+  const table = ctx.perms.tables.get(key);
+  if (!table) refuse('TABLE_NOT_ALLOWED', `The role may not use table ${key}`);
+  ctx.tables.add(key);
+  return table;
+}
+
+function tableView(item: FromItem & { k: 'table' }, ctx: Ctx, scope: Scope): FromItem {
+  const table = lookupTable(item.db, item.name, ctx);
+  const select = table.select;
+  if (!select) refuse('OPERATION_NOT_ALLOWED', `The role may not select from ${table.schema}.${table.table}`);
+  const name = item.as ?? item.name;
+  const columns = select.columns.names;
+  const view: Select = {
+    k: 'select',
+    distinct: false,
+    columns: columns === null ? [{ e: col('*', INNER_ALIAS) }] : [...columns].map((c) => ({ e: col(c, INNER_ALIAS) })),
+    from: [{ k: 'table', db: table.schema, name: table.table, as: INNER_ALIAS }],
+  };
+  if (select.filter) view.where = filterExpr(select.filter, INNER_ALIAS, ctx);
+  scope.items.push({ name, columns, view: `${table.schema}.${table.table}` });
+  const out: FromItem = { k: 'derived', q: view, lateral: false, as: name };
+  if (item.join) out.join = item.join;
+  if (item.on) out.on = item.on;
+  if (item.using) out.using = item.using;
+  return out;
+}
+
+function withScope<T>(ctx: Ctx, scope: Scope | null, fn: () => T): T {
+  const saved = ctx.scope;
+  ctx.scope = scope;
+  try {
+    return fn();
+  } finally {
+    ctx.scope = saved;
+  }
+}
+
+function fromItem(item: FromItem, ctx: Ctx, scope: Scope, outer: Scope | null): FromItem {
+  let out = item;
+  if (item.k === 'table') {
+    if (item.db === undefined && isCte(ctx, item.name)) scope.items.push({ name: item.as ?? item.name, columns: null });
+    else out = tableView(item, ctx, scope);
+  } else if (item.k === 'derived') {
+    if (item.as === undefined) refuse('CONSTRUCT_NOT_ALLOWED', 'A derived table needs an alias');
+    const columns = withScope(ctx, ctx.scope, () => subquery(item.q, ctx, item.lateral ? scope : outer));
+    scope.items.push({ name: item.as, columns });
+  } else {
+    withScope(ctx, outer, () => expr(item.fn, ctx));
+    scope.items.push({ name: item.as ?? item.fn.name, columns: null });
+  }
+  if (item.on) item.on = withScope(ctx, scope, () => expr(item.on!, ctx));
+  return out;
+}
+
+function orderItems(items: OrderItem[], ctx: Ctx): void {
+  for (const o of items) o.e = expr(o.e, ctx);
+}
+
+/** Output column names when they are all known (for the scope of a derived table), else null. */
+function outputColumns(s: Select, scope: Scope): ReadonlySet<string> | null {
+  const names = new Set<string>();
+  for (const c of s.columns) {
+    if (c.as !== undefined) names.add(c.as);
+    else if (c.e.k === 'col' && c.e.name !== '*') names.add(c.e.name);
+    else if (c.e.k === 'col') {
+      const table = c.e.table;
+      const items = table === undefined ? scope.items : scope.items.filter((i) => i.name === table);
+      if (items.length === 0 || items.some((i) => i.columns === null)) return null;
+      for (const i of items) for (const n of i.columns!) names.add(n);
+    } else return null;
+  }
+  return names;
+}
+
+function selectCore(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<string> | null {
+  const scope = newScope(outer);
+  s.from = s.from.map((item) => withScope(ctx, scope, () => fromItem(item, ctx, scope, outer)));
+  ctx.aliases.push(new Set(s.columns.flatMap((c) => (c.as === undefined ? [] : [c.as]))));
+  return withScope(ctx, scope, () => {
+    for (const c of s.columns) c.e = expr(c.e, ctx);
+    if (s.where) s.where = expr(s.where, ctx);
+    if (s.groupBy) s.groupBy = s.groupBy.map((e) => expr(e, ctx));
+    if (s.having) s.having = expr(s.having, ctx);
+    if (s.orderBy) orderItems(s.orderBy, ctx);
+    if (s.limit) s.limit = expr(s.limit, ctx);
+    if (s.offset) s.offset = expr(s.offset, ctx);
+    if (s.lock) ctx.locks = true;
+    ctx.aliases.pop();
+    return outputColumns(s, scope);
+  });
+}
+
+function withClause(s: Select, ctx: Ctx): void {
+  if (!s.with) return;
+  const visible = new Set<string>();
+  // RECURSIVE makes every CTE visible in every body; otherwise a CTE sees only the ones before
+  // it — never itself, where its own name still means the (filtered, qualified) table.
+  if (s.with.recursive) for (const c of s.with.ctes) visible.add(c.name);
+  ctx.ctes.push(visible);
+  for (const cte of s.with.ctes) {
+    subquery(cte.q, ctx, ctx.scope);
+    visible.add(cte.name);
+  }
+}
+
+/** A SELECT (and the rest of its set-operation chain) at the current depth. */
+export function selectBody(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<string> | null {
+  const ctesBefore = ctx.ctes.length;
+  try {
+    withClause(s, ctx);
+    const columns = selectCore(s, ctx, outer);
+    for (let next = s.setOp?.next; next; next = next.setOp?.next) {
+      if (next.with) refuse('CONSTRUCT_NOT_ALLOWED', 'WITH inside a set operation is not allowed');
+      selectCore(next, ctx, outer);
+    }
+    return s.setOp ? null : columns;
+  } finally {
+    ctx.ctes.length = ctesBefore;
+  }
+}
+
+/** A nested query (subquery, derived table, CTE body): one level deeper. */
+export function subquery(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<string> | null {
+  if (++ctx.relDepth > ctx.limits.maxRelationDepth) {
+    refuse('RELATION_DEPTH_EXCEEDED', `Subqueries nested deeper than ${ctx.limits.maxRelationDepth}`);
+  }
+  const savedBool = ctx.boolDepth;
+  ctx.boolDepth = 0;
+  try {
+    return selectBody(s, ctx, outer);
+  } finally {
+    ctx.relDepth--;
+    ctx.boolDepth = savedBool;
+  }
+}
+
+function checkFunction(e: Expr & { k: 'fn' }, ctx: Ctx): void {
+  if (e.name === 'values' && ctx.spec.valuesFunction) {
+    // ON DUPLICATE KEY UPDATE … values(col): the value the INSERT tried to write.
+    const arg = e.args[0];
+    const allowed = ctx.insertValues;
+    if (allowed === undefined || e.args.length !== 1 || arg?.k !== 'col' || arg.table !== undefined) {
+      refuse('FUNCTION_NOT_ALLOWED', 'values() is only allowed as values(column) in ON DUPLICATE KEY UPDATE');
+    }
+    if (allowed !== null && !allowed.has(arg.name)) refuse('COLUMN_NOT_ALLOWED', `The role may not use values(${arg.name})`);
+    return;
+  }
+  if (!ctx.functions.has(e.name)) refuse('FUNCTION_NOT_ALLOWED', `Function ${e.name} is not allowed`);
+}
+
+/**
+ * An unqualified name must be a column some FROM item in reach exposes (or an output alias), unless
+ * an item's columns are unknown. So a hidden column, or a "string" SQLite might read as one, is
+ * refused here rather than left to the database.
+ */
+function resolvable(name: string, ctx: Ctx): boolean {
+  for (let s = ctx.scope; s; s = s.parent) {
+    for (const item of s.items) if (item.target || item.excluded || item.columns === null || item.columns.has(name)) return true;
+  }
+  return ctx.aliases.some((a) => a.has(name));
+}
+
+/** `t.name` into a derived table or CTE whose columns are known must name one of them. */
+function knownColumn(table: string, name: string, ctx: Ctx): void {
+  for (let s = ctx.scope; s; s = s.parent) {
+    const item = s.items.find((i) => i.name === table);
+    if (!item) continue;
+    if (!item.target && !item.excluded && item.columns !== null && !item.columns.has(name)) {
+      refuse('COLUMN_NOT_ALLOWED', `The role may not read ${table}.${name} (or it does not exist)`);
+    }
+    return;
+  }
+}
+
+const BOOL_OPS = new Set(['AND', 'OR', 'NOT']);
+
+function walk(e: Expr, ctx: Ctx): Expr {
+  switch (e.k) {
+    case 'col':
+      checkColumnRef(ctx.scope, e.table === undefined ? (e.name === '*' ? [] : [e.name]) : e.name === '*' ? [e.table] : [e.table, e.name], e.name === '*');
+      if (e.table !== undefined && e.name !== '*') knownColumn(e.table, e.name, ctx);
+      if (e.table === undefined && e.name !== '*' && !resolvable(e.name, ctx)) {
+        refuse('COLUMN_NOT_ALLOWED', `"${e.name}" is not a column the role may read here`);
+      }
+      return e;
+    case 'star':
+    case 'num':
+    case 'str':
+    case 'null':
+    case 'bool':
+    case 'param':
+      return e;
+    case 'default':
+      return refuse('CONSTRUCT_NOT_ALLOWED', 'DEFAULT is only allowed as an INSERT value');
+    case 'bin':
+      e.l = expr(e.l, ctx);
+      e.r = expr(e.r, ctx);
+      return e;
+    case 'un':
+      e.e = expr(e.e, ctx);
+      return e;
+    case 'list':
+      e.items = e.items.map((i) => expr(i, ctx));
+      return e;
+    case 'fn':
+      checkFunction(e, ctx);
+      if (e.name === 'values' && ctx.spec.valuesFunction) return e;
+      e.args = e.args.map((a) => (a.k === 'star' ? a : expr(a, ctx)));
+      if (e.orderBy) orderItems(e.orderBy, ctx);
+      if (e.over) {
+        e.over.partitionBy = e.over.partitionBy.map((p) => expr(p, ctx));
+        orderItems(e.over.orderBy, ctx);
+      }
+      return e;
+    case 'case':
+      for (const w of e.whens) {
+        w.cond = expr(w.cond, ctx);
+        w.result = expr(w.result, ctx);
+      }
+      if (e.else) e.else = expr(e.else, ctx);
+      return e;
+    case 'cast':
+      e.e = expr(e.e, ctx);
+      return e;
+    case 'sub':
+    case 'exists':
+      subquery(e.q, ctx, ctx.scope);
+      return e;
+  }
+}
+
+export function expr(e: Expr, ctx: Ctx): Expr {
+  if (++ctx.exprDepth > MAX_EXPR_DEPTH) refuse('FILTER_NESTING_EXCEEDED', 'The expression is nested too deeply');
+  const op = (e.k === 'bin' || e.k === 'un') && BOOL_OPS.has(e.op) ? e.op : undefined;
+  // The parser nests `a AND b AND c` as ((a AND b) AND c): only a change of operator is a level.
+  const level = op !== undefined && (op === 'NOT' || op !== ctx.boolParent);
+  if (level && ++ctx.boolDepth > ctx.limits.maxFilterNesting) {
+    refuse('FILTER_NESTING_EXCEEDED', `AND/OR/NOT nested deeper than ${ctx.limits.maxFilterNesting}`);
+  }
+  const savedParent = ctx.boolParent;
+  ctx.boolParent = op;
+  try {
+    return walk(e, ctx);
+  } finally {
+    ctx.exprDepth--;
+    ctx.boolParent = savedParent;
+    if (level) ctx.boolDepth--;
+  }
+}

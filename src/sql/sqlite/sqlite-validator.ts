@@ -1,0 +1,47 @@
+/**
+ * SQLite: node-sql-parser's SQLite grammar, checked and re-emitted by the shared dialect
+ * validator with double-quoted identifiers. node-sql-parser reads an unqualified "x" as a string;
+ * here it is an identifier (as SQLite itself reads it, and better-sqlite3 builds SQLite without
+ * double-quoted string literals), so it must name a column in reach like any other name.
+ */
+import type { SluiceConfig } from '../../config/types.js';
+import type { DialectSpec } from '../common/context.js';
+import { createDialectValidator } from '../common/dialect-validator.js';
+import type { CachedValidator } from '../validator.js';
+import { SQLITE_CAST_TYPES, SQLITE_FUNCTIONS } from './allowlists.js';
+
+export const SQLITE_DIALECT: DialectSpec = {
+  parserDatabase: 'sqlite',
+  placeholders: { hashComments: false, bracketIdentifiers: true, defaultMarker: false },
+  convert: {
+    doubleQuotedIsIdentifier: true,
+    tableFunctions: new Set(['json_each']),
+    castTypes: SQLITE_CAST_TYPES,
+    returning: new Set(['insert', 'update', 'delete']),
+  },
+  functions: SQLITE_FUNCTIONS,
+  quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
+  // Only the opened database ("main"): never temp or attached ones, never sqlite_* tables.
+  blockedTable: (schema, table) => schema.toLowerCase() !== 'main' || table.toLowerCase().startsWith('sqlite_'),
+  // col IN (SELECT value FROM json_each('[1,2]'))
+  claimIn: (column, param) => ({
+    k: 'bin',
+    op: 'IN',
+    l: column,
+    r: {
+      k: 'sub',
+      q: {
+        k: 'select',
+        distinct: false,
+        columns: [{ e: { k: 'col', name: 'value' } }],
+        from: [{ k: 'tablefn', fn: { k: 'fn', name: 'json_each', args: [param] } }],
+      },
+    },
+  }),
+  nullIsDefault: true,
+  valuesFunction: false,
+};
+
+export function createSqliteValidator(config: SluiceConfig, connection: string): CachedValidator {
+  return createDialectValidator(SQLITE_DIALECT, config, connection);
+}
