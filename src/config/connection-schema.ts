@@ -1,7 +1,14 @@
 /**
- * Connections. The dialect is derived from the URL scheme through one table, so adding MySQL or
- * SQLite later is a new row here plus a new variant of ConnectionConfig, not new branches elsewhere.
+ * Connections. The dialect is derived from the URL scheme (or a file path) through one table, and
+ * each dialect has one strict object schema; nothing downstream branches on strings.
+ *
+ * Accepted spellings:
+ * - `postgres://…` / `postgresql://…`, or `{ url, … }` with such a URL            → postgres
+ * - `mysql://…` / `mariadb://…`, or `{ dialect: "mysql", url, … }`               → mysql
+ * - `./data/app.db` (any string that is not a URL), `sqlite:./data/app.db`,
+ *   `{ url: "sqlite:…" }` or `{ dialect: "sqlite", file, … }`                      → sqlite
  */
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { int } from './coerce.js';
 import { IDENTIFIER } from './identifiers.js';
@@ -12,53 +19,177 @@ export type Dialect = ConnectionConfig['dialect'];
 export const DIALECT_BY_PROTOCOL: Readonly<Record<string, Dialect>> = {
   'postgres:': 'postgres',
   'postgresql:': 'postgres',
+  'mysql:': 'mysql',
+  'mariadb:': 'mysql',
+  'sqlite:': 'sqlite',
 };
 
-const DIALECTS = [...new Set(Object.values(DIALECT_BY_PROTOCOL))] as [Dialect, ...Dialect[]];
+const NETWORK_SCHEMES = Object.keys(DIALECT_BY_PROTOCOL)
+  .filter((p) => DIALECT_BY_PROTOCOL[p] !== 'sqlite')
+  .map((p) => `${p}//`);
 
-function dialectOf(url: string): Dialect | undefined {
+/** `scheme://` — anything else is a file path (a Windows drive letter is not a scheme). */
+const LOOKS_LIKE_URL = /^[A-Za-z][A-Za-z0-9+.-]+:\/\//;
+const SQLITE_PREFIX = 'sqlite:';
+
+function protocolOf(url: string): string | undefined {
+  if (url.startsWith(SQLITE_PREFIX)) return SQLITE_PREFIX;
   try {
-    return DIALECT_BY_PROTOCOL[new URL(url).protocol];
+    return new URL(url).protocol;
   } catch {
     return undefined;
   }
 }
 
-const objectSchema = z
+/** `sqlite:./a.db` → `./a.db`; `sqlite:///abs/a.db` → `/abs/a.db`. */
+function sqliteFile(url: string): string {
+  const rest = url.slice(SQLITE_PREFIX.length);
+  return rest.startsWith('//') ? rest.slice(2) : rest;
+}
+
+/** What the user wrote, with the dialect made explicit (still unvalidated). */
+function withDialect(v: unknown): unknown {
+  if (typeof v === 'string') {
+    if (v === '' || v.startsWith(SQLITE_PREFIX) || LOOKS_LIKE_URL.test(v)) return withDialect({ url: v });
+    return { dialect: 'sqlite', file: v };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const o = v as Record<string, unknown>;
+  if (o.dialect !== undefined || typeof o.url !== 'string') return o;
+  if (o.url.startsWith(SQLITE_PREFIX)) {
+    const { url, ...rest } = o;
+    return { ...rest, dialect: 'sqlite', file: sqliteFile(url as string) };
+  }
+  const dialect = DIALECT_BY_PROTOCOL[protocolOf(o.url) ?? ''];
+  return dialect === undefined ? o : { ...o, dialect };
+}
+
+/** The URL is never echoed in messages: it usually carries a password. */
+function urlOf(dialect: Dialect) {
+  const schemes = Object.keys(DIALECT_BY_PROTOCOL)
+    .filter((p) => DIALECT_BY_PROTOCOL[p] === dialect)
+    .map((p) => `${p}//`);
+  return z.string().refine((url) => DIALECT_BY_PROTOCOL[protocolOf(url) ?? ''] === dialect && LOOKS_LIKE_URL.test(url), {
+    message: `must be a ${schemes.join(' or ')} URL`,
+  });
+}
+
+const postgresSchema = z.strictObject({
+  dialect: z.literal('postgres'),
+  url: urlOf('postgres'),
+  max: int(1, 1000).default(10),
+  dbRole: z.string().regex(IDENTIFIER, 'must be a database role name (letters, digits, _)').optional(),
+  schema: z.string().regex(IDENTIFIER, 'must be a schema name (letters, digits, _)').default('public'),
+  idleTimeoutMs: int(0).default(0),
+  connectionTimeoutMs: int(1).default(5000),
+});
+
+/** The database named by a mysql URL's path, or undefined. */
+function mysqlDatabase(url: string): string | undefined {
+  try {
+    const db = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+    return db === '' ? undefined : db;
+  } catch {
+    return undefined;
+  }
+}
+
+const MYSQL_URL_OPTIONS = new Set(['ssl']);
+
+function mysqlUrlOptions(url: string): string[] {
+  try {
+    return [...new URL(url).searchParams.keys()];
+  } catch {
+    return [];
+  }
+}
+
+const mysqlSchema = z
   .strictObject({
-    // Accepted so a normalized config can be parsed again; must agree with the URL.
-    dialect: z.enum(DIALECTS).optional(),
-    url: z.string(),
+    dialect: z.literal('mysql'),
+    url: urlOf('mysql'),
     max: int(1, 1000).default(10),
-    dbRole: z.string().regex(IDENTIFIER, 'must be a database role name (letters, digits, _)').optional(),
-    schema: z.string().regex(IDENTIFIER, 'must be a schema name (letters, digits, _)').default('public'),
+    // Accepted so a normalized config parses again; it must be the URL's database.
+    schema: z.string().optional(),
     idleTimeoutMs: int(0).default(0),
     connectionTimeoutMs: int(1).default(5000),
+    /** Claim bound as @sluice_tenant_id for each lease (dotted path). */
+    tenantClaim: z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a claim path such as tenant_id or org.id').default('tenant_id'),
   })
   .superRefine((c, ctx) => {
-    const dialect = dialectOf(c.url);
-    // The URL is never echoed: it usually carries a password.
-    if (!dialect) {
-      const schemes = Object.keys(DIALECT_BY_PROTOCOL).map((p) => `${p}//`).join(' or ');
-      ctx.addIssue({ code: 'custom', path: ['url'], message: `must be a ${schemes} URL` });
-    } else if (c.dialect !== undefined && c.dialect !== dialect) {
-      ctx.addIssue({ code: 'custom', path: ['dialect'], message: `"${c.dialect}" does not match the URL (a ${dialect} URL)` });
+    const db = mysqlDatabase(c.url);
+    if (db === undefined || !IDENTIFIER.test(db)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must name the database (mysql://user@host:3306/dbname; letters, digits, _)' });
+    } else if (mysqlUrlOptions(c.url).some((k) => !MYSQL_URL_OPTIONS.has(k))) {
+      // mysql2 turns every query parameter into a connection option, and one given in the URL
+      // beats sluice's own (e.g. ?multipleStatements=true): only TLS settings are accepted.
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `may only carry ${[...MYSQL_URL_OPTIONS].join(', ')} as query parameters` });
+    } else if (c.schema !== undefined && c.schema !== db) {
+      ctx.addIssue({ code: 'custom', path: ['schema'], message: `must be the URL's database ("${db}")` });
     }
   });
 
-/** A bare string is shorthand for `{ url }`. */
-export const connectionSchema = z
-  .preprocess((v) => (typeof v === 'string' ? { url: v } : v), objectSchema)
-  .transform((c): ConnectionConfig => {
-    // Only postgres URLs pass the refinement above until other dialects get their rows.
-    const out: ConnectionConfig = {
-      dialect: 'postgres',
-      url: c.url,
-      max: c.max,
-      schema: c.schema,
-      idleTimeoutMs: c.idleTimeoutMs,
-      connectionTimeoutMs: c.connectionTimeoutMs,
-    };
-    if (c.dbRole !== undefined && out.dialect === 'postgres') out.dbRole = c.dbRole;
-    return out;
-  });
+const sqliteSchema = z.strictObject({
+  dialect: z.literal('sqlite'),
+  file: z
+    .string()
+    .min(1, 'must be a database file path')
+    .refine((f) => f !== ':memory:' && !f.startsWith('file:'), 'must be a database file path (in-memory databases cannot be shared by worker threads)'),
+  schema: z.literal('main').default('main'),
+  // One connection (and one SQLite process) per worker thread.
+  max: z.literal(1).default(1),
+  busyTimeoutMs: int(0, 600_000).default(5000),
+});
+
+const DIALECTS = ['postgres', 'mysql', 'sqlite'] as const satisfies readonly Dialect[];
+const byDialect = z.discriminatedUnion('dialect', [postgresSchema, mysqlSchema, sqliteSchema], {
+  error: (iss) => (iss.code === 'invalid_union' ? `must be one of ${DIALECTS.join(', ')}` : undefined),
+});
+
+/** Before the per-dialect schemas: say what is wrong when no dialect could be derived. */
+const dialectKnown = z.unknown().superRefine((v, ctx) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a connection URL, a SQLite file path or an object' });
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  if (o.dialect !== undefined) return;
+  const message =
+    typeof o.url === 'string'
+      ? `must be a ${NETWORK_SCHEMES.join(', ')} or sqlite: URL, or a SQLite file path`
+      : 'is required (or "dialect": "sqlite" with "file")';
+  ctx.addIssue({ code: 'custom', path: ['url'], message });
+});
+
+function normalize(c: z.output<typeof byDialect>): ConnectionConfig {
+  switch (c.dialect) {
+    case 'postgres': {
+      const out: ConnectionConfig = {
+        dialect: 'postgres',
+        url: c.url,
+        max: c.max,
+        schema: c.schema,
+        idleTimeoutMs: c.idleTimeoutMs,
+        connectionTimeoutMs: c.connectionTimeoutMs,
+      };
+      if (c.dbRole !== undefined) out.dbRole = c.dbRole;
+      return out;
+    }
+    case 'mysql':
+      return {
+        dialect: 'mysql',
+        url: c.url,
+        max: c.max,
+        schema: mysqlDatabase(c.url)!,
+        idleTimeoutMs: c.idleTimeoutMs,
+        connectionTimeoutMs: c.connectionTimeoutMs,
+        tenantClaim: c.tenantClaim,
+      };
+    case 'sqlite':
+      // Absolute once, at start-up: worker threads and SQLite processes never depend on the cwd.
+      return { dialect: 'sqlite', file: resolve(c.file), schema: 'main', max: 1, busyTimeoutMs: c.busyTimeoutMs };
+  }
+}
+
+/** A bare string is shorthand: a URL, or a SQLite file path. */
+export const connectionSchema = z.preprocess(withDialect, dialectKnown.pipe(byDialect)).transform(normalize);

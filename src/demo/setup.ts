@@ -1,12 +1,33 @@
-/** Create and seed the demo schema in the local Postgres. */
-// TODO(driver-boundary): pg belongs in src/drivers/pg/; replace with a runAdminSql(url, sql) there.
-import pg from 'pg';
+/**
+ * Where the demo's data lives, and creating/seeding it. The default is an embedded SQLite file
+ * (no service needed); SLUICE_DEMO_DATABASE_URL points the demo at a Postgres instead. Database
+ * libraries stay in their driver folders: this file only calls their admin helpers.
+ */
+import { resolve } from 'node:path';
+import { AdminConnectError, runPgAdminSql } from '../drivers/pg/pg-admin.js';
+import { runSqliteAdminSql } from '../drivers/sqlite/sqlite-admin.js';
 import { DEMO_SCHEMA, DEMO_SCHEMA_SQL, DEMO_SEED_SQL } from './schema.js';
+import { DEMO_SQLITE_IS_EMPTY_SQL, DEMO_SQLITE_SCHEMA_SQL, DEMO_SQLITE_SEED_SQL } from './sqlite-schema.js';
 
-export const DEFAULT_DEMO_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const DEFAULT_DEMO_SQLITE_FILE = './data/sluice-demo.db';
+
+export type DemoDatabase = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+export interface DemoDatabaseEnv {
+  /** A postgres:// URL: run the demo on that Postgres instead of the embedded SQLite file. */
+  SLUICE_DEMO_DATABASE_URL?: string;
+  /** Where the embedded SQLite demo file goes (default ./data/sluice-demo.db). */
+  SLUICE_DEMO_SQLITE_FILE?: string;
+}
 
 export class DemoDatabaseError extends Error {
   override name = 'DemoDatabaseError';
+}
+
+export function demoDatabaseFromEnv(env: DemoDatabaseEnv): DemoDatabase {
+  const url = env.SLUICE_DEMO_DATABASE_URL;
+  if (url !== undefined && url !== '') return { kind: 'postgres', url };
+  return { kind: 'sqlite', file: resolve(env.SLUICE_DEMO_SQLITE_FILE || DEFAULT_DEMO_SQLITE_FILE) };
 }
 
 /** The URL without its password, for messages. */
@@ -20,31 +41,30 @@ export function redactUrl(url: string): string {
   }
 }
 
-export async function setupDemoDatabase(url: string): Promise<{ seeded: boolean }> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-  } catch (e) {
-    throw new DemoDatabaseError(
-      `cannot reach Postgres at ${redactUrl(url)} (${(e as Error).message}).\n` +
-        'Start a local Postgres, or point the demo elsewhere:\n' +
-        '  SLUICE_DEMO_DATABASE_URL=postgres://user:password@host:5432/dbname npm start',
-    );
+export function describeDemoDatabase(db: DemoDatabase): string {
+  return db.kind === 'sqlite' ? `SQLite file ${db.file}` : `Postgres ${redactUrl(db.url)}, schema ${DEMO_SCHEMA}`;
+}
+
+export async function setupDemoDatabase(db: DemoDatabase): Promise<{ seeded: boolean }> {
+  if (db.kind === 'sqlite') {
+    try {
+      return runSqliteAdminSql(db.file, DEMO_SQLITE_SCHEMA_SQL, { isEmptySql: DEMO_SQLITE_IS_EMPTY_SQL, seedSql: DEMO_SQLITE_SEED_SQL });
+    } catch (e) {
+      throw new DemoDatabaseError(`could not create the demo database ${db.file}: ${(e as Error).message}`);
+    }
   }
   try {
-    await client.query('BEGIN');
-    // Two demos starting at once would race on CREATE ... IF NOT EXISTS.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DEMO_SCHEMA]);
-    await client.query(DEMO_SCHEMA_SQL);
-    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${DEMO_SCHEMA}.customers`);
-    const seeded = rows[0]?.n === 0;
-    if (seeded) await client.query(DEMO_SEED_SQL);
-    await client.query('COMMIT');
-    return { seeded };
+    return await runPgAdminSql(db.url, DEMO_SCHEMA, DEMO_SCHEMA_SQL, {
+      isEmptySql: `SELECT count(*)::int AS n FROM ${DEMO_SCHEMA}.customers`,
+      seedSql: DEMO_SEED_SQL,
+    });
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw new DemoDatabaseError(`could not create the demo schema in ${redactUrl(url)}: ${(e as Error).message}`);
-  } finally {
-    await client.end().catch(() => {});
+    if (e instanceof AdminConnectError) {
+      throw new DemoDatabaseError(
+        `cannot reach Postgres at ${redactUrl(db.url)} (${e.message}).\n` +
+          'Start that Postgres, or unset SLUICE_DEMO_DATABASE_URL to run the demo on an embedded SQLite file.',
+      );
+    }
+    throw new DemoDatabaseError(`could not create the demo schema in ${redactUrl(db.url)}: ${(e as Error).message}`);
   }
 }

@@ -1,25 +1,66 @@
 /** The dialect switch for drivers: the only place the pool layer learns which drivers exist. */
-import type { ConnectionConfig } from '../config/types.js';
+import type { ConnectionConfig, Dialect } from '../config/types.js';
 import { SluiceError } from '../errors.js';
+import type { Pinger } from '../drivers/common/pinger.js';
 import type { Driver } from '../drivers/driver.js';
+import { createMysqlDriver } from '../drivers/mysql/mysql-driver.js';
+import { createMysqlPinger } from '../drivers/mysql/mysql-pinger.js';
 import { createPgDriver } from '../drivers/pg/pg-driver.js';
-import { createPgPinger, type Pinger } from '../drivers/pg/pg-pinger.js';
+import { createPgPinger } from '../drivers/pg/pg-pinger.js';
+import { createSqliteDriver } from '../drivers/sqlite/sqlite-driver.js';
+import { createSqlitePinger } from '../drivers/sqlite/sqlite-pinger.js';
+import { METHODS_BY_DIALECT, type QueryMethod } from './messages.js';
 import type { ThreadLog } from './thread-log.js';
 
-export function createDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
+export type { Pinger };
+export { METHODS_BY_DIALECT };
+
+function checkMethod(dialect: Dialect, method: QueryMethod): void {
+  if (!METHODS_BY_DIALECT[dialect].has(method)) {
+    const allowed = [...METHODS_BY_DIALECT[dialect]].join(', ');
+    throw new SluiceError('METHOD_NOT_SUPPORTED', `method "${method}" is not supported on a ${dialect} connection (use ${allowed})`);
+  }
+}
+
+/** Refuses a method the dialect does not serve before any driver sees it. */
+function withMethodCheck(dialect: Dialect, driver: Driver): Driver {
+  return {
+    async execute(req) {
+      checkMethod(dialect, req.method);
+      return driver.execute(req);
+    },
+    async executeBatch(req) {
+      for (const s of req.statements) checkMethod(dialect, s.method);
+      return driver.executeBatch(req);
+    },
+    cancel: (jobId) => driver.cancel(jobId),
+    ping: () => driver.ping(),
+    close: () => driver.close(),
+  };
+}
+
+function createDialectDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
   switch (conn.dialect) {
     case 'postgres':
       return createPgDriver(conn, log);
-    default:
-      throw new SluiceError('UNKNOWN_CONNECTION', `Dialect "${conn.dialect}" is not supported`);
+    case 'mysql':
+      return createMysqlDriver(conn, log);
+    case 'sqlite':
+      return createSqliteDriver(conn, log);
   }
+}
+
+export function createDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
+  return withMethodCheck(conn.dialect, createDialectDriver(conn, log));
 }
 
 export function createPinger(conn: ConnectionConfig, log: ThreadLog): Pinger {
   switch (conn.dialect) {
     case 'postgres':
       return createPgPinger(conn, log);
-    default:
-      throw new SluiceError('UNKNOWN_CONNECTION', `Dialect "${conn.dialect}" is not supported`);
+    case 'mysql':
+      return createMysqlPinger(conn, log);
+    case 'sqlite':
+      return createSqlitePinger(conn);
   }
 }

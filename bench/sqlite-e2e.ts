@@ -1,0 +1,139 @@
+/**
+ * End-to-end: sluice on a SQLite file against a do-it-yourself Drizzle sqlite-proxy endpoint
+ * (Fastify + better-sqlite3 in the server's own thread, tenant filter by hand, no auth, no checks,
+ * no process hop), same file, same query, in one run. Loopback only.
+ *
+ *   node --import tsx bench/sqlite-e2e.ts     BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_THREADS=2
+ *
+ * The bare proxy runs every statement on the event loop (fast, but one runaway statement would
+ * freeze it and nothing could stop it); sluice pays a thread hop and a process hop per request.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import Fastify from 'fastify';
+import { runSqliteAdminSql } from '../src/drivers/sqlite/sqlite-admin.js';
+import { createEngine } from '../src/engine.js';
+import { memberPermissions } from '../test/helpers/test-config.js';
+import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = ?';
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function drive(url: string, headers: Record<string, string>, seconds: number): Promise<Run> {
+  const r = await autocannon({
+    url: `${url}/data`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ sql: QUERY, params: [1], method: 'all' }),
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+async function measure(name: string, url: string, headers: Record<string, string>): Promise<Run> {
+  const probe = await fetch(`${url}/data`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ sql: QUERY, params: [1], method: 'all' }) });
+  const text = await probe.text();
+  if (!probe.ok || !text.includes('T1 Alice')) throw new Error(`${name} answered ${probe.status}: ${text}`);
+  if (WARMUP > 0) await drive(url, headers, WARMUP);
+  return drive(url, headers, DURATION);
+}
+
+async function startBare(file: string, tenant: number): Promise<{ url: string; close(): Promise<void> }> {
+  const db = new Database(file, { readonly: true });
+  const cache = new Map<string, Database.Statement>();
+  const app = Fastify({ logger: false });
+  app.post<{ Body: { sql: string; params?: unknown[] } }>('/data', async (request) => {
+    const { sql, params = [] } = request.body;
+    const text = `${sql} and "tenant_id" = ?`;
+    let stmt = cache.get(text);
+    if (!stmt) cache.set(text, (stmt = db.prepare(text).raw(true)));
+    const rows = stmt.all(...params, tenant);
+    return { rows, rowCount: rows.length, truncated: false };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      db.close();
+    },
+  };
+}
+
+const fmt = (n: number, d = 1): string => n.toFixed(d).padStart(9);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-e2e-'));
+  const file = join(dir, 'bench.db');
+  try {
+    runSqliteAdminSql(
+      file,
+      `create table customers (id integer primary key, tenant_id integer not null, name text not null, email text unique, secret_note text);
+       create table orders (id integer primary key, tenant_id integer not null, customer_id integer, total text);
+       create table order_items (id integer primary key, tenant_id integer not null, order_id integer, sku text, qty integer);
+       insert into customers (id, tenant_id, name, email) values (1, 1, 'T1 Alice', 'alice@t1.example'), (2, 2, 'T2 Bob', 'bob@t2.example');`,
+    );
+    console.log(`sluice SQLite bench: ${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, sluice ${THREADS} threads (one SQLite process each)`);
+    console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
+
+    const bare = await startBare(file, 1);
+    let bareRun: Run;
+    try {
+      bareRun = await measure('bare proxy', bare.url, {});
+    } finally {
+      await bare.close();
+    }
+
+    const engine = createEngine(
+      {
+        server: { host: '127.0.0.1', port: 0 },
+        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
+        connections: { main: file },
+        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
+        workers: { threads: THREADS },
+        logging: { level: 'silent' },
+        permissions: memberPermissions(),
+      },
+      { logger: false },
+    );
+    const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
+    let sluiceRun: Run;
+    try {
+      const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
+      sluiceRun = await measure('sluice', url, { authorization: `Bearer ${token}` });
+    } finally {
+      await engine.close();
+    }
+
+    console.log('target        req/s    p50 ms    p99 ms   non-2xx  errors');
+    for (const [name, r] of [['bare', bareRun], ['sluice', sluiceRun]] as const) {
+      console.log(`${name.padEnd(8)}${fmt(r.rps, 0)}${fmt(r.p50)}${fmt(r.p99)}${String(r.non2xx).padStart(10)}${String(r.errors).padStart(8)}`);
+    }
+    console.log(`\nsluice/bare (SQLite): throughput ${(sluiceRun.rps / bareRun.rps).toFixed(2)}×`);
+    if (sluiceRun.non2xx + sluiceRun.errors + bareRun.non2xx + bareRun.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

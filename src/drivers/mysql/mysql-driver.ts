@@ -1,0 +1,176 @@
+/**
+ * The MySQL/MariaDB Driver: one mysql2 pool per connection per worker thread behind a lease gate
+ * (mysql2 has no acquire timeout), plus a one-connection pool for KILL QUERY. The server enforces
+ * the time limit where it can (MariaDB: max_statement_time; MySQL: max_execution_time, SELECT
+ * only); KILL QUERY from the admin connection is the backstop, and the only limit for MySQL writes.
+ * A connection goes back to the pool only after a clean COM_RESET_CONNECTION; anything doubtful
+ * (a kill in flight, a broken socket, a failed reset) destroys it.
+ */
+import type mysql from 'mysql2/promise';
+import type { MysqlConnectionConfig } from '../../config/types.js';
+import { SluiceError } from '../../errors.js';
+import { createLeaseGate } from '../common/lease-gate.js';
+import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
+import { isConnectionError, mapMysqlError } from './mysql-errors.js';
+import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
+import { runLease, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
+import { createMysqlPool, type MysqlLog } from './mysql-pools.js';
+
+/** When the server enforces the limit itself, KILL QUERY waits this much longer. */
+const BACKSTOP_GRACE_MS = 2000;
+const KILL_WAIT_MS = 3000;
+const RESET_WAIT_MS = 2000;
+const PING_TIMEOUT_MS = 2000;
+
+interface Running extends LeaseState {
+  threadId: number | null;
+  /** A KILL QUERY in flight or done: the connection must not be reused. */
+  killing: Promise<void> | null;
+  timedOut: boolean;
+  abortWait: ((err: Error) => void) | null;
+}
+
+function withTimer<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface MysqlDriverOptions {
+  /** A pool built with createMysqlPool, for tests that inspect the very sessions leases ran on. Ended by close(). */
+  pool?: mysql.Pool;
+}
+
+export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, opts: MysqlDriverOptions = {}): Driver {
+  const pool = opts.pool ?? createMysqlPool(conn, conn.max, log);
+  const admin = createMysqlPool(conn, 1, log);
+  const gate = createLeaseGate(conn.max);
+  const running = new Map<string, Running>();
+  let flavor: Promise<MysqlFlavor> | undefined;
+  const logRaw = (err: unknown): void => log('mysql error', { err: String(err), code: (err as { code?: unknown }).code });
+
+  function detectFlavor(c: mysql.PoolConnection): Promise<MysqlFlavor> {
+    flavor ??= c.query('SELECT VERSION() AS v').then(
+      ([rows]) => flavorOf(String((rows as Array<{ v: unknown }>)[0]?.v ?? '')),
+      (err: unknown) => {
+        flavor = undefined;
+        throw err;
+      },
+    );
+    return flavor;
+  }
+
+  function kill(state: Running): void {
+    if (state.threadId === null || state.killing) return;
+    const id = state.threadId;
+    state.killing = withTimer(admin.query(`KILL QUERY ${Number(id)}`), KILL_WAIT_MS, () => new Error('KILL QUERY timed out')).then(
+      () => undefined,
+      (err: unknown) => log('kill query failed', { threadId: id, err: String(err) }),
+    );
+  }
+
+  async function release(c: mysql.PoolConnection, state: Running, failure: unknown): Promise<void> {
+    let destroy = state.killing !== null || (failure !== undefined && isConnectionError(failure));
+    if (state.killing) await state.killing;
+    if (!destroy) {
+      try {
+        await withTimer(c.reset(), RESET_WAIT_MS, () => new Error('reset timed out'));
+      } catch (err) {
+        log('mysql reset failed', { err: String(err) });
+        destroy = true;
+      }
+    }
+    if (destroy) c.destroy();
+    else c.release();
+  }
+
+  async function lease(
+    jobId: string,
+    statements: LeaseStatement[],
+    req: { claims: Record<string, unknown>; timeoutMs: number; readOnly: boolean },
+  ): Promise<{ outcomes: StatementOutcome[]; acquireMs: number; leaseMs: number }> {
+    const state: Running = { cancelled: false, threadId: null, killing: null, timedOut: false, abortWait: null };
+    running.set(jobId, state);
+    const started = performance.now();
+    let releaseGate: (() => void) | undefined;
+    try {
+      releaseGate = await gate.acquire(req.timeoutMs, (abort) => {
+        state.abortWait = abort;
+      });
+      state.abortWait = null;
+      let c: mysql.PoolConnection;
+      try {
+        c = await withTimer(pool.getConnection(), Math.max(1, conn.connectionTimeoutMs), () => Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+      } catch (err) {
+        throw mapMysqlError(err, {}, logRaw);
+      }
+      const leased = performance.now();
+      state.threadId = c.threadId;
+      let failure: unknown;
+      try {
+        const f = await detectFlavor(c);
+        const timeoutMs = req.timeoutMs - (performance.now() - started);
+        if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
+        const work = runLease(c, statements, { ...req, timeoutMs, tenantClaim: conn.tenantClaim, flavor: f }, state);
+        work.catch(() => undefined);
+        const backstopMs = f.enforcesTimeout(req.readOnly) ? timeoutMs + BACKSTOP_GRACE_MS : timeoutMs;
+        const timer = setTimeout(() => {
+          state.timedOut = true;
+          kill(state);
+        }, backstopMs);
+        let outcomes: StatementOutcome[];
+        try {
+          outcomes = await work;
+        } finally {
+          clearTimeout(timer);
+        }
+        return { outcomes, acquireMs: leased - started, leaseMs: performance.now() - leased };
+      } catch (err) {
+        failure = err;
+        throw mapMysqlError(err, { clientCancelled: state.cancelled, timedOut: state.timedOut }, logRaw);
+      } finally {
+        await release(c, state, failure);
+      }
+    } finally {
+      running.delete(jobId);
+      releaseGate?.();
+    }
+  }
+
+  function truncate(o: StatementOutcome, maxRows: number): { rows: unknown[]; rowCount: number | null; truncated: boolean } {
+    if (o.rows.length <= maxRows) return { rows: o.rows, rowCount: o.rowCount, truncated: false };
+    const rows = o.rows.slice(0, maxRows);
+    return { rows, rowCount: rows.length, truncated: true };
+  }
+
+  return {
+    async execute(req: ExecuteRequest): Promise<ExecuteResult> {
+      const { outcomes, acquireMs, leaseMs } = await lease(req.jobId, [{ sql: req.sql, params: req.params, method: req.method }], req);
+      return { ...truncate(outcomes[0]!, req.maxRows), acquireMs, leaseMs };
+    },
+    async executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
+      const { outcomes, acquireMs, leaseMs } = await lease(req.jobId, req.statements, req);
+      return { results: outcomes.map((o) => truncate(o, req.maxRows)), acquireMs, leaseMs };
+    },
+    async cancel(jobId) {
+      const state = running.get(jobId);
+      if (!state) return;
+      state.cancelled = true;
+      state.abortWait?.(new SluiceError('CLIENT_CLOSED'));
+      kill(state);
+      await state.killing;
+    },
+    async ping() {
+      try {
+        await withTimer(pool.query('SELECT 1'), PING_TIMEOUT_MS, () => Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' }));
+      } catch (err) {
+        throw mapMysqlError(err, {}, logRaw);
+      }
+    },
+    async close() {
+      await Promise.allSettled([pool.end(), admin.end()]);
+    },
+  };
+}

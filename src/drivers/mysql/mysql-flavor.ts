@@ -1,0 +1,28 @@
+/**
+ * MySQL and MariaDB differ in how a statement gets a server-side time limit: MariaDB's
+ * `max_statement_time` (seconds) applies to every statement; MySQL's `max_execution_time` (ms)
+ * only to read-only SELECTs, so writes there rely on KILL QUERY at the deadline.
+ */
+export interface MysqlFlavor {
+  name: 'mariadb' | 'mysql';
+  /** The SET assignment for a `ms` time limit. */
+  timeoutAssignment(ms: number): string;
+  /** Whether the server enforces that limit for this statement by itself. */
+  enforcesTimeout(readOnly: boolean): boolean;
+}
+
+const MARIADB: MysqlFlavor = {
+  name: 'mariadb',
+  timeoutAssignment: (ms) => `SESSION max_statement_time = ${(Math.max(1, Math.floor(ms)) / 1000).toFixed(3)}`,
+  enforcesTimeout: () => true,
+};
+
+const MYSQL: MysqlFlavor = {
+  name: 'mysql',
+  timeoutAssignment: (ms) => `SESSION max_execution_time = ${Math.max(1, Math.floor(ms))}`,
+  enforcesTimeout: (readOnly) => readOnly,
+};
+
+export function flavorOf(version: string): MysqlFlavor {
+  return /mariadb/i.test(version) ? MARIADB : MYSQL;
+}

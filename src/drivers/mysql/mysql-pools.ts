@@ -1,0 +1,38 @@
+/**
+ * Every mysql2 pool sluice opens is built here, so the safety settings cannot be forgotten: no
+ * LOAD DATA LOCAL (the client capability is switched off), no multiple statements, utf8mb4, and
+ * values typed as Drizzle's mysql drivers expect them (dates, BIGINT and DECIMAL as strings).
+ */
+import mysql from 'mysql2/promise';
+import type { MysqlConnectionConfig } from '../../config/types.js';
+
+export type MysqlLog = (msg: string, details: Record<string, unknown>) => void;
+
+/** mysql2 closes idle connections after this when the config says 0 ("keep"): the server's own wait_timeout would cut them anyway. */
+const DEFAULT_IDLE_MS = 60_000;
+
+export function createMysqlPool(conn: MysqlConnectionConfig, max: number, log: MysqlLog): mysql.Pool {
+  const pool = mysql.createPool({
+    uri: conn.url,
+    connectionLimit: max,
+    maxIdle: max,
+    idleTimeout: conn.idleTimeoutMs > 0 ? conn.idleTimeoutMs : DEFAULT_IDLE_MS,
+    // The lease gate in front bounds waiting; the pool itself never queues.
+    waitForConnections: true,
+    queueLimit: 0,
+    connectTimeout: conn.connectionTimeoutMs,
+    enableKeepAlive: true,
+    multipleStatements: false,
+    flags: ['-LOCAL_FILES'],
+    charset: 'UTF8MB4_UNICODE_CI',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+  });
+  // mysql2 removes a pool connection on its first 'error' itself; a second one must not crash us.
+  pool.on('connection', (c) => {
+    (c as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => log('mysql connection failed', { err: String(err) }));
+  });
+  return pool;
+}

@@ -1,0 +1,96 @@
+/**
+ * The SQLite Driver: one SQLite process per connection per worker thread, one statement (or batch)
+ * at a time. better-sqlite3 is synchronous and has no interrupt, and terminating a worker thread
+ * does not stop a statement running in native code, so the work runs in a child process that is
+ * SIGKILLed at the deadline (→ QUERY_TIMEOUT) or on cancel (→ CLIENT_CLOSED), then replaced.
+ */
+import type { SqliteConnectionConfig } from '../../config/types.js';
+import { SluiceError } from '../../errors.js';
+import { createLeaseGate } from '../common/lease-gate.js';
+import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
+import type { SqliteExecMessage, SqliteStatementResult } from './sqlite-protocol.js';
+import { createSqliteProcess, type SqliteLog } from './sqlite-process.js';
+
+const PING_TIMEOUT_MS = 2000;
+
+interface Running {
+  cancelled: boolean;
+  inFlight: boolean;
+  abortWait: ((err: Error) => void) | null;
+}
+
+export interface SqliteDriver extends Driver {
+  /** pid of the SQLite process currently serving this driver (tests use it to watch a kill). */
+  processId(): number | undefined;
+}
+
+type Work = Omit<SqliteExecMessage, 'id' | 'type'>;
+
+export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog): SqliteDriver {
+  const proc = createSqliteProcess({ file: conn.file, busyTimeoutMs: conn.busyTimeoutMs }, log);
+  // The process runs one thing at a time; callers wait here, bounded by their own deadline.
+  const gate = createLeaseGate(1);
+  const running = new Map<string, Running>();
+
+  async function run(jobId: string, timeoutMs: number, work: Work): Promise<{ results: SqliteStatementResult[]; acquireMs: number; leaseMs: number }> {
+    const state: Running = { cancelled: false, inFlight: false, abortWait: null };
+    running.set(jobId, state);
+    const started = performance.now();
+    let release: (() => void) | undefined;
+    try {
+      release = await gate.acquire(timeoutMs, (abort) => {
+        state.abortWait = abort;
+      });
+      state.abortWait = null;
+      if (state.cancelled) throw new SluiceError('CLIENT_CLOSED');
+      const leased = performance.now();
+      const remaining = timeoutMs - (leased - started);
+      if (remaining < 1) throw new SluiceError('QUERY_TIMEOUT', 'The SQLite connection did not become free within the query timeout');
+      state.inFlight = true;
+      const timer = setTimeout(() => proc.kill(new SluiceError('QUERY_TIMEOUT')), remaining);
+      try {
+        const results = await proc.request({ type: 'exec', ...work });
+        return { results, acquireMs: leased - started, leaseMs: performance.now() - leased };
+      } finally {
+        clearTimeout(timer);
+        state.inFlight = false;
+      }
+    } finally {
+      running.delete(jobId);
+      release?.();
+    }
+  }
+
+  return {
+    async execute(req: ExecuteRequest): Promise<ExecuteResult> {
+      const statement = { sql: req.sql, params: req.params, method: req.method, ...(req.tables !== undefined && { tables: req.tables }) };
+      const { results, acquireMs, leaseMs } = await run(req.jobId, req.timeoutMs, { statements: [statement], readOnly: req.readOnly, maxRows: req.maxRows });
+      const r = results[0]!;
+      return { rows: r.rows, rowCount: r.rowCount, truncated: r.truncated, acquireMs, leaseMs };
+    },
+    async executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
+      const statements = req.statements.map((s) => ({ sql: s.sql, params: s.params, method: s.method, ...(s.tables !== undefined && { tables: s.tables }) }));
+      return run(req.jobId, req.timeoutMs, { statements, readOnly: req.readOnly, maxRows: req.maxRows });
+    },
+    async cancel(jobId) {
+      const state = running.get(jobId);
+      if (!state) return;
+      state.cancelled = true;
+      state.abortWait?.(new SluiceError('CLIENT_CLOSED'));
+      if (state.inFlight) proc.kill(new SluiceError('CLIENT_CLOSED'));
+    },
+    async ping() {
+      // Behind the statement in flight, never beside it: the ping's kill must not hit a query.
+      const release = await gate.acquire(PING_TIMEOUT_MS, () => undefined);
+      const timer = setTimeout(() => proc.kill(new SluiceError('DATABASE_UNAVAILABLE', 'The SQLite process did not answer', { retryAfter: 1 })), PING_TIMEOUT_MS);
+      try {
+        await proc.request({ type: 'ping' });
+      } finally {
+        clearTimeout(timer);
+        release();
+      }
+    },
+    processId: () => proc.pid(),
+    close: () => proc.close(),
+  };
+}

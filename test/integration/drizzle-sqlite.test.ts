@@ -1,0 +1,236 @@
+/**
+ * Drizzle's sqlite-proxy driver through the real HTTP gateway on a SQLite file, as tenant 1: the
+ * query shapes Drizzle emits are accepted, return only tenant 1's rows, and leave tenant 2's rows
+ * untouched. Needs no service: SQLite is embedded.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { asc, eq, relations, sql } from 'drizzle-orm';
+import { drizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
+import { createEngine, type Engine } from '../../src/engine.js';
+import { post } from '../helpers/sluice-harness.js';
+import { memberPermissions } from '../helpers/test-config.js';
+import { TEST_JWT_SECRET, makeTokens, type TestTokens } from '../helpers/tokens.js';
+
+const customers = sqliteTable('customers', {
+  id: integer('id').primaryKey(),
+  tenantId: integer('tenant_id'),
+  name: text('name').notNull(),
+  email: text('email'),
+});
+const orders = sqliteTable('orders', {
+  id: integer('id').primaryKey(),
+  tenantId: integer('tenant_id'),
+  customerId: integer('customer_id').notNull(),
+  total: text('total').notNull(),
+  status: text('status'),
+  createdAt: text('created_at'),
+});
+const orderItems = sqliteTable('order_items', {
+  id: integer('id').primaryKey(),
+  tenantId: integer('tenant_id'),
+  orderId: integer('order_id'),
+  sku: text('sku'),
+  qty: integer('qty'),
+});
+const customersRelations = relations(customers, ({ many }) => ({ orders: many(orders) }));
+const ordersRelations = relations(orders, ({ one, many }) => ({
+  customer: one(customers, { fields: [orders.customerId], references: [customers.id] }),
+  orderItems: many(orderItems),
+}));
+const orderItemsRelations = relations(orderItems, ({ one }) => ({ order: one(orders, { fields: [orderItems.orderId], references: [orders.id] }) }));
+const schema = { customers, orders, orderItems, customersRelations, ordersRelations, orderItemsRelations };
+
+const FIXTURE = `
+CREATE TABLE customers (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, name TEXT NOT NULL, email TEXT UNIQUE, secret_note TEXT);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, customer_id INTEGER NOT NULL REFERENCES customers(id),
+  total TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', created_at TEXT NOT NULL DEFAULT '2024-01-01T00:00:00Z');
+CREATE TABLE order_items (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, order_id INTEGER REFERENCES orders(id), sku TEXT, qty INTEGER);
+CREATE TABLE audit_secrets (id INTEGER PRIMARY KEY, tenant_id INTEGER, token TEXT);
+INSERT INTO customers (id, tenant_id, name, email, secret_note) VALUES
+  (1, 1, 'T1 Alice', 'alice@t1.example', 'SECRET-T1-alice'), (2, 2, 'T2 Bob', 'bob@t2.example', 'SECRET-T2-bob'),
+  (3, 1, 'T1 Carol', 'carol@t1.example', 'SECRET-T1-carol'), (4, 2, 'T2 Dan', 'dan@t2.example', 'SECRET-T2-dan');
+INSERT INTO orders (id, tenant_id, customer_id, total, status) VALUES
+  (1, 1, 1, '10.50', 'open'), (2, 2, 2, '2000.00', 'T2-shipped'), (3, 1, 3, '20.00', 'shipped');
+INSERT INTO order_items (id, tenant_id, order_id, sku, qty) VALUES (1, 1, 1, 'T1-SKU-A', 1), (2, 1, 1, 'T1-SKU-B', 2), (3, 2, 2, 'T2-SKU-X', 7);
+INSERT INTO audit_secrets (id, tenant_id, token) VALUES (1, 2, 'SECRET-AUDIT-T2');
+`;
+
+type Db = SqliteRemoteDatabase<typeof schema>;
+
+function client(url: string, token: string): Db {
+  const fail = (res: { status: number; body: any; text: string }): never => {
+    const err = new Error(`sluice ${res.status} ${res.body?.error?.code ?? ''}: ${res.body?.error?.message ?? res.text}`) as Error & { status?: number; code?: string };
+    err.status = res.status;
+    err.code = res.body?.error?.code;
+    throw err;
+  };
+  return drizzle(
+    async (sqlText, params, method) => {
+      const res = await post(url, token, { sql: sqlText, params, method });
+      return res.status === 200 ? (res.body as { rows: any[] }) : fail(res);
+    },
+    async (queries) => {
+      const res = await post(url, token, { batch: queries });
+      return res.status === 200 ? (res.body.results as { rows: any[] }[]) : fail(res);
+    },
+    { schema },
+  );
+}
+
+async function refusal(query: PromiseLike<unknown>): Promise<{ status?: number; code?: string }> {
+  try {
+    await query;
+  } catch (e) {
+    return ((e as { cause?: unknown }).cause ?? e) as { status?: number; code?: string };
+  }
+  throw new Error('expected the gateway to refuse the query');
+}
+
+describe('Drizzle sqlite-proxy through sluice', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-drizzle-sqlite-'));
+  const file = join(dir, 'app.db');
+  let engine: Engine;
+  let url: string;
+  let tokens: TestTokens;
+  let db: Db;
+  const protectedDump = (): string => {
+    const raw = new Database(file, { readonly: true });
+    try {
+      return JSON.stringify([
+        raw.prepare('select * from customers where tenant_id = 2 or secret_note is not null order by id').all(),
+        raw.prepare('select * from orders where tenant_id = 2 order by id').all(),
+        raw.prepare('select * from audit_secrets').all(),
+      ]);
+    } finally {
+      raw.close();
+    }
+  };
+  let seedDump: string;
+
+  beforeAll(async () => {
+    runSqliteAdminSql(file, FIXTURE);
+    engine = createEngine(
+      {
+        server: { host: '127.0.0.1', port: 0 },
+        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
+        connections: { main: file },
+        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
+        workers: { threads: 2 },
+        logging: { level: 'silent' },
+        permissions: memberPermissions(),
+      },
+      { logger: false },
+    );
+    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
+    tokens = await makeTokens();
+    db = client(url, tokens.tenant1);
+    seedDump = protectedDump();
+  }, 60_000);
+
+  afterAll(async () => {
+    await engine?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  afterEach(() => {
+    expect(protectedDump()).toBe(seedDump);
+  });
+
+  it('select (all) sees only tenant 1', async () => {
+    const rows = await db.select().from(customers).orderBy(asc(customers.id));
+    expect(rows).toEqual([
+      { id: 1, tenantId: 1, name: 'T1 Alice', email: 'alice@t1.example' },
+      { id: 3, tenantId: 1, name: 'T1 Carol', email: 'carol@t1.example' },
+    ]);
+  });
+
+  it('get returns one row; for another tenant\'s row, an empty row', async () => {
+    expect(await db.select({ name: customers.name }).from(customers).where(eq(customers.id, 3)).get()).toEqual({ name: 'T1 Carol' });
+    const first = await db.query.customers.findFirst({ where: eq(customers.id, 3), with: { orders: true } });
+    expect(first).toMatchObject({ id: 3, name: 'T1 Carol', orders: [{ id: 3, total: '20.00' }] });
+    // The gateway answers `rows: []` (never tenant 2's row) ...
+    const raw = await post(url, tokens.tenant1, { sql: 'select name from customers where id = ?', params: [2], method: 'get' });
+    expect(raw.body).toMatchObject({ rows: [], rowCount: 0 });
+  });
+
+  // KNOWN GAP (reported to the lead): Drizzle's sqlite-proxy turns "no row" into undefined only
+  // when `rows` is falsy (its own test server answers `rows: undefined`); with `rows: []` it maps
+  // an empty array into an object of undefined fields. Needs `rows: null` for an empty `get` in the
+  // /data route. it.fails keeps the gap visible and flips to a failure once it is fixed.
+  it.fails('get of a missing row is undefined for Drizzle', async () => {
+    expect(await db.select({ name: customers.name }).from(customers).where(eq(customers.id, 2)).get()).toBeUndefined();
+  });
+
+  it('values returns row arrays', async () => {
+    expect(await db.select({ id: customers.id }).from(customers).orderBy(asc(customers.id)).values()).toEqual([[1], [3]]);
+  });
+
+  it('joins', async () => {
+    const rows = await db
+      .select({ name: customers.name, total: orders.total })
+      .from(orders)
+      .innerJoin(customers, eq(customers.id, orders.customerId))
+      .orderBy(asc(orders.id));
+    expect(rows).toEqual([
+      { name: 'T1 Alice', total: '10.50' },
+      { name: 'T1 Carol', total: '20.00' },
+    ]);
+  });
+
+  it('relational queries with nested with', async () => {
+    const rows = await db.query.customers.findMany({ orderBy: [asc(customers.id)], with: { orders: { with: { orderItems: true } } } });
+    expect(rows.map((c) => [c.id, c.orders.map((o) => [o.id, o.orderItems.map((i) => i.sku)])])).toEqual([
+      [1, [[1, ['T1-SKU-A', 'T1-SKU-B']]]],
+      [3, [[3, []]]],
+    ]);
+  });
+
+  it('insert (run) with the tenant preset, returning, update and delete', async () => {
+    const inserted = await db.insert(customers).values({ name: 'T1 New', email: 'new@t1.example' }).returning({ id: customers.id, tenantId: customers.tenantId });
+    expect(inserted).toHaveLength(1);
+    expect(inserted[0]!.tenantId).toBe(1);
+    const id = inserted[0]!.id;
+    await db.update(customers).set({ name: 'T1 Renamed' }).where(eq(customers.id, id)).run();
+    expect(await db.select({ name: customers.name }).from(customers).where(eq(customers.id, id)).get()).toEqual({ name: 'T1 Renamed' });
+    // Another tenant's row is invisible to update and delete.
+    await db.update(customers).set({ name: 'hacked' }).where(eq(customers.id, 2)).run();
+    await db.delete(customers).where(eq(customers.id, 4)).run();
+    await db.delete(customers).where(eq(customers.id, id)).run();
+    expect(await db.select().from(customers).where(eq(customers.id, id))).toEqual([]);
+  });
+
+  it('batch runs in one transaction: all or nothing', async () => {
+    const err = await refusal(
+      db.batch([
+        db.insert(customers).values({ name: 'T1 Batch', email: 'batch@t1.example' }),
+        db.insert(customers).values({ name: 'T1 Dup', email: 'bob@t2.example' }),
+      ]),
+    );
+    expect(err.code).toBe('UNIQUE_VIOLATION');
+    expect(await db.select().from(customers).where(eq(customers.email, 'batch@t1.example'))).toEqual([]);
+    const [ins, sel] = await db.batch([
+      db.insert(customers).values({ name: 'T1 Batch', email: 'batch@t1.example' }).returning({ id: customers.id }),
+      db.select({ n: sql<number>`count(*)` }).from(customers),
+    ]);
+    expect(ins).toHaveLength(1);
+    expect(sel).toEqual([{ n: 3 }]);
+    await db.delete(customers).where(eq(customers.email, 'batch@t1.example')).run();
+  });
+
+  it('refuses hidden columns, other tables, transactions and a wrong method', async () => {
+    expect((await refusal(db.run(sql`select secret_note from customers`))).status).toBe(403);
+    expect((await refusal(db.all(sql`select * from audit_secrets`))).status).toBe(403);
+    expect((await refusal(db.all(sql`select * from sqlite_schema`))).status).toBe(403);
+    const tx = await refusal(db.transaction(async (t) => t.select().from(customers)));
+    expect(tx.status).toBeGreaterThanOrEqual(400);
+    expect(tx.status).toBeLessThan(500);
+    const raw = await post(url, tokens.tenant1, { sql: 'select id from customers', method: 'bogus' });
+    expect(raw.status).toBe(400);
+  });
+});
