@@ -3,7 +3,7 @@ import type { Limits } from '../../config/types.js';
 import { SluiceError, type ErrorCode } from '../../errors.js';
 import type { RolePermissions } from '../../permissions/model.js';
 import type { ParamSource } from '../validator.js';
-import type { Scope } from '../postgres/scope.js';
+import type { Scope } from './scope.js';
 import type { EmitDialect } from './emit.js';
 import type { ConvertOptions } from './from-parser.js';
 import type { Expr } from './ir.js';
@@ -24,6 +24,13 @@ export interface DialectSpec extends EmitDialect {
   nullIsDefault: boolean;
   /** MySQL: `values(col)` in ON DUPLICATE KEY UPDATE. */
   valuesFunction: boolean;
+  /** SQLite: `ON CONFLICT … DO NOTHING/UPDATE`, split off before parsing (upsert-split.ts). */
+  upsertClause: boolean;
+  /**
+   * LIMIT/OFFSET that keep a table's view from being merged into the query around it (and
+   * outer predicates from being pushed into it): the fenced fallback (CheckedStatement.fallbackSql).
+   */
+  fence: { limit: string; offset?: string };
 }
 
 export interface GatewayParam {
@@ -53,6 +60,8 @@ export interface Ctx {
   /** Set while walking ON DUPLICATE KEY UPDATE: the columns `values(col)` may name. */
   insertValues: ReadonlySet<string> | null | undefined;
   locks: boolean;
+  /** Edits that turn the rewrite into its fenced form; run only after the fast form was printed. */
+  readonly fences: (() => void)[];
 }
 
 export function refuse(code: ErrorCode, message: string): never {

@@ -12,11 +12,13 @@ import { compilePermissions } from '../../permissions/model.js';
 import type { CachedValidator, CheckedStatement, CheckInput, ParamSlot, StatementKind } from '../validator.js';
 import type { Ctx, DialectSpec } from './context.js';
 import { deleteStmt, insertStmt, updateStmt } from './dml.js';
-import { emitStatement } from './emit.js';
+import { emitStatement, type Emitted } from './emit.js';
 import { Converter } from './from-parser.js';
 import type { Select, Statement } from './ir.js';
 import { namePlaceholders } from './placeholders.js';
 import { selectBody } from './query.js';
+import { splitUpsert } from './upsert-split.js';
+import { markDistinctAggregates } from './aggregate-distinct.js';
 
 interface SqlParser {
   astify(sql: string, opt: { database: string }): unknown;
@@ -37,10 +39,10 @@ function parserFor(database: DialectSpec['parserDatabase']): SqlParser {
 }
 
 /** Parse one statement; our walk and the parser recurse, so a stack overflow is the client's nesting. */
-function parseOne(spec: DialectSpec, sql: string, converter: Converter): Statement {
+function parseRaw(spec: DialectSpec, sql: string): unknown {
   let raw: unknown;
   try {
-    raw = parserFor(spec.parserDatabase).astify(sql, { database: spec.parserDatabase });
+    raw = parserFor(spec.parserDatabase).astify(markDistinctAggregates(sql, spec.placeholders.bracketIdentifiers), { database: spec.parserDatabase });
   } catch (e) {
     if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
     const message = e instanceof Error ? e.message.slice(0, 200) : String(e);
@@ -52,7 +54,21 @@ function parseOne(spec: DialectSpec, sql: string, converter: Converter): Stateme
     }
     raw = raw[0];
   }
-  return converter.statement(raw);
+  return raw;
+}
+
+/** The table name DO UPDATE's SET list is parsed against (never emitted). */
+const UPSERT_TABLE = 'sluice_upsert';
+
+function parseOne(spec: DialectSpec, sql: string, converter: Converter): Statement {
+  const split = spec.upsertClause ? splitUpsert(sql, spec.placeholders.bracketIdentifiers) : undefined;
+  if (!split) return converter.statement(parseRaw(spec, sql));
+  const stmt = converter.statement(parseRaw(spec, split.insert));
+  if (stmt.k !== 'insert') throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'ON CONFLICT belongs to INSERT … VALUES');
+  const target = split.target === undefined ? undefined : parseRaw(spec, `SELECT ${split.target}`);
+  const update = split.update === undefined ? undefined : parseRaw(spec, `UPDATE ${UPSERT_TABLE} ${split.update}`);
+  stmt.onConflict = converter.onConflict(stmt, target, update, UPSERT_TABLE);
+  return stmt;
 }
 
 /** Canonical JSON: keys sorted, undefined dropped. */
@@ -119,6 +135,16 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
   const cache = new LRUCache<string, CheckedStatement | SluiceError>({ max: Math.max(1, config.sql.cacheSize) });
   let hit = false;
 
+  /** Print `stmt`, proving first that our output, read back by the parser, is exactly the tree we checked. */
+  function faithful(stmt: Statement): Emitted {
+    const namedOut = emitStatement(stmt, spec, 'named');
+    const again = parseOne(spec, namedOut.sql, outputConverter);
+    if (canonical(again) !== canonical(stmt)) {
+      throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
+    }
+    return emitStatement(stmt, spec, 'positional');
+  }
+
   function compute(input: CheckInput): CheckedStatement {
     const role = perms.role(input.role);
     if (!role) throw new SluiceError('ROLE_NOT_ALLOWED', `The role "${input.role}" has no permissions on connection "${connection}"`);
@@ -145,17 +171,21 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       exprDepth: 0,
       insertValues: undefined,
       locks: false,
+      fences: [],
     };
     const rewritten = rewrite(stmt, ctx);
-    // Faithfulness: our output, read back by the parser, must be exactly the tree we checked.
-    const namedOut = emitStatement(stmt, spec, 'named');
-    const again = parseOne(spec, namedOut.sql, outputConverter);
-    if (canonical(again) !== canonical(stmt)) {
-      throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
+    const out = faithful(stmt);
+    let fallbackSql: string | undefined;
+    if (ctx.fences.length > 0) {
+      for (const fence of ctx.fences) fence();
+      const fenced = faithful(stmt);
+      // run-job binds the same params to both forms.
+      if (fenced.order.join() !== out.order.join()) throw new Error('fenced form binds its params in another order');
+      fallbackSql = fenced.sql;
     }
-    const out = emitStatement(stmt, spec, 'positional');
     return {
       sql: out.sql,
+      ...(fallbackSql !== undefined && { fallbackSql }),
       kind: rewritten.kind,
       readOnly: rewritten.readOnly,
       clientParamCount: named.count,

@@ -2,15 +2,17 @@
  * INSERT, UPDATE, DELETE. The target stays a real table (it has to, to be written), so: columns
  * written must be in the permission's list, gateway presets replace client values, the row filter
  * is ANDed into WHERE (and guards ON DUPLICATE KEY UPDATE), and every column read from the target
- * — WHERE, SET values, RETURNING, correlated subqueries — must be readable (postgres/scope.ts).
+ * — WHERE, SET values, RETURNING, correlated subqueries — must be readable (scope.ts).
  */
 import type { Filter } from '../../config/types.js';
 import { allows, type ColumnSet, type CompiledTable } from '../../permissions/model.js';
-import { newScope, type Scope, type ScopeItem } from '../postgres/scope.js';
+import { newScope, type Scope, type ScopeItem } from './scope.js';
 import { addParam, refuse, type Ctx } from './context.js';
 import { filterExpr, sourceOf } from './filter.js';
-import { and, col, type Delete, type Expr, type Insert, type SelectColumn, type SetItem, type TableRef, type Update } from './ir.js';
-import { expr, lookupTable } from './query.js';
+import { and, col, type Delete, type Expr, type Insert, type Select, type SelectColumn, type SetItem, type TableRef, type Update } from './ir.js';
+import { expr, lookupTable, subquery } from './query.js';
+
+const FALSE: Expr = { k: 'bool', v: false };
 
 interface Target {
   table: CompiledTable;
@@ -45,10 +47,25 @@ function inScope<T>(ctx: Ctx, scope: Scope, fn: () => T): T {
   }
 }
 
-function withFilter(where: Expr | undefined, filter: Filter | undefined, t: Target, ctx: Ctx): Expr | undefined {
-  if (!filter) return where;
-  const f = filterExpr(filter, t.name, ctx);
-  return where ? and([where, f]) : f;
+/**
+ * AND the row filter into a WHERE. The fast form `filter AND (filter AND where)` lets the planner
+ * use indexes on the caller's predicate; the fenced form (fallback) is `filter AND CASE WHEN filter
+ * THEN where ELSE FALSE END`, which evaluates the caller's predicate only on the caller's rows.
+ * The filter is written twice in both so each form binds the same `?` sequence.
+ */
+function withFilter(s: { where?: Expr }, filter: Filter | undefined, t: Target, ctx: Ctx): void {
+  if (!filter) return;
+  const where = s.where;
+  if (!where) {
+    s.where = filterExpr(filter, t.name, ctx);
+    return;
+  }
+  const outer = filterExpr(filter, t.name, ctx);
+  const inner = filterExpr(filter, t.name, ctx);
+  s.where = and([outer, { k: 'bin', op: 'AND', l: inner, r: where }]);
+  ctx.fences.push(() => {
+    s.where = and([outer, { k: 'case', whens: [{ cond: inner, result: where }], else: FALSE }]);
+  });
 }
 
 function setList(items: SetItem[], columns: ColumnSet, t: Target, ctx: Ctx): void {
@@ -87,8 +104,7 @@ export function updateStmt(s: Update, ctx: Ctx): void {
   inScope(ctx, scope, () => {
     setList(s.set, perm.columns, t, ctx);
     if (s.where) s.where = expr(s.where, ctx);
-    const where = withFilter(s.where, perm.filter, t, ctx);
-    if (where) s.where = where;
+    withFilter(s, perm.filter, t, ctx);
     const ret = returning(s.returning, t, ctx);
     if (ret) s.returning = ret;
   });
@@ -101,8 +117,7 @@ export function deleteStmt(s: Delete, ctx: Ctx): void {
   scope.items.push(targetItem(t));
   inScope(ctx, scope, () => {
     if (s.where) s.where = expr(s.where, ctx);
-    const where = withFilter(s.where, perm.filter, t, ctx);
-    if (where) s.where = where;
+    withFilter(s, perm.filter, t, ctx);
     const ret = returning(s.returning, t, ctx);
     if (ret) s.returning = ret;
   });
@@ -171,11 +186,9 @@ function insertValues(s: Insert, t: Target, ctx: Ctx): void {
 function onDuplicate(s: Insert, t: Target, ctx: Ctx): void {
   if (!s.onDuplicate) return;
   const perm = need(t.table.update, 'update (ON DUPLICATE KEY UPDATE)', t);
-  const ins = t.table.insert!;
   const scope = newScope(null);
   scope.items.push(targetItem(t));
-  ctx.insertValues =
-    ins.columns.names === null ? null : new Set([...ins.columns.names, ...ins.presets.keys(), ...(t.table.select?.columns.names ?? [])]);
+  ctx.insertValues = insertedColumns(t).names;
   try {
     inScope(ctx, scope, () => setList(s.onDuplicate!, perm.columns, t, ctx));
   } finally {
@@ -188,11 +201,96 @@ function onDuplicate(s: Insert, t: Target, ctx: Ctx): void {
   }
 }
 
+/**
+ * `filter AND CASE WHEN filter THEN where ELSE FALSE END`: the caller's predicate is evaluated only
+ * on the caller's rows, so it cannot raise an error (an oracle) on another tenant's row.
+ */
+function guarded(filter: Filter, where: Expr, t: Target, ctx: Ctx): Expr {
+  const first = filterExpr(filter, t.name, ctx);
+  return and([first, { k: 'case', whens: [{ cond: filterExpr(filter, t.name, ctx), result: where }], else: FALSE }]);
+}
+
+/** Columns `excluded.<col>` / `values(<col>)` may name: what the role inserts, presets or reads. */
+function insertedColumns(t: Target): ColumnSet {
+  const ins = t.table.insert!;
+  return { names: ins.columns.names === null ? null : new Set([...ins.columns.names, ...ins.presets.keys(), ...(t.table.select?.columns.names ?? [])]) };
+}
+
+/**
+ * SQLite's ON CONFLICT DO UPDATE, with Postgres' semantics: SET only the role's update columns
+ * (never a preset or filter column), read `excluded.<col>` only for columns the role inserts,
+ * presets or reads, and update the existing row only when it passes the role's update filter —
+ * always in the guarded form (one row, no plan to lose). SQLite evaluates the DO UPDATE WHERE
+ * before the SET values, so those never run on another tenant's row either.
+ */
+function onConflict(s: Insert, t: Target, ctx: Ctx): void {
+  const c = s.onConflict;
+  if (!c || c.action === 'nothing') return;
+  const perm = need(t.table.update, 'update (ON CONFLICT DO UPDATE)', t);
+  const scope = newScope(null);
+  scope.items.push(targetItem(t), { name: 'excluded', columns: null, excluded: insertedColumns(t) });
+  inScope(ctx, scope, () => {
+    setList(c.set ?? [], perm.columns, t, ctx);
+    if (c.where) c.where = expr(c.where, ctx);
+  });
+  if (perm.filter) c.where = c.where ? guarded(perm.filter, c.where, t, ctx) : filterExpr(perm.filter, t.name, ctx);
+}
+
+/** Output expressions of every member of a set-operation chain. */
+function outputLists(q: Select): SelectColumn[][] {
+  const lists: SelectColumn[][] = [];
+  for (let m: Select | undefined = q; m; m = m.setOp?.next) lists.push(m.columns);
+  return lists;
+}
+
+/**
+ * INSERT … SELECT: every listed column must be insertable (never a preset); the query is walked
+ * like any read (each table a filtered view), and the presets are appended by wrapping it:
+ * `SELECT sluice_s.*, <preset>… FROM (query) AS sluice_s`. The query must list its output columns
+ * (no `*`), one per INSERT column, so that wrapping cannot shift values into other columns.
+ */
+function insertSelect(s: Insert, source: Select, t: Target, ctx: Ctx): void {
+  const perm = t.table.insert!;
+  if (new Set(s.columns).size !== s.columns.length) refuse('CONSTRUCT_NOT_ALLOWED', 'A column is listed twice');
+  if (s.onDuplicate || s.onConflict) refuse('CONSTRUCT_NOT_ALLOWED', 'INSERT … SELECT cannot be combined with ON DUPLICATE KEY UPDATE / ON CONFLICT');
+  for (const column of s.columns) {
+    if (perm.presets.has(column)) refuse('PRESET_COLUMN', `${t.label}.${column} is set by the gateway and cannot be supplied`);
+    if (!allows(perm.columns, column)) refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${column}`);
+  }
+  for (const list of outputLists(source)) {
+    if (list.some((c) => c.e.k === 'col' && c.e.name === '*')) refuse('CONSTRUCT_NOT_ALLOWED', 'INSERT … SELECT must list its columns (no *)');
+    if (list.length !== s.columns.length) refuse('CONSTRUCT_NOT_ALLOWED', 'INSERT … SELECT must select one value per listed column');
+  }
+  const saved = ctx.scope;
+  ctx.scope = null; // the query cannot see the target
+  try {
+    subquery(source, ctx, null);
+  } finally {
+    ctx.scope = saved;
+  }
+  if (perm.presets.size === 0) return;
+  // A derived table needs distinct column names (`SELECT 1, 1` has two columns named "1").
+  source.columns.forEach((c, i) => {
+    if (c.as === undefined) c.as = `${INSERT_SOURCE}_${i + 1}`;
+  });
+  const columns: SelectColumn[] = [{ e: col('*', INSERT_SOURCE) }];
+  for (const [column, value] of perm.presets) {
+    s.columns.push(column);
+    columns.push({ e: addParam(ctx, sourceOf(value)) });
+  }
+  s.source = { k: 'select', distinct: false, columns, from: [{ k: 'derived', q: source, lateral: false, as: INSERT_SOURCE }] };
+}
+
+/** The alias of the wrapped query of INSERT … SELECT; unreachable from the client's SQL. */
+const INSERT_SOURCE = 'sluice_s';
+
 export function insertStmt(s: Insert, ctx: Ctx): void {
   const t = target(s.table, ctx);
   need(t.table.insert, 'insert into', t);
-  insertValues(s, t, ctx);
+  if (s.source) insertSelect(s, s.source, t, ctx);
+  else insertValues(s, t, ctx);
   onDuplicate(s, t, ctx);
+  onConflict(s, t, ctx);
   const scope = newScope(null);
   scope.items.push(targetItem(t));
   inScope(ctx, scope, () => {

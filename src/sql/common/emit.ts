@@ -142,9 +142,15 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
   }
 
   function insert(s: Insert): string {
-    const rows = s.rows.map((r) => `(${list(r)})`).join(', ');
-    let sql = `${s.verb} INTO ${table(s.table)} (${s.columns.map(q).join(', ')}) VALUES ${rows}`;
+    const body = s.source ? select(s.source) : `VALUES ${s.rows.map((r) => `(${list(r)})`).join(', ')}`;
+    let sql = `${s.verb} INTO ${table(s.table)} (${s.columns.map(q).join(', ')}) ${body}`;
     if (s.onDuplicate) sql += ` ON DUPLICATE KEY UPDATE ${setList(s.onDuplicate)}`;
+    if (s.onConflict) {
+      const c = s.onConflict;
+      sql += ` ON CONFLICT${c.target ? ` (${c.target.map(q).join(', ')})` : ''}`;
+      if (c.action === 'nothing') sql += ' DO NOTHING';
+      else sql += ` DO UPDATE SET ${setList(c.set ?? [])}${c.where ? ` WHERE ${expr(c.where)}` : ''}`;
+    }
     return sql + returning(s.returning);
   }
 

@@ -5,7 +5,8 @@
  * emitter for the faithfulness check, so it must be deterministic and lossless for what it accepts.
  */
 import { SluiceError } from '../../errors.js';
-import type { Cte, Delete, Expr, FromItem, Insert, JoinKind, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window } from './ir.js';
+import type { Cte, Delete, Expr, FromItem, Insert, JoinKind, OnConflict, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window } from './ir.js';
+import { DISTINCT_AGGREGATES, DISTINCT_PREFIX } from './aggregate-distinct.js';
 import { DEFAULT_MARKER } from './placeholders.js';
 
 type Raw = Record<string, unknown>;
@@ -257,7 +258,8 @@ export class Converter {
   }
 
   private functionCall(node: Raw): Expr {
-    only(node, 'function', ['type', 'name', 'args', 'over', 'args_parentheses', 'suffix']);
+    // `parentheses` is grouping only: we print every compound expression parenthesized anyway.
+    only(node, 'function', ['type', 'name', 'args', 'over', 'args_parentheses', 'suffix', 'parentheses']);
     const name = obj(node.name, 'function name');
     only(name, 'function name', ['name', 'schema']);
     const parts = arr(name.name, 'function name');
@@ -280,12 +282,18 @@ export class Converter {
       return { k: 'exists', q: this.subquery(obj(rawArgs[0], 'EXISTS')), not: false };
     }
     const out: Expr = { k: 'fn', name: fname, args: rawArgs.map((a) => this.expr(a)) };
+    if (fname.startsWith(DISTINCT_PREFIX)) {
+      // `sum(DISTINCT x)`, marked before parsing (aggregate-distinct.ts).
+      out.name = fname.slice(DISTINCT_PREFIX.length);
+      if (rawArgs.length !== 1 || !DISTINCT_AGGREGATES.has(out.name)) refuse('Unexpected DISTINCT aggregate');
+      out.distinct = true;
+    }
     if (!isEmpty(node.over)) out.over = this.window(node.over);
     return out;
   }
 
   private aggregate(node: Raw): Expr {
-    only(node, 'aggregate', ['type', 'name', 'args', 'over']);
+    only(node, 'aggregate', ['type', 'name', 'args', 'over', 'parentheses']);
     if (typeof node.name !== 'string') refuse('Unexpected aggregate');
     const args = obj(node.args, 'aggregate arguments');
     only(args, 'aggregate arguments', ['expr', 'distinct', 'orderby', 'separator']);
@@ -309,7 +317,7 @@ export class Converter {
   }
 
   private cast(node: Raw): Expr {
-    only(node, 'CAST', ['type', 'keyword', 'expr', 'symbol', 'target']);
+    only(node, 'CAST', ['type', 'keyword', 'expr', 'symbol', 'target', 'parentheses']);
     if (String(node.keyword).toLowerCase() !== 'cast' || String(node.symbol).toLowerCase() !== 'as') refuse('Only CAST(x AS type) is allowed');
     const targets = arr(node.target, 'CAST');
     if (targets.length !== 1) refuse('Unexpected CAST');
@@ -323,7 +331,7 @@ export class Converter {
   }
 
   private caseExpr(node: Raw): Expr {
-    only(node, 'CASE', ['type', 'args']);
+    only(node, 'CASE', ['type', 'args', 'parentheses']);
     const out: Expr & { k: 'case' } = { k: 'case', whens: [] };
     for (const a of arr(node.args, 'CASE')) {
       const arm = obj(a, 'CASE arm');
@@ -373,7 +381,16 @@ export class Converter {
         only(node, 'number', ['type', 'value', 'parentheses']);
         const v = String(node.value);
         if (!NUMBER.test(v)) refuse('Unexpected number');
+        // The parser reads literals as JS numbers: beyond 15 significant digits the value we
+        // would print may differ from what the client wrote.
+        if (v.split(/[eE]/)[0]!.replace(/[-.]/g, '').replace(/^0+/, '').length > 15) refuse('Numeric literal too long; pass it as a parameter');
         return { k: 'num', v };
+      }
+      case 'bigint': {
+        // Literals beyond a JS number's precision: the parser keeps their text, exactly.
+        only(node, 'number', ['type', 'value', 'parentheses']);
+        if (typeof node.value !== 'string' || !NUMBER.test(node.value)) refuse('Unexpected number');
+        return { k: 'num', v: node.value };
       }
       case 'single_quote_string':
         only(node, 'string', ['type', 'value', 'parentheses']);
@@ -465,8 +482,17 @@ export class Converter {
     const columns = arr(node.columns, 'INSERT columns').map((c) => ident(c));
     if (columns.length === 0) refuse('INSERT must list its columns');
     const values = obj(node.values, 'INSERT source');
+    if (values.type === 'select') {
+      // `INSERT … (SELECT …)`: the parentheses are grouping only.
+      const { parentheses_symbol: _grouping, ...query } = values;
+      const out: Insert = { k: 'insert', verb, table: this.tableRef(node.table, 'INSERT'), columns, rows: [], source: this.select(query) };
+      if (!isEmpty(node.on_duplicate_update)) refuse('INSERT … SELECT … ON DUPLICATE KEY UPDATE is not supported');
+      const ret = this.returning(node.returning, 'insert');
+      if (ret) out.returning = ret;
+      return out;
+    }
     only(values, 'VALUES', ['type', 'values']);
-    if (values.type !== 'values') refuse('Only INSERT … VALUES is allowed');
+    if (values.type !== 'values') refuse('Only INSERT … VALUES and INSERT … SELECT are allowed');
     const rows = arr(values.values, 'VALUES').map((r) => {
       const row = obj(r, 'VALUES row');
       only(row, 'VALUES row', ['type', 'value', 'prefix']);
@@ -481,6 +507,36 @@ export class Converter {
     }
     const returning = this.returning(node.returning, 'insert');
     if (returning) out.returning = returning;
+    return out;
+  }
+
+  /**
+   * SQLite's ON CONFLICT, from its separately parsed pieces (upsert-split.ts): the target read as
+   * a SELECT list of plain columns (optionally qualified by the INSERT's table, as Drizzle writes
+   * them), and DO UPDATE read as `UPDATE <placeholder> SET … [WHERE …]`.
+   */
+  onConflict(insert: Insert, target: unknown, update: unknown, placeholderTable: string): OnConflict {
+    const out: OnConflict = { action: update === undefined ? 'nothing' : 'update' };
+    if (insert.verb !== 'INSERT') refuse(`${insert.verb} cannot be combined with ON CONFLICT`);
+    if (target !== undefined) {
+      const s = this.select(obj(target, 'ON CONFLICT target'));
+      if (s.distinct || s.from.length > 0 || s.with || s.where || s.groupBy || s.having || s.orderBy || s.limit || s.offset || s.lock || s.setOp) {
+        refuse('Unexpected ON CONFLICT target');
+      }
+      out.target = s.columns.map((c) => {
+        const e = c.e;
+        if (c.as !== undefined || e.k !== 'col' || e.name === '*' || (e.table !== undefined && e.table !== insert.table.name)) {
+          refuse('The ON CONFLICT target must list plain column names');
+        }
+        return e.name;
+      });
+    }
+    if (update !== undefined) {
+      const u = this.update(obj(update, 'DO UPDATE'));
+      if (u.table.name !== placeholderTable || u.table.db !== undefined || u.table.as !== undefined || u.returning) refuse('Unexpected DO UPDATE');
+      out.set = u.set;
+      if (u.where) out.where = u.where;
+    }
     return out;
   }
 

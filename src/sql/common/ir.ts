@@ -85,13 +85,25 @@ export interface TableRef {
   as?: string;
 }
 
+/** SQLite's upsert clause (see upsert-split.ts): the target columns, and DO NOTHING or DO UPDATE. */
+export interface OnConflict {
+  target?: string[];
+  action: 'nothing' | 'update';
+  set?: SetItem[];
+  where?: Expr;
+}
+
 export interface Insert {
   k: 'insert';
   verb: 'INSERT' | 'INSERT IGNORE' | 'REPLACE' | 'INSERT OR IGNORE';
   table: TableRef;
   columns: string[];
+  /** VALUES rows; empty when `source` is set. */
   rows: Expr[][];
+  /** INSERT … SELECT: the query (rewritten like any read). */
+  source?: Select;
   onDuplicate?: SetItem[];
+  onConflict?: OnConflict;
   returning?: SelectColumn[];
 }
 

@@ -6,7 +6,7 @@
  * Base tables are always emitted schema-qualified, so a CTE can never stand in for one.
  */
 import type { CompiledTable } from '../../permissions/model.js';
-import { checkColumnRef, newScope, type Scope } from '../postgres/scope.js';
+import { checkColumnRef, newScope, type Scope } from './scope.js';
 import { isCte, refuse, type Ctx } from './context.js';
 import { filterExpr } from './filter.js';
 import { col, type Expr, type FromItem, type OrderItem, type Select } from './ir.js';
@@ -40,7 +40,14 @@ function tableView(item: FromItem & { k: 'table' }, ctx: Ctx, scope: Scope): Fro
     columns: columns === null ? [{ e: col('*', INNER_ALIAS) }] : [...columns].map((c) => ({ e: col(c, INNER_ALIAS) })),
     from: [{ k: 'table', db: table.schema, name: table.table, as: INNER_ALIAS }],
   };
-  if (select.filter) view.where = filterExpr(select.filter, INNER_ALIAS, ctx);
+  if (select.filter) {
+    view.where = filterExpr(select.filter, INNER_ALIAS, ctx);
+    const fence = ctx.spec.fence;
+    ctx.fences.push(() => {
+      view.limit = { k: 'num', v: fence.limit };
+      if (fence.offset !== undefined) view.offset = { k: 'num', v: fence.offset };
+    });
+  }
   scope.items.push({ name, columns, view: `${table.schema}.${table.table}` });
   const out: FromItem = { k: 'derived', q: view, lateral: false, as: name };
   if (item.join) out.join = item.join;

@@ -26,6 +26,9 @@ export const MYSQL_DIALECT: DialectSpec = {
   claimIn: (column, param) => ({ k: 'fn', name: 'json_contains', args: [param, { k: 'fn', name: 'json_array', args: [column] }] }),
   nullIsDefault: false,
   valuesFunction: true,
+  upsertClause: false,
+  // MariaDB/MySQL never merge a derived table with LIMIT, nor push outer conditions into it.
+  fence: { limit: '18446744073709551615' },
 };
 
 export function createMysqlValidator(config: SluiceConfig, connection: string): CachedValidator {

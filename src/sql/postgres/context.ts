@@ -5,7 +5,7 @@ import type { RolePermissions } from '../../permissions/model.js';
 import type { ParamSource } from '../validator.js';
 import type { Body } from './ast.js';
 import type { ParamSink } from './filter-ast.js';
-import type { Scope } from './scope.js';
+import type { Scope } from '../common/scope.js';
 
 export interface WalkOptions {
   limits: Limits;

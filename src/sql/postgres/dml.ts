@@ -11,7 +11,7 @@ import { onlyKeys, refuse, type Ctx } from './context.js';
 import { expr, exprList } from './expressions.js';
 import { filterToAst, sourceOf } from './filter-ast.js';
 import { fromItem, lookupTable } from './from-clause.js';
-import { newScope, type Scope, type ScopeItem } from './scope.js';
+import { newScope, type Scope, type ScopeItem } from '../common/scope.js';
 import { subquery, withClause } from './select.js';
 
 interface Target {

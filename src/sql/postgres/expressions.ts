@@ -6,7 +6,7 @@
 import { bodyOf, nodeType, typeCast, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { BUILTIN_TYPES, OPERATORS, SQL_VALUE_FUNCTIONS } from './allowlists.js';
-import { checkColumnRef } from './scope.js';
+import { checkColumnRef } from '../common/scope.js';
 import { parsedTypeName } from './parser.js';
 import { subquery } from './select.js';
 

@@ -8,7 +8,7 @@ import { nodeType, rangeVar, resTarget, columnRef, star, type Body, type Node } 
 import { isCte, onlyKeys, refuse, type Ctx } from './context.js';
 import { checkFunctionName, expr } from './expressions.js';
 import { filterToAst } from './filter-ast.js';
-import { newScope, type Scope, type ScopeItem } from './scope.js';
+import { newScope, type Scope, type ScopeItem } from '../common/scope.js';
 import { subquery } from './select.js';
 import type { CompiledTable } from '../../permissions/model.js';
 

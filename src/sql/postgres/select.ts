@@ -5,7 +5,7 @@ import { nodeType, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { expr, exprList, windowDef } from './expressions.js';
 import { fromItem } from './from-clause.js';
-import { newScope, type Scope } from './scope.js';
+import { newScope, type Scope } from '../common/scope.js';
 
 const SELECT_KEYS = new Set([
   'distinctClause', 'targetList', 'fromClause', 'whereClause', 'groupClause', 'groupDistinct', 'havingClause',

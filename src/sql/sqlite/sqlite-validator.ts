@@ -40,6 +40,9 @@ export const SQLITE_DIALECT: DialectSpec = {
   }),
   nullIsDefault: true,
   valuesFunction: false,
+  upsertClause: true,
+  // SQLite never flattens a subquery with OFFSET, nor pushes outer WHERE terms into one with LIMIT.
+  fence: { limit: '-1', offset: '0' },
 };
 
 export function createSqliteValidator(config: SluiceConfig, connection: string): CachedValidator {

@@ -102,6 +102,24 @@ describe('mysql validator: rewrites', () => {
     expect(refusal('select values(name) from customers')).toBe('FUNCTION_NOT_ALLOWED');
   });
 
+  it('rewrites INSERT … SELECT like a read and appends the presets around it', async () => {
+    const c = check("insert into orders (customer_id, total, `status`) select id, 1, 'copy' from customers where tenant_id = 2 or 1 = 1");
+    expect(c.sql).toContain(`INSERT INTO \`${SCHEMA}\`.\`orders\` (\`customer_id\`, \`total\`, \`status\`, \`tenant_id\`) SELECT \`sluice_s\`.*, ? FROM (SELECT \`id\` AS \`sluice_s_1\``);
+    if (!dbUp) return;
+    await conn.query('START TRANSACTION');
+    try {
+      await conn.query(c.sql, bindParams(c, [], TENANT1));
+      const [rows] = await conn.query("SELECT tenant_id, customer_id FROM orders WHERE status = 'copy' ORDER BY customer_id");
+      expect(rows).toEqual([
+        { tenant_id: 1, customer_id: 1 },
+        { tenant_id: 1, customer_id: 3 },
+        { tenant_id: 1, customer_id: 5 },
+      ]);
+    } finally {
+      await conn.query('ROLLBACK');
+    }
+  });
+
   it('binds a claim array as JSON for `in` filters', () => {
     const c = check('select * from teams');
     expect(c.sql).toContain('json_contains(?, json_array(`sluice_t`.`id`))');
@@ -138,6 +156,41 @@ describe('mysql validator: attack corpus', () => {
       expect(untouched).toBe(true);
     });
   }
+});
+
+describe('mysql validator: fenced fallback (no error oracle on other tenants\' rows)', () => {
+  // BIGINT UNSIGNED out of range (1690) on tenant 2's rows only.
+  const boom = (t: string): string => `cast(3 - ${t}tenant_id as unsigned) - 2 >= 0`;
+  const cases: [string, number][] = [
+    [`select id from customers where ${boom('')}`, 3],
+    [`select c.id from customers c join orders o on o.customer_id = c.id and ${boom('o.')}`, 2],
+    [`update customers set email = email where ${boom('')}`, 3],
+    [`delete from orders where ${boom('')}`, 3],
+  ];
+  for (const [sql, expected] of cases) {
+    it(`evaluates the caller's predicate only on the caller's rows: ${sql.slice(0, 40)}…`, async () => {
+      const c = check(sql);
+      expect(c.fallbackSql).toBeDefined();
+      expect(c.sql).not.toContain('18446744073709551615');
+      if (!dbUp) return;
+      await conn.query(`SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO'`);
+      await conn.query('START TRANSACTION');
+      try {
+        const [result] = await conn.query(c.fallbackSql!, bindParams(c, [], TENANT1));
+        expect(Array.isArray(result) ? result.length : (result as { affectedRows: number }).affectedRows).toBe(expected);
+      } finally {
+        await conn.query('ROLLBACK');
+      }
+    });
+  }
+
+  it('keeps every view out of the query around it: LIMIT 18446744073709551615 is never merged', async () => {
+    const c = check('select c.id from customers c join orders o on o.customer_id = c.id where c.id = ?');
+    expect(c.fallbackSql!.match(/LIMIT 18446744073709551615\)/g)).toHaveLength(2);
+    if (!dbUp) return;
+    const [plan] = (await conn.query(`EXPLAIN FORMAT=JSON ${c.fallbackSql!}`, bindParams(c, [1], TENANT1))) as unknown as [{ EXPLAIN: string }[]];
+    expect(plan[0]!.EXPLAIN.match(/"materialized"/g)).toHaveLength(2);
+  });
 });
 
 describe('mysql validator: what Drizzle mysql-proxy sends', async () => {

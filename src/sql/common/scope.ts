@@ -4,6 +4,7 @@
  * cannot be rewritten that way, so every column reference that might reach it (WHERE, SET values,
  * RETURNING, ON CONFLICT, correlated subqueries) must name a column the role may read. Where
  * resolution is uncertain we assume the reference reaches the target: strict, never leaky.
+ * Shared by every dialect (Postgres walks libpg-query's AST, MySQL/SQLite walk common/ir.ts).
  */
 import { allows, type ColumnSet } from '../../permissions/model.js';
 import { refuse } from './context.js';
@@ -98,6 +99,7 @@ export function checkColumnRef(scope: Scope | null, names: string[], star: boole
     return;
   }
   // Not a FROM item: Postgres would read it as composite-field access on a column (or as
-  // RETURNING's old/new). We cannot see through that next to a DML target, so refuse.
+  // RETURNING's old/new), MySQL/SQLite as another database's table. We cannot see through that
+  // next to a DML target, so refuse.
   refuse('COLUMN_NOT_ALLOWED', `Cannot verify the reference ${[...names, ...(star ? ['*'] : [])].join('.')}`);
 }
