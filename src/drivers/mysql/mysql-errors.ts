@@ -27,7 +27,19 @@ const DATA_MESSAGES: Record<number, string> = {
   3140: 'A JSON value is invalid',
   4038: 'A JSON value is invalid',
   1242: 'A subquery used as an expression returned more than one row',
+  1958: 'A value is not valid base64',
+  // A regular expression can come from row data (regexp_replace(col, other_col)): data-dependent,
+  // although MySQL files it under sqlstate 42000.
+  1139: 'A regular expression is invalid',
+  3141: 'A JSON value is invalid',
+  3143: 'A JSON path is invalid',
+  3146: 'A JSON value has the wrong type',
 };
+/** MariaDB's JSON syntax/path errors (ER_JSON_BAD_CHR … ER_JSON_ONE_OR_ALL) and MySQL 8's ICU regexp errors. */
+const DATA_ERRNO_RANGES: readonly [number, number, string][] = [
+  [4036, 4047, 'A JSON value or path is invalid'],
+  [3685, 3699, 'A regular expression is invalid'],
+];
 
 export interface MysqlErrorContext {
   /** The statement was killed because the client went away (not by the timeout). */
@@ -107,7 +119,10 @@ function fromErrno(e: MysqlLikeError, errno: number, sqlstate: string | undefine
     case 1149:
       return db('INVALID_SQL', sqlstate);
   }
+  // INVALID_INPUT makes run-job retry the fenced form: the fast form may have hit another tenant's row.
   if (DATA_MESSAGES[errno] !== undefined) return db('INVALID_INPUT', sqlstate, DATA_MESSAGES[errno]);
+  const range = DATA_ERRNO_RANGES.find(([lo, hi]) => errno >= lo && errno <= hi);
+  if (range) return db('INVALID_INPUT', sqlstate, range[2]);
   const cls = sqlstate?.slice(0, 2);
   if (cls === '22') return db('INVALID_INPUT', sqlstate);
   if (cls === '42') return db('INVALID_SQL', sqlstate);

@@ -12,6 +12,17 @@ const RETRY_AFTER = 1;
 /** Schema-level messages name identifiers from the caller's own SQL, never row values. */
 const NO_SUCH = /^no such (table|column|function): [\w.$"`[\]]{1,200}$/;
 
+const DATA_DEPENDENT = [
+  /malformed JSON/i,
+  /bad JSON path/i,
+  /json_object\(\) labels must be TEXT/i,
+  /JSON cannot hold BLOB values/i,
+  /ESCAPE expression must be a single character/i,
+  /argument of ntile must be a positive integer/i,
+  /argument to nth_value must be a positive integer/i,
+  /LIKE or GLOB pattern too complex/i,
+];
+
 function sqliteCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
@@ -23,6 +34,9 @@ function fromMessage(message: string): SluiceError {
     return new SluiceError(code, message);
   }
   if (/integer overflow|too big|string or blob too big/i.test(message)) return new SluiceError('INVALID_INPUT', 'A numeric value is out of range');
+  // Errors a value in a row can cause: INVALID_INPUT, so run-job retries the fenced form (the
+  // fast form may have evaluated the caller's expression on another tenant's row).
+  if (DATA_DEPENDENT.some((re) => re.test(message))) return new SluiceError('INVALID_INPUT', 'A value could not be processed');
   return new SluiceError('INVALID_SQL');
 }
 
