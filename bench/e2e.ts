@@ -95,7 +95,8 @@ async function main(): Promise<void> {
       ['validator, cold (parse+check+rewrite)', v.cold],
       ['thread hop (piscina no-op round trip)', hop],
       ['pg plain statement', ctx.plain],
-      ['pg BEGIN+set_config+statement+COMMIT', ctx.bound],
+      ['pg sluice lease (context+statement, 1 trip)', ctx.bound],
+      ['pg old lease (BEGIN;set_config;stmt;COMMIT)', ctx.fourTrips],
     ];
     // Relative to one plain pg round trip measured the same way (single caller, no load).
     for (const [name, us] of rows) console.log(`  ${name.padEnd(40)}${fmt(us, 1)} µs   ${(us / ctx.plain).toFixed(2).padStart(7)}× a plain pg statement`);

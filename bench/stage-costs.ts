@@ -4,6 +4,8 @@ import pg from 'pg';
 import { Piscina } from 'piscina';
 import { parseConfig } from '../src/config/schema.js';
 import type { SluiceConfig } from '../src/config/types.js';
+import type { ExecuteRequest } from '../src/drivers/driver.js';
+import { runLease } from '../src/drivers/pg/pg-lease.js';
 import { createValidator, loadSqlParsers } from '../src/sql/create-validator.js';
 
 async function perOp(n: number, fn: (i: number) => unknown): Promise<number> {
@@ -37,21 +39,26 @@ export async function threadHopUs(): Promise<number> {
   }
 }
 
-/** Plain statement vs sluice's lease: BEGIN; set_config(claims, timeout); statement; COMMIT. */
-export async function tenantContextUs(dbUrl: string, schema: string, sql: string): Promise<{ plain: number; bound: number }> {
+/**
+ * Plain statement vs sluice's lease (pg-lease.ts: context + statement pipelined, one round trip),
+ * and the earlier 4-round-trip lease (BEGIN; set_config; statement; COMMIT) for comparison.
+ */
+export async function tenantContextUs(dbUrl: string, schema: string, sql: string): Promise<{ plain: number; bound: number; fourTrips: number }> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
     const text = `${sql.replaceAll('"customers"', `"${schema}"."customers"`)} and "tenant_id" = $2`;
     const plain = await perOp(3_000, () => client.query({ text, values: [1, 1] }));
-    const claims = JSON.stringify({ sub: 'bench', role: 'member', tenant_id: 1 });
-    const bound = await perOp(3_000, async () => {
+    const claims = { sub: 'bench', role: 'member', tenant_id: 1 };
+    const lease = (): ExecuteRequest => ({ jobId: 'bench', sql: text, params: [1, 1], method: 'all', claims, timeoutMs: 30_000, maxRows: 100, readOnly: true });
+    const bound = await perOp(3_000, () => runLease(client as unknown as pg.PoolClient, lease(), undefined, { cancelled: false }));
+    const fourTrips = await perOp(3_000, async () => {
       await client.query('BEGIN READ ONLY');
-      await client.query({ text: "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)", values: [claims, '30000'] });
+      await client.query({ text: "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)", values: [JSON.stringify(claims), '30000'] });
       await client.query({ text, values: [1, 1] });
       await client.query('COMMIT');
     });
-    return { plain, bound };
+    return { plain, bound, fourTrips };
   } finally {
     await client.end();
   }

@@ -2,7 +2,10 @@
  * JWT verification with jose. The algorithm allowlist from the config is always passed, so the
  * token's own `alg` header never chooses how it is verified.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { deepFreeze } from '../config/deep-freeze.js';
 import type { JwtConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 
@@ -11,7 +14,10 @@ export interface TokenVerifier {
   verify(token: string): Promise<JWTPayload>;
 }
 
-type Key = Uint8Array | JWTVerifyGetKey;
+type Key = KeyObject | JWTVerifyGetKey;
+
+/** A remembered token is re-verified at least this often (bounds how long a rotated-out key is honoured). */
+const CACHE_TTL_MS = 60_000;
 
 function publicKeyGetter(pem: string): JWTVerifyGetKey {
   // One CryptoKey per algorithm: WebCrypto keys are bound to the algorithm they were imported for.
@@ -28,7 +34,9 @@ function publicKeyGetter(pem: string): JWTVerifyGetKey {
 }
 
 function keyFor(jwt: JwtConfig): Key {
-  if (jwt.secret !== undefined) return new TextEncoder().encode(jwt.secret);
+  // A KeyObject, not bytes: jose converts it to a WebCrypto key once and remembers it, where raw
+  // bytes would be imported again on every verification.
+  if (jwt.secret !== undefined) return createSecretKey(Buffer.from(jwt.secret, 'utf8'));
   if (jwt.publicKey !== undefined) return publicKeyGetter(jwt.publicKey);
   if (jwt.jwksUrl !== undefined) return createRemoteJWKSet(new URL(jwt.jwksUrl));
   throw new Error('auth.jwt has no key (parseConfig should have refused this)');
@@ -52,15 +60,31 @@ export function createVerifier(jwt: JwtConfig): TokenVerifier {
   const options: JWTVerifyOptions = { algorithms: [...jwt.algorithms], clockTolerance: jwt.clockTolerance };
   if (jwt.issuer !== undefined) options.issuer = jwt.issuer;
   if (jwt.audience !== undefined) options.audience = jwt.audience;
+  // Only successful verifications are remembered, keyed by the whole token, and only until the
+  // token's own exp (nbf was already checked, and time only moves forward).
+  const cache = jwt.cacheSize > 0 ? new LRUCache<string, { payload: JWTPayload; until: number }>({ max: jwt.cacheSize }) : undefined;
   return {
     async verify(token) {
+      const hit = cache?.get(token);
+      if (hit) {
+        if (Date.now() < hit.until) return hit.payload;
+        cache!.delete(token);
+      }
+      let payload: JWTPayload;
       try {
         // Two overloads (key vs. key getter) that TypeScript will not unify on a union.
-        const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
-        return payload;
+        ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
       } catch (e) {
         throw toSluiceError(e);
       }
+      if (cache) {
+        const now = Date.now();
+        const expiry = typeof payload.exp === 'number' ? (payload.exp + jwt.clockTolerance) * 1000 : Infinity;
+        const until = Math.min(now + CACHE_TTL_MS, expiry);
+        // Shared by every request with this token: nothing downstream may change it.
+        if (until > now) cache.set(token, { payload: deepFreeze(payload), until });
+      }
+      return payload;
     },
   };
 }

@@ -42,6 +42,7 @@ export const jwtSchema = z
     issuer: z.string().min(1).optional(),
     audience: z.string().min(1).optional(),
     clockTolerance: int(0, 3600).default(5),
+    cacheSize: int(0, 1_000_000).default(10_000),
   })
   .superRefine((jwt, ctx) => {
     const sources = (['secret', 'publicKey', 'jwksUrl'] as const).filter((k) => jwt[k] !== undefined);

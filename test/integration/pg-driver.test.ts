@@ -187,7 +187,7 @@ describeIfPg('pg driver', () => {
             timeoutMs: 1234,
           }),
         );
-        expect(queries.n - before).toBe(4); // round trips per lease: see pg-lease.ts
+        expect(queries.n - before).toBe(1); // one pipelined round trip per lease: see pg-lease.ts
         const [claim, user, timeout] = seen.rows[0] as string[];
         expect([claim, user]).toEqual([String(tenant), TEST_ROLE]);
         // The budget minus the time spent getting a connection.

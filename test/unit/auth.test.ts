@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importPKCS8 } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bearerToken } from '../../src/auth/bearer.js';
 import { signDevToken } from '../../src/auth/dev-token.js';
 import { claimAt, toPrincipal } from '../../src/auth/principal.js';
@@ -55,6 +55,60 @@ describe('createVerifier with a secret', () => {
     await verifier.verify(await signDevToken(cfg, { role: 'r' }));
     const noIss = await signDevToken(hsConfig(), { role: 'r' });
     await expect(verifier.verify(noIss)).rejects.toMatchObject({ code: 'TOKEN_INVALID', message: expect.stringContaining('"iss"') });
+  });
+});
+
+describe('createVerifier: remembered tokens', () => {
+  it('answers a repeated token from the cache with the same frozen payload', async () => {
+    const cfg = hsConfig();
+    const verifier = createVerifier(cfg.auth.jwt);
+    const token = await signDevToken(cfg, { sub: 'u1', role: 'member', tenant_id: 1 });
+    const first = await verifier.verify(token);
+    const again = await verifier.verify(token);
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('never serves a cached token past its exp', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const cfg = hsConfig({ clockTolerance: 0 });
+      const verifier = createVerifier(cfg.auth.jwt);
+      const exp = Math.floor(Date.now() / 1000) + 5;
+      const token = await signDevToken(cfg, { role: 'member' }, exp);
+      await verifier.verify(token);
+      vi.setSystemTime((exp + 1) * 1000);
+      expect(await codeOf(verifier.verify(token))).toBe('TOKEN_EXPIRED');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('re-verifies a remembered token after at most 60 s', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const cfg = hsConfig();
+      const verifier = createVerifier(cfg.auth.jwt);
+      const token = await signDevToken(cfg, { role: 'member' }, '2h');
+      const first = await verifier.verify(token);
+      vi.setSystemTime(Date.now() + 61_000);
+      const later = await verifier.verify(token);
+      expect(later).not.toBe(first);
+      expect(later).toEqual(first);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not remember a refused token, and cacheSize 0 disables the cache', async () => {
+    const cfg = hsConfig({ cacheSize: 0 });
+    const verifier = createVerifier(cfg.auth.jwt);
+    const token = await signDevToken(cfg, { role: 'member' });
+    expect(await verifier.verify(token)).not.toBe(await verifier.verify(token));
+    const forged = `${token.slice(0, -4)}AAAA`;
+    const cached = createVerifier(hsConfig().auth.jwt);
+    expect(await codeOf(cached.verify(forged))).toBe('TOKEN_INVALID');
+    expect(await codeOf(cached.verify(forged))).toBe('TOKEN_INVALID');
   });
 });
 
