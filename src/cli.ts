@@ -17,6 +17,7 @@ const OPTIONS = {
   expires: { type: 'string' },
   sql: { type: 'string' },
   connection: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -37,6 +38,20 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { closeOnSignals, serve } = await import('./cli/serve.js');
       closeOnSignals(await serve(requireOption(values, 'config'), listen));
       return undefined; // keeps running until a signal
+    }
+    case 'api': {
+      const listen: { port?: number; host?: string } = {};
+      const port = parsePort(values.port);
+      if (port !== undefined) listen.port = port;
+      if (values.host !== undefined) listen.host = values.host;
+      const [{ api }, { closeOnSignals }] = await Promise.all([import('./cli/api.js'), import('./cli/serve.js')]);
+      closeOnSignals(await api(requireOption(values, 'config'), listen));
+      return undefined;
+    }
+    case 'worker': {
+      const { closeWorkerOnSignals, parseThreads, worker } = await import('./cli/worker.js');
+      closeWorkerOnSignals(await worker(requireOption(values, 'config'), parseThreads(values.threads)));
+      return undefined;
     }
     case 'token': {
       const config = loadConfigFile(requireOption(values, 'config'));

@@ -6,12 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import { parseConfig } from './config/schema.js';
 import type { SluiceConfig } from './config/types.js';
 import { buildApp } from './http/app.js';
-import { createWorkerPool } from './pool/piscina-pool.js';
-import { createInProcessQueue } from './queue/in-process-queue.js';
+import { createRedisRateLimiter } from './http/rate-limit/redis-rate-limiter.js';
+import { createQueueSetup, type Log, type ProcessRole } from './queue/queue-setup.js';
 
 export interface EngineOptions {
   /** false: silent; true (default): JSON logs at config.logging.level; object: extra pino options. */
   logger?: boolean | Record<string, unknown>;
+  /** "serve" (default): front and workers; "api": the HTTP front only (needs queue.redis). */
+  role?: ProcessRole;
 }
 
 export interface Engine {
@@ -29,31 +31,38 @@ function urlFor(host: string, port: number): string {
 
 export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engine {
   const config = parseConfig(rawConfig);
-  const pool = createWorkerPool(config);
-  const queue = createInProcessQueue(config, pool);
-  const app = buildApp({ config, queue, pool, logger: opts.logger ?? true });
+  let app: FastifyInstance | undefined;
+  const log: Log = (msg, extra) => app?.log.info(extra ?? {}, msg);
+  const setup = createQueueSetup(config, opts.role ?? 'serve', log);
+  const rateLimiter = config.queue.redis === undefined ? undefined : createRedisRateLimiter(config.queue.redis, config.queue.prefix);
+  app = buildApp({
+    config,
+    queue: setup.queue,
+    pool: setup.readiness,
+    jobs: setup.jobs,
+    ...(rateLimiter && { rateLimiter }),
+    logger: opts.logger ?? true,
+  });
+  const server = app;
   let closing: Promise<void> | undefined;
 
   async function shutdown(): Promise<void> {
     try {
-      await app.close();
+      await server.close();
     } finally {
-      try {
-        await queue.close();
-      } finally {
-        await pool.close();
-      }
+      await setup.close();
     }
   }
 
   return {
-    app,
+    app: server,
     config,
     async listen(listenOpts = {}) {
+      await setup.ready();
       const host = listenOpts.host ?? config.server.host;
       // Fastify logs one line per bound address; "listening on <url>" is the phrase scripts wait for.
-      await app.listen({ host, port: listenOpts.port ?? config.server.port, listenTextResolver: (address) => `listening on ${address}` });
-      const address = app.server.address();
+      await server.listen({ host, port: listenOpts.port ?? config.server.port, listenTextResolver: (address) => `listening on ${address}` });
+      const address = server.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : (listenOpts.port ?? config.server.port);
       return { url: urlFor(host, port) };
     },

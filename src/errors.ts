@@ -14,6 +14,7 @@ export const ERRORS = {
   FILTER_NESTING_EXCEEDED: { status: 400, message: 'AND/OR/NOT nesting deeper than limits.maxFilterNesting' },
   UNKNOWN_CONNECTION: { status: 400, message: 'No such connection' },
   INVALID_TYPING: { status: 400, message: 'Unknown parameter typing' },
+  METHOD_NOT_SUPPORTED: { status: 400, message: "The method is not supported by the connection's dialect" },
   // 400 — the database refused the statement for a reason the client can fix
   UNDEFINED_COLUMN: { status: 400, message: 'Column does not exist or is not permitted' },
   UNDEFINED_OBJECT: { status: 400, message: 'Relation or function does not exist or is not permitted' },
@@ -39,12 +40,14 @@ export const ERRORS = {
   DATABASE_PERMISSION_DENIED: { status: 403, message: 'The database refused the operation' },
   // 404/405
   NOT_FOUND: { status: 404, message: 'Not found' },
+  JOB_NOT_FOUND: { status: 404, message: 'No such job (or it expired)' },
   // 408
   QUERY_TIMEOUT: { status: 408, message: 'The query ran longer than limits.queryTimeout and was cancelled' },
   // 409 — the data conflicts
   UNIQUE_VIOLATION: { status: 409, message: 'A row with the same unique key already exists' },
   FOREIGN_KEY_VIOLATION: { status: 409, message: 'A referenced row is missing or still referenced' },
   SERIALIZATION_FAILURE: { status: 409, message: 'The transaction conflicted with another; retry it' },
+  JOB_NOT_FINISHED: { status: 409, message: 'The job has not finished yet' },
   // 413, 415
   BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than server.bodyLimit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
@@ -56,6 +59,8 @@ export const ERRORS = {
   OVERLOADED: { status: 503, message: 'The gateway is at capacity; retry later' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later' },
   SHUTTING_DOWN: { status: 503, message: 'The gateway is shutting down' },
+  QUEUE_UNAVAILABLE: { status: 503, message: 'The job queue (Redis) is unavailable; retry later' },
+  WORKER_LOST: { status: 503, message: 'The worker running the job stopped; a write is never re-run, so its effect is unknown' },
   // 500 — a bug in sluice
   INTERNAL_ERROR: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -61,6 +61,11 @@ const configSchema = z
       .strictObject({
         maxWaiting: int(0).default(1000),
         maxWaitMs: int(0).default(10000),
+        // Queue mode (BullMQ): absent → the in-process queue.
+        redis: z.string().regex(/^rediss?:\/\/./, 'must be a redis:// or rediss:// URL').optional(),
+        prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _, . or -').default('sluice'),
+        resultTtlMs: int(1000).default(3_600_000),
+        lockDurationMs: int(1000).default(10_000),
       })
       .prefault({}),
     sql: z
@@ -107,7 +112,7 @@ export function parseConfig(raw: unknown): Readonly<SluiceConfig> {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(toIssues(result.error));
   const c = result.data;
-  const jwt: SluiceConfig['auth']['jwt'] = { algorithms: c.auth.jwt.algorithms, clockTolerance: c.auth.jwt.clockTolerance };
+  const jwt: SluiceConfig['auth']['jwt'] = { algorithms: c.auth.jwt.algorithms, clockTolerance: c.auth.jwt.clockTolerance, cacheSize: c.auth.jwt.cacheSize };
   for (const k of ['secret', 'publicKey', 'jwksUrl', 'issuer', 'audience'] as const) {
     if (c.auth.jwt[k] !== undefined) jwt[k] = c.auth.jwt[k];
   }

@@ -73,6 +73,8 @@ export interface MysqlConnectionConfig {
   schema: string;
   idleTimeoutMs: number;
   connectionTimeoutMs: number;
+  /** Claim path bound as the session variable @sluice_tenant_id for each lease. */
+  tenantClaim: string;
 }
 export interface SqliteConnectionConfig {
   dialect: 'sqlite';
@@ -97,6 +99,8 @@ export interface JwtConfig {
   audience?: string;
   /** Seconds of clock skew tolerated on exp/nbf. */
   clockTolerance: number;
+  /** Verified tokens remembered (each for at most 60 s and never past its exp); 0 disables. */
+  cacheSize: number;
 }
 
 export interface Limits {
@@ -131,6 +135,14 @@ export interface SluiceConfig {
     maxWaiting: number;
     /** ms a job may wait in the queue before it gets 503. */
     maxWaitMs: number;
+    /** Redis URL: turns queue mode (BullMQ) on. Absent: the in-process queue. */
+    redis?: string;
+    /** Prefix of every Redis key sluice writes. */
+    prefix: string;
+    /** ms an async job's state and result are kept after it finishes. */
+    resultTtlMs: number;
+    /** ms a worker's lock on a running job lasts; a dead worker's jobs are detected within ~1.5× this. */
+    lockDurationMs: number;
   };
   sql: {
     /** Extra function names allowed on top of the built-in allowlist. */

@@ -18,6 +18,11 @@ export interface ExecuteRequest {
   /** Rows beyond this are dropped and `truncated` is set. */
   maxRows: number;
   readOnly: boolean;
+  /**
+   * The validator's tables for this statement. Drivers with an engine-level check (SQLite) refuse
+   * a compiled statement that touches any other table; undefined skips that check.
+   */
+  tables?: readonly string[];
 }
 
 export interface ExecuteResult {
@@ -28,9 +33,30 @@ export interface ExecuteResult {
   leaseMs: number;
 }
 
+export interface BatchRequestStatement {
+  sql: string;
+  params: unknown[];
+  method: QueryMethod;
+  /** As ExecuteRequest.tables. */
+  tables?: readonly string[];
+}
+
+/** Several statements on one lease, in one transaction: all commit or none does. */
+export interface ExecuteBatchRequest extends Omit<ExecuteRequest, 'sql' | 'params' | 'method'> {
+  statements: BatchRequestStatement[];
+}
+
+export interface ExecuteBatchResult {
+  results: Array<{ rows: unknown[]; rowCount: number | null; truncated: boolean }>;
+  acquireMs: number;
+  leaseMs: number;
+}
+
 export interface Driver {
   /** Throws SluiceError (already mapped to stable codes, sanitized). */
   execute(req: ExecuteRequest): Promise<ExecuteResult>;
+  /** Like execute, for a batch; `timeoutMs` bounds the whole transaction. Cancel by `jobId` as usual. */
+  executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult>;
   /** Cancel the running statement of `jobId` on the server; no-op if it is not running here. */
   cancel(jobId: string): Promise<void>;
   /** Cheap reachability probe for /readyz. */

@@ -13,13 +13,19 @@ import { registerErrorHandler } from './plugins/error-handler.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import './request-context.js';
+import type { AsyncJobs } from '../queue/async-jobs.js';
+import { createMemoryAsyncJobs } from '../queue/memory-async-jobs.js';
 import { dataRoute } from './routes/data.js';
+import { jobsRoute } from './routes/jobs.js';
 import { healthRoutes } from './routes/health.js';
 
 export interface AppDeps {
   config: Readonly<SluiceConfig>;
   queue: JobQueue;
-  pool: WorkerPool;
+  /** Only pinged, by /readyz (in queue mode: the databases and/or Redis). */
+  pool: Pick<WorkerPool, 'ping'>;
+  /** Async jobs (/jobs); default: in memory over `queue`. */
+  jobs?: AsyncJobs;
   /** false: silent; true (default): pino at config.logging.level; object: extra pino options. */
   logger?: boolean | Record<string, unknown>;
   rateLimiter?: RateLimiter;
@@ -66,10 +72,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     request.sluice = {};
     if (closing) throw new SluiceError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
   });
+  // A response finished while closing must end its keep-alive connection, or server.close()
+  // waits for the client's idle socket (keepAliveTimeout) before the process can exit.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => rateLimiter.close());
 
   registerErrorHandler(app, config.server.bodyLimit);
   app.register(healthRoutes, { pool, pingTimeoutMs: Math.max(...Object.values(config.connections).map((c) => ('connectionTimeoutMs' in c ? c.connectionTimeoutMs : 0)), 1000) + 1000 });
   app.register(dataRoute, { config, queue, verifier, rateLimiter });
+  const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
+  app.addHook('onClose', async () => jobs.close());
+  app.register(jobsRoute, { config, jobs, verifier, rateLimiter });
   return app;
 }

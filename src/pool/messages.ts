@@ -4,7 +4,20 @@
  */
 import type { ErrorBody } from '../errors.js';
 
-export type QueryMethod = 'all' | 'execute';
+/**
+ * What the client wants back (Drizzle's proxy callbacks): `all` row arrays, `execute` row objects
+ * (MySQL: the write's header), and SQLite's `values` (row arrays), `get` (one flat row), `run`
+ * (the write's result). Which ones a connection accepts depends on its dialect.
+ */
+export const QUERY_METHODS = ['all', 'execute', 'values', 'get', 'run'] as const;
+export type QueryMethod = (typeof QUERY_METHODS)[number];
+
+/** The `method`s each dialect serves (what its Drizzle proxy driver sends); others → METHOD_NOT_SUPPORTED. */
+export const METHODS_BY_DIALECT: Readonly<Record<import('../config/types.js').Dialect, ReadonlySet<QueryMethod>>> = {
+  postgres: new Set(['all', 'execute']),
+  mysql: new Set(['all', 'execute']),
+  sqlite: new Set(['all', 'values', 'get', 'run', 'execute']),
+};
 
 export interface QueryJob {
   /** Unique per request; used to cancel it. */
@@ -19,6 +32,29 @@ export interface QueryJob {
   typings?: string[];
   /** Epoch ms after which the job must not start, and by which it must finish. */
   deadline: number;
+  /**
+   * Several statements in one transaction, all or nothing. When present, `sql`/`params`/`method`/
+   * `typings` of the job itself are ignored and the result carries `results`, one per statement.
+   */
+  batch?: BatchStatement[];
+  /**
+   * Set by the queue worker when this job already started once on a worker that died: only a
+   * read-only job may run again; a write fails with WORKER_LOST instead (at-most-once).
+   */
+  readOnlyRetry?: boolean;
+}
+
+export interface BatchStatement {
+  sql: string;
+  params: unknown[];
+  method: QueryMethod;
+  typings?: string[];
+}
+
+export interface BatchItemResult {
+  rows: unknown[];
+  rowCount: number | null;
+  truncated: boolean;
 }
 
 export interface QueryTimings {
@@ -39,6 +75,8 @@ export interface QueryResult {
   tables: string[];
   kind: string;
   timings: QueryTimings;
+  /** A batch job: one entry per statement, in order (`rows` is then empty). */
+  results?: BatchItemResult[];
 }
 
 export type QueryOutcome =

@@ -8,6 +8,7 @@ import type { ExecuteResult } from '../drivers/driver.js';
 import { SluiceError, type ErrorBody } from '../errors.js';
 import { bindParams } from '../sql/bind-params.js';
 import type { QueryJob, QueryOutcome } from './messages.js';
+import { runBatch } from './run-batch.js';
 import type { ThreadLog } from './thread-log.js';
 import type { ThreadRuntime } from './thread-runtime.js';
 
@@ -32,12 +33,17 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
   let tables: string[] | undefined;
   try {
     remainingMs(job, limits);
+    if (job.batch !== undefined) {
+      return await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t));
+    }
     const { validator, driver } = await runtime.connection(job.connection);
     const checkStart = performance.now();
     const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
     const checkMs = performance.now() - checkStart;
     const cacheHit = validator.lastWasCacheHit?.() ?? false;
     tables = checked.tables;
+    // The job started once on a worker that died: a write must not run a second time.
+    if (job.readOnlyRetry === true && !checked.readOnly) throw new SluiceError('WORKER_LOST');
     const params = bindParams(checked, job.params, job.claims);
     const execute = (sql: string): Promise<ExecuteResult> =>
       driver.execute({
@@ -49,6 +55,7 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
         timeoutMs: remainingMs(job, limits),
         maxRows: limits.maxRows,
         readOnly: checked.readOnly,
+        tables: checked.tables,
       });
     let result: ExecuteResult;
     try {

@@ -37,7 +37,7 @@ describe('parseConfig', () => {
     const c = parseConfig(base());
     expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, trustProxy: false });
     expect(c.auth.claims).toEqual({ role: 'role', tenant: 'tenant_id', user: 'sub' });
-    expect(c.auth.jwt).toEqual({ secret: SECRET, algorithms: ['HS256'], clockTolerance: 5 });
+    expect(c.auth.jwt).toEqual({ secret: SECRET, algorithms: ['HS256'], clockTolerance: 5, cacheSize: 10_000 });
     expect(c.connections.main).toEqual({
       dialect: 'postgres', url: 'postgres://app@127.0.0.1:5432/app', max: 10, schema: 'public', idleTimeoutMs: 0, connectionTimeoutMs: 5000,
     });
@@ -46,7 +46,7 @@ describe('parseConfig', () => {
     });
     expect(c.workers.threads).toBeGreaterThanOrEqual(1);
     expect(c.workers.threads).toBeLessThanOrEqual(4);
-    expect(c.queue).toEqual({ maxWaiting: 1000, maxWaitMs: 10000 });
+    expect(c.queue).toEqual({ maxWaiting: 1000, maxWaitMs: 10000, prefix: 'sluice', resultTtlMs: 3_600_000, lockDurationMs: 10_000 });
     expect(c.sql).toEqual({ allowFunctions: [], allowTypes: [], cacheSize: 1000 });
     expect(c.logging).toEqual({ level: 'info' });
     expect(c.permissions).toEqual({});
@@ -98,7 +98,7 @@ describe('parseConfig', () => {
     ['unknown jwt key', (c) => (c.auth.jwt.algorithm = 'HS256'), 'auth.jwt.algorithm: unknown key'],
     ['missing auth', (c) => delete c.auth, 'config error at auth: is required'],
     ['no connections', (c) => (c.connections = {}), 'connections: define at least one connection'],
-    ['mysql url', (c) => (c.connections.main = 'mysql://a@b/c'), 'connections.main.url: must be a postgres:// or postgresql:// URL'],
+    ['unknown url scheme', (c) => (c.connections.main = 'mongodb://a@b/c'), 'connections.main.url: must be a postgres://, postgresql://, mysql://, mariadb:// or sqlite: URL, or a SQLite file path'],
     ['bad connection key', (c) => (c.connections.main = { url: 'postgres://a@b/c', pool: 3 }), 'connections.main.pool: unknown key'],
     ['zero max', (c) => (c.connections.main = { url: 'postgres://a@b/c', max: 0 }), 'connections.main.max'],
     ['bad port', (c) => (c.server = { port: 70000 }), 'server.port'],
@@ -109,7 +109,7 @@ describe('parseConfig', () => {
   });
 
   it('does not echo connection URLs (they carry passwords)', () => {
-    expect(errorOf(withChange((c) => (c.connections.main = 'mysql://u:hunter2@b/c')))).not.toContain('hunter2');
+    expect(errorOf(withChange((c) => (c.connections.main = 'mongodb://u:hunter2@b/c')))).not.toContain('hunter2');
   });
 
   it('refuses a non-object config', () => {
@@ -185,7 +185,7 @@ describe('loadConfigFile', () => {
     );
     const c = loadConfigFile(path, { JWT_SECRET: SECRET, DB_PASS: 'pw' });
     expect(c.auth.jwt.secret).toBe(SECRET);
-    expect(c.connections.main!.url).toBe('postgres://app:pw@db:5432/app');
+    expect(c.connections.main).toMatchObject({ dialect: 'postgres', url: 'postgres://app:pw@db:5432/app' });
     expect(c.server.port).toBe(9001);
     expect(c.server.host).toBe('${literal}');
     expect(loadConfigFile(path, { JWT_SECRET: SECRET, DB_PASS: 'pw', PORT: '7000' }).server.port).toBe(7000);

@@ -93,7 +93,7 @@ describe('POST /data', () => {
     ['missing sql', { params: [] }, 400, 'BAD_REQUEST'],
     ['empty sql', { sql: '' }, 400, 'BAD_REQUEST'],
     ['extra key', { sql: 'select 1', extra: 1 }, 400, 'BAD_REQUEST'],
-    ['bad method', { sql: 'select 1', method: 'get' }, 400, 'BAD_REQUEST'],
+    ['bad method', { sql: 'select 1', method: 'bogus' }, 400, 'BAD_REQUEST'],
     ['non-string sql', { sql: 1 }, 400, 'BAD_REQUEST'],
     ['bad JSON', '{"sql": ', 400, 'BAD_REQUEST'],
     ['huge body', { sql: 'x'.repeat(4096) }, 413, 'BODY_TOO_LARGE'],

@@ -7,11 +7,11 @@
 import type pg from 'pg';
 import type { PostgresConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
-import type { Driver, ExecuteRequest, ExecuteResult } from '../driver.js';
+import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
 import { cancelBackend } from './pg-cancel.js';
 import { createLeaseGate } from './lease-gate.js';
 import { isConnectionError, mapPgError } from './pg-errors.js';
-import { runLease, type LeaseState } from './pg-lease.js';
+import { runBatchLease, runLease, type LeaseState } from './pg-lease.js';
 import { createPgPool, type PgLog } from './pg-pools.js';
 
 /** statement_timeout is the real limit; this catches a server that stops answering at all. */
@@ -38,6 +38,13 @@ function withTimer<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Pro
 }
 
 class BackstopError extends Error {}
+
+/** maxRows cut; for SELECT, pg's rowCount is just the rows sent (at most maxRows + 1): report what we return. */
+function shapeRows(result: pg.QueryResult<unknown[] | Record<string, unknown>>, maxRows: number): { rows: unknown[]; rowCount: number | null; truncated: boolean } {
+  const truncated = result.rows.length > maxRows;
+  const rows = truncated ? result.rows.slice(0, maxRows) : result.rows;
+  return { rows, rowCount: result.command === 'SELECT' ? rows.length : result.rowCount, truncated };
+}
 
 export interface PgDriverOptions {
   /** A pool built with createPgPool, for tests that inspect the very sessions leases ran on. Ended by close(). */
@@ -67,13 +74,21 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
     }
   }
 
-  async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
+  /**
+   * Lease a client for `jobId` within `timeoutMs`, run `work` on it (bounded by a backstop), and
+   * give the client back clean or destroyed. Shared by single statements and batches.
+   */
+  async function withLease<R>(
+    jobId: string,
+    timeoutMs: number,
+    work: (client: pg.PoolClient, timeoutMs: number, state: Running) => Promise<R>,
+  ): Promise<{ value: R; acquireMs: number; leaseMs: number }> {
     const state: Running = { pid: null, work: null, cancelled: false, cancelling: null, abortWait: null };
-    running.set(req.jobId, state);
+    running.set(jobId, state);
     const started = performance.now();
     let release: (() => void) | undefined;
     try {
-      release = await gate.acquire(req.timeoutMs, (abort) => {
+      release = await gate.acquire(timeoutMs, (abort) => {
         state.abortWait = abort;
       });
       state.abortWait = null;
@@ -88,22 +103,18 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
       let destroy: Error | undefined;
       try {
         // Waiting for the connection spent part of the budget: the deadline is the request's.
-        const timeoutMs = req.timeoutMs - (leased - started);
-        if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
-        const work = runLease(client, { ...req, timeoutMs }, conn.dbRole, state);
+        const left = timeoutMs - (leased - started);
+        if (left < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
+        const running = work(client, left, state);
         // If the backstop wins, the abandoned lease rejects later when its client is destroyed.
-        work.catch(() => undefined);
-        // A cancel before this point needs no signal: runLease checked `cancelled` synchronously.
-        state.work = work;
-        const result = await withTimer(work, timeoutMs + BACKSTOP_GRACE_MS, () => {
+        running.catch(() => undefined);
+        // A cancel before this point needs no signal: the lease checked `cancelled` synchronously.
+        state.work = running;
+        const value = await withTimer(running, left + BACKSTOP_GRACE_MS, () => {
           startCancel(state);
           return new BackstopError('no answer from the server within the statement timeout');
         });
-        const truncated = result.rows.length > req.maxRows;
-        const rows = truncated ? result.rows.slice(0, req.maxRows) : result.rows;
-        // For SELECT, pg's rowCount is just the rows sent (at most maxRows + 1): report what we return.
-        const rowCount = result.command === 'SELECT' ? rows.length : result.rowCount;
-        return { rows, rowCount, truncated, acquireMs: leased - started, leaseMs: performance.now() - leased };
+        return { value, acquireMs: leased - started, leaseMs: performance.now() - leased };
       } catch (err) {
         destroy = await rollback(client, err, state);
         if (err instanceof BackstopError) throw new SluiceError('QUERY_TIMEOUT');
@@ -116,13 +127,28 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
         client.release(destroy);
       }
     } finally {
-      running.delete(req.jobId);
+      running.delete(jobId);
       release?.();
     }
   }
 
+  async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
+    const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
+      runLease(client, { ...req, timeoutMs }, conn.dbRole, state),
+    );
+    return { ...shapeRows(value, req.maxRows), acquireMs, leaseMs };
+  }
+
+  async function executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
+    const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
+      runBatchLease(client, { ...req, timeoutMs }, conn.dbRole, state),
+    );
+    return { results: value.map((r) => shapeRows(r, req.maxRows)), acquireMs, leaseMs };
+  }
+
   return {
     execute,
+    executeBatch,
     async cancel(jobId) {
       const state = running.get(jobId);
       if (!state) return;

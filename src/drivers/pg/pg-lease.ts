@@ -1,52 +1,67 @@
 /**
- * One statement, one transaction, on one leased client. Tenant state (claims, timeout, role) is
- * bound with transaction-local settings only, so COMMIT/ROLLBACK discards all of it: `RESET ALL`
- * would not undo SET ROLE, and session-level SETs would leak to the next tenant on this client.
+ * One statement on one leased client, in ONE round trip (see pg-pipeline.ts):
  *
- * Round trips per lease: 4 (node-postgres never pipelines, each query() waits for ReadyForQuery).
- *   1. `BEGIN [READ ONLY]; SET LOCAL ROLE "r"` — one simple-protocol message. Only config values
- *      (a validated, escaped identifier) are in this text, never client or claim data.
- *   2. `select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)`
- *      — claims stay bound parameters, so this cannot be folded into the simple query of step 1.
- *   3. the statement (extended protocol, which refuses multiple statements as defence in depth)
- *   4. `COMMIT`
- * The naive sequence (BEGIN, set_config, SET LOCAL ROLE, statement, COMMIT) takes 5.
+ *   Parse/Bind/Execute  select set_config('role', $3, true), set_config('transaction_read_only', …),
+ *                              set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)
+ *   Parse/Bind/Execute  the statement (extended protocol: one statement only, defence in depth)
+ *   Sync                implicit COMMIT, or ROLLBACK if anything failed
+ *
+ * Tenant state is transaction-local, so the Sync's commit or rollback discards all of it (`RESET
+ * ALL` would not undo a role, and session-level settings would leak to the next tenant). Claims,
+ * role and timeout are bound parameters: no client or claim data is ever spliced into SQL text.
+ * The statement cannot run without its context: a failed context step makes the server skip it.
+ *
+ * The earlier design (BEGIN; set_config; statement; COMMIT) took 4 round trips and 4 statements;
+ * docs/benchmarks.md has both measured.
  */
-import pg from 'pg';
-import type { QueryConfig, QueryResult } from 'pg';
-import type { ExecuteRequest } from '../driver.js';
+import type { QueryResult } from 'pg';
+import type { ExecuteBatchRequest, ExecuteRequest } from '../driver.js';
 import { SluiceError } from '../../errors.js';
+import { runPipeline, type PipelineStep } from './pg-pipeline.js';
+import { drizzleTypes } from './pg-types.js';
+import type pg from 'pg';
 
 export interface LeaseState {
-  /** Set by cancel(): stop before the next step and report CLIENT_CLOSED. */
+  /** Set by cancel(): stop before sending and report CLIENT_CLOSED. */
   cancelled: boolean;
 }
+
+/** The context step; `role` is a config value, checked as an identifier at start-up. */
+export function contextStep(req: Pick<ExecuteRequest, 'claims' | 'timeoutMs' | 'readOnly'>, dbRole: string | undefined): PipelineStep {
+  const sets = ["set_config('request.jwt.claims', $1, true)", "set_config('statement_timeout', $2, true)"];
+  // statement_timeout 0 would mean "no limit": never send less than 1 ms.
+  const values: unknown[] = [JSON.stringify(req.claims), String(Math.max(1, Math.floor(req.timeoutMs)))];
+  if (req.readOnly) sets.push("set_config('transaction_read_only', 'on', true)");
+  if (dbRole !== undefined) {
+    values.push(dbRole);
+    // The role first: a missing role or grant fails the step before anything else happens.
+    sets.unshift(`set_config('role', $${values.length}, true)`);
+  }
+  return { text: `select ${sets.join(', ')}`, values };
+}
+
+type Rows = QueryResult<unknown[] | Record<string, unknown>>;
 
 function checkCancelled(state: LeaseState): void {
   if (state.cancelled) throw new SluiceError('CLIENT_CLOSED');
 }
 
-export function beginSql(readOnly: boolean, dbRole: string | undefined): string {
-  const begin = readOnly ? 'BEGIN READ ONLY' : 'BEGIN';
-  return dbRole === undefined ? begin : `${begin}; SET LOCAL ROLE ${pg.escapeIdentifier(dbRole)}`;
+function statementStep(st: Pick<ExecuteRequest, 'sql' | 'params' | 'method'>): PipelineStep {
+  return { text: st.sql, values: st.params, ...(st.method === 'all' && { rowMode: 'array' as const }) };
 }
 
-const BIND_CONTEXT = "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)";
+export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRole: string | undefined, state: LeaseState): Promise<Rows> {
+  checkCancelled(state);
+  const results = await runPipeline(client, [contextStep(req, dbRole), statementStep(req)], drizzleTypes);
+  return results[1]!;
+}
 
-export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRole: string | undefined, state: LeaseState): Promise<QueryResult<unknown[] | Record<string, unknown>>> {
+/**
+ * A batch: the context step and every statement in one pipeline, hence one implicit transaction
+ * committed at the single Sync; the first error makes the server skip the rest and roll back.
+ */
+export async function runBatchLease(client: pg.PoolClient, req: ExecuteBatchRequest, dbRole: string | undefined, state: LeaseState): Promise<Rows[]> {
   checkCancelled(state);
-  await client.query(beginSql(req.readOnly, dbRole));
-  // statement_timeout 0 would mean "no limit": never send less than 1 ms.
-  const timeout = String(Math.max(1, Math.floor(req.timeoutMs)));
-  await client.query(BIND_CONTEXT, [JSON.stringify(req.claims), timeout]);
-  checkCancelled(state);
-  const statement: QueryConfig & { rowMode?: 'array'; queryMode: 'extended' } = {
-    text: req.sql,
-    values: req.params,
-    queryMode: 'extended',
-    ...(req.method === 'all' && { rowMode: 'array' as const }),
-  };
-  const result = await client.query(statement as QueryConfig);
-  await client.query('COMMIT');
-  return result as QueryResult<unknown[] | Record<string, unknown>>;
+  const results = await runPipeline(client, [contextStep(req, dbRole), ...req.statements.map(statementStep)], drizzleTypes);
+  return results.slice(1);
 }

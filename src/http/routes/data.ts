@@ -2,17 +2,17 @@
  * POST /data: authenticated, rate-limited, size-checked, then queued. Hooks are registered inside
  * this plugin so they apply to /data only, never to the health probes.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { SluiceConfig } from '../../config/types.js';
 import { ERRORS, SluiceError } from '../../errors.js';
-import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
+import type { QueryOutcome } from '../../pool/messages.js';
 import type { JobQueue } from '../../queue/job-queue.js';
 import { abortOnClientClose } from '../abort-on-close.js';
 import { authHook } from '../plugins/auth.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { buildJob } from '../build-job.js';
 import { dataBodySchema, type DataBody } from '../schemas/data-body.js';
 
 export interface DataRouteOptions {
@@ -22,12 +22,15 @@ export interface DataRouteOptions {
   rateLimiter: RateLimiter;
 }
 
-export interface DataResponse {
-  rows: unknown[];
-  rowCount: number | null;
-  /** Always present: true when rows beyond limits.maxRows were dropped. */
-  truncated: boolean;
-}
+export type DataResponse =
+  | {
+      rows: unknown[];
+      rowCount: number | null;
+      /** Always present: true when rows beyond limits.maxRows were dropped. */
+      truncated: boolean;
+    }
+  /** A batch: one `{ rows, rowCount, truncated }` per statement, in order. */
+  | { results: Array<{ rows: unknown[]; rowCount: number | null; truncated: boolean }>; truncated: boolean };
 
 function logLine(request: FastifyRequest, status: number, elapsedMs: number): void {
   const c = request.sluice;
@@ -62,33 +65,11 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
   app.addHook('onResponse', async (request, reply) => logLine(request, reply.statusCode, reply.elapsedTime));
 
   app.post<{ Body: DataBody }>('/data', { schema: { body: dataBodySchema } }, async (request, reply): Promise<DataResponse> => {
-    const body = request.body;
-    const params = body.params ?? [];
-    const connection = body.connection ?? defaultConnection;
     const context = request.sluice;
-    context.connection = connection;
-    if (body.sql.length > limits.maxSqlLength) {
-      throw new SluiceError('SQL_TOO_LONG', `The SQL is ${body.sql.length} characters; the limit is ${limits.maxSqlLength}`);
-    }
-    if (params.length > limits.maxParams) {
-      throw new SluiceError('TOO_MANY_PARAMS', `${params.length} params were sent; the limit is ${limits.maxParams}`);
-    }
-    if (!Object.hasOwn(config.connections, connection)) {
-      throw new SluiceError('UNKNOWN_CONNECTION', `No connection named "${connection}"`);
-    }
+    context.connection = request.body.connection ?? defaultConnection;
     const principal = context.principal!;
-    request.log.debug({ sql: body.sql }, 'data sql');
-    const job: QueryJob = {
-      id: randomUUID(),
-      connection,
-      role: principal.role,
-      claims: principal.claims,
-      sql: body.sql,
-      params,
-      method: body.method ?? 'all',
-      deadline: Date.now() + config.queue.maxWaitMs + limits.queryTimeout,
-    };
-    if (body.typings !== undefined) job.typings = body.typings;
+    request.log.debug({ sql: request.body.sql, statements: request.body.batch?.length }, 'data sql');
+    const job = buildJob(request.body, principal, config, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
 
     const abort = abortOnClientClose(reply);
     const started = performance.now();
@@ -120,6 +101,7 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
     const waitMs = Math.max(0, submitMs - t.checkMs - t.acquireMs - t.leaseMs);
     context.timings = { waitMs: Math.round(waitMs * 100) / 100, checkMs: t.checkMs, acquireMs: t.acquireMs, leaseMs: t.leaseMs, cacheHit: t.cacheHit };
     context.verdict = 'ok';
+    if (result.results !== undefined) return { results: result.results, truncated: result.truncated };
     return { rows: result.rows, rowCount: result.rowCount, truncated: result.truncated };
   });
 };

@@ -4,7 +4,7 @@ import { ERRORS } from '../../errors.js';
 import type { WorkerPool } from '../../pool/worker-pool.js';
 
 export interface HealthRouteOptions {
-  pool: WorkerPool;
+  pool: Pick<WorkerPool, 'ping'>;
   /** A ping that hangs must not hang the probe. */
   pingTimeoutMs: number;
 }

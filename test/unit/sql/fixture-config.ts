@@ -4,7 +4,7 @@ import type { SluiceConfig } from '../../../src/config/types.js';
 export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {}): SluiceConfig {
   return {
     server: { host: '127.0.0.1', port: 0, bodyLimit: 1 << 20, trustProxy: false },
-    auth: { jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'], clockTolerance: 5 }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
+    auth: { jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'], clockTolerance: 5, cacheSize: 100 }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
     connections: {
       main: { dialect: 'postgres', url: 'postgres://localhost/test', max: 2, schema: 'app', idleTimeoutMs: 0, connectionTimeoutMs: 1000 },
     },
@@ -13,7 +13,7 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
       maxSqlLength: 100_000, maxParams: 1000, ...overrides,
     },
     workers: { threads: 1 },
-    queue: { maxWaiting: 10, maxWaitMs: 1000 },
+    queue: { maxWaiting: 10, maxWaitMs: 1000, prefix: 'sluice', resultTtlMs: 60_000, lockDurationMs: 10_000 },
     sql: { allowFunctions: [], allowTypes: [], cacheSize: 100 },
     logging: { level: 'silent' },
     permissions: {

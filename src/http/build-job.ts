@@ -1,0 +1,43 @@
+/**
+ * A /data (or /jobs) body → the QueryJob a worker thread runs: the request-level checks every
+ * statement gets (SQL length, param count, connection), plus the principal's claims captured now.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
+import type { SluiceConfig } from '../config/types.js';
+import { SluiceError } from '../errors.js';
+import type { BatchStatement, QueryJob } from '../pool/messages.js';
+import type { DataBody } from './schemas/data-body.js';
+
+function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceConfig>): void {
+  const { limits } = config;
+  if (sql.length > limits.maxSqlLength) {
+    throw new SluiceError('SQL_TOO_LONG', `The SQL is ${sql.length} characters; the limit is ${limits.maxSqlLength}`);
+  }
+  if (params.length > limits.maxParams) {
+    throw new SluiceError('TOO_MANY_PARAMS', `${params.length} params were sent; the limit is ${limits.maxParams}`);
+  }
+}
+
+/** `deadline`: epoch ms; the /data route passes now + maxWaitMs + queryTimeout. */
+export function buildJob(body: DataBody, principal: Principal, config: Readonly<SluiceConfig>, deadline: number): QueryJob {
+  const connection = body.connection ?? Object.keys(config.connections)[0]!;
+  if (!Object.hasOwn(config.connections, connection)) {
+    throw new SluiceError('UNKNOWN_CONNECTION', `No connection named "${connection}"`);
+  }
+  const base = { id: randomUUID(), connection, role: principal.role, claims: principal.claims, deadline };
+  if (body.batch !== undefined) {
+    const batch: BatchStatement[] = body.batch.map((st) => {
+      const params = st.params ?? [];
+      checkStatement(st.sql, params, config);
+      return { sql: st.sql, params, method: st.method ?? 'all', ...(st.typings !== undefined && { typings: st.typings }) };
+    });
+    return { ...base, sql: '', params: [], method: 'all', batch };
+  }
+  const sql = body.sql ?? '';
+  const params = body.params ?? [];
+  checkStatement(sql, params, config);
+  const job: QueryJob = { ...base, sql, params, method: body.method ?? 'all' };
+  if (body.typings !== undefined) job.typings = body.typings;
+  return job;
+}

@@ -1,0 +1,132 @@
+/**
+ * Async jobs in Redis: the BullMQ job is the record (owner and claims in its data, the outcome as
+ * its return value), kept `resultTtlMs` after it finishes, so any API instance answers for it.
+ * A job cancelled while still waiting is removed and leaves a small tombstone for the same TTL.
+ */
+import { Job } from 'bullmq';
+import { SluiceError } from '../../errors.js';
+import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
+import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobOwner, type JobStatus } from '../async-jobs.js';
+import { cancelledKey } from './names.js';
+import type { JobPayload, JobReturn } from './payload.js';
+import { unavailable, unavailableError, type DataQueue, type RedisContext } from './redis-context.js';
+import { failedOutcome } from './result-listener.js';
+
+const CANCEL_WAIT_MS = 2000;
+const CANCEL_POLL_MS = 50;
+
+interface Found {
+  job: Job<JobPayload, JobReturn>;
+  queue: DataQueue;
+}
+
+function stateOf(id: string, state: string, job: Job<JobPayload, JobReturn>): { status: JobStatus; outcome?: QueryOutcome } {
+  if (state === 'completed') return { status: finishedStatus(id, job.returnvalue), outcome: job.returnvalue };
+  if (state === 'failed') {
+    const outcome = failedOutcome(job.failedReason);
+    return { status: finishedStatus(id, outcome), outcome };
+  }
+  return { status: { id, state: state === 'active' ? 'running' : 'queued' } };
+}
+
+export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
+  const { config } = ctx;
+  const ttl = config.queue.resultTtlMs;
+  const ttlSeconds = Math.ceil(ttl / 1000);
+  const connections = Object.keys(config.connections);
+  let closed = false;
+
+  async function find(id: string, owner: JobOwner): Promise<Found | undefined> {
+    if (!/^j_[A-Za-z0-9_-]{24}$/.test(id)) return undefined;
+    for (const name of connections) {
+      const queue = ctx.queue(name);
+      const job = await Job.fromId<JobPayload, JobReturn>(queue, id);
+      if (!job) continue;
+      if (!sameOwner(job.data.owner, owner)) return undefined;
+      if (job.finishedOn !== undefined && job.finishedOn + ttl <= Date.now()) return undefined;
+      return { job, queue };
+    }
+    return undefined;
+  }
+
+  async function tombstone(id: string, owner: JobOwner): Promise<JobStatus | undefined> {
+    const raw = await ctx.client.get(cancelledKey(config.queue.prefix, id));
+    if (raw === null) return undefined;
+    return sameOwner(JSON.parse(raw) as JobOwner, owner) ? { id, state: 'cancelled' } : undefined;
+  }
+
+  async function lookup(id: string, owner: JobOwner): Promise<{ status: JobStatus; outcome?: QueryOutcome; found?: Found } | undefined> {
+    const found = await find(id, owner);
+    if (!found) {
+      const status = await tombstone(id, owner);
+      return status && { status };
+    }
+    const state = await found.job.getState();
+    // It finished after it was read: read it again for its outcome.
+    if ((state === 'completed' || state === 'failed') && found.job.finishedOn === undefined) {
+      const fresh = await Job.fromId<JobPayload, JobReturn>(found.queue, id);
+      if (!fresh) return undefined;
+      found.job = fresh;
+    }
+    return { ...stateOf(id, state, found.job), found };
+  }
+
+  /** Redis errors become QUEUE_UNAVAILABLE (a 503 at the route), never a 500. */
+  async function guarded<T>(work: () => Promise<T>): Promise<T> {
+    if (!ctx.available()) throw unavailableError();
+    try {
+      return await work();
+    } catch (e) {
+      if (e instanceof SluiceError) throw e;
+      throw unavailableError();
+    }
+  }
+
+  return {
+    async submit(job: QueryJob, owner) {
+      if (closed) return { ok: false, error: new SluiceError('SHUTTING_DOWN').toBody() };
+      if (!ctx.available()) return unavailable();
+      const id = newJobId();
+      const queue = ctx.queue(job.connection);
+      try {
+        if ((await queue.getWaitingCount()) >= config.queue.maxWaiting) {
+          return { ok: false, error: new SluiceError('OVERLOADED', undefined, { retryAfter: 1 }).toBody() };
+        }
+        const payload: JobPayload = { kind: 'async', job: { ...job, id, deadline: 0 }, owner };
+        await queue.add('query', payload, { jobId: id, removeOnComplete: { age: ttlSeconds }, removeOnFail: { age: ttlSeconds }, attempts: 1 });
+        return { ok: true, id };
+      } catch {
+        return unavailable();
+      }
+    },
+    status: (id, owner) => guarded(async () => (await lookup(id, owner))?.status),
+    result: (id, owner) =>
+      guarded(async () => {
+        const r = await lookup(id, owner);
+        if (!r) return undefined;
+        return r.outcome === undefined ? { status: r.status } : { status: r.status, outcome: r.outcome };
+      }),
+    cancel: (id, owner) =>
+      guarded(async () => {
+        const r = await lookup(id, owner);
+        if (!r?.found || r.outcome !== undefined) return r?.status;
+        const { queue, job } = r.found;
+        if ((await queue.remove(id)) === 1) {
+          await ctx.client.set(cancelledKey(config.queue.prefix, id), JSON.stringify(owner), 'PX', ttl);
+          return { id, state: 'cancelled' } satisfies JobStatus;
+        }
+        // Running on some worker: it cancels the statement on the server and finishes the job.
+        ctx.publishCancel(id);
+        const until = Date.now() + CANCEL_WAIT_MS;
+        while (Date.now() < until) {
+          const state = await job.getState();
+          if (state === 'completed' || state === 'failed' || state === 'unknown') break;
+          await new Promise((resolve) => setTimeout(resolve, CANCEL_POLL_MS));
+        }
+        return (await lookup(id, owner))?.status ?? { id, state: 'cancelled' };
+      }),
+    async close() {
+      closed = true;
+    },
+  };
+}

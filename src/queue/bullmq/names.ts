@@ -1,0 +1,20 @@
+/**
+ * Redis names. One BullMQ queue per sluice connection, so a worker takes a connection's jobs only
+ * while that connection has a free slot (pool exhaustion becomes queue depth, per connection).
+ *
+ * Seam for per-tenant fairness (issue 5): `queueNameFor` is the single place that decides where a
+ * job waits; a fair scheduler would route by (connection, tenant) here and have workers rotate.
+ */
+export function queueNameFor(connection: string): string {
+  return `data-${connection}`;
+}
+
+/** Pub/sub channel on which fronts ask every worker to cancel a running job by id. */
+export function cancelChannel(prefix: string): string {
+  return `${prefix}:cancel`;
+}
+
+/** Tombstone of an async job cancelled while it was still waiting (the job itself is removed). */
+export function cancelledKey(prefix: string, id: string): string {
+  return `${prefix}:cancelled:${id}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * The worker side of queue mode: per sluice connection, one BullMQ Worker feeding the piscina
+ * pool with concurrency = the pool's capacity for that connection, so a worker never takes more
+ * jobs than it has connections: pool exhaustion stays in Redis as queue depth.
+ *
+ * Failure semantics:
+ *   - A process that dies mid-job loses its lock; after `lockDurationMs` another worker's stalled
+ *     check puts the job back (maxStalledCount 1). That second run is marked `readOnlyRetry`:
+ *     the thread re-checks the SQL and runs it only if it is read-only; a write fails with
+ *     WORKER_LOST (at-most-once). A second death fails the job for good (WORKER_LOST at the front).
+ *   - Cancels (client gone, deadline, DELETE /jobs/:id) arrive on a pub/sub channel; a cancel for
+ *     a job not (yet) running here is remembered briefly, so a job picked up just after its cancel
+ *     never runs.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { SluiceConfig } from '../../config/types.js';
+import { SluiceError } from '../../errors.js';
+import type { QueryOutcome } from '../../pool/messages.js';
+import type { WorkerPool } from '../../pool/worker-pool.js';
+import { cancelChannel, queueNameFor } from './names.js';
+import type { JobPayload, JobReturn } from './payload.js';
+import { settleWithin } from './redis-context.js';
+import { blockingOptions, createSubscriber } from './redis-options.js';
+
+const CLOSE_WAIT_MS = 10_000;
+const FORCE_CLOSE_WAIT_MS = 3000;
+const IDLE_CLOSE_WAIT_MS = 2000;
+const CANCEL_MEMORY_MS = 60_000;
+const CANCEL_MEMORY_MAX = 10_000;
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+export interface QueueWorker {
+  /** Resolves when every BullMQ worker and the cancel subscription are connected. */
+  ready(): Promise<void>;
+  /** Jobs running in this process. */
+  readonly running: number;
+  /** Stop taking jobs, let running ones finish (bounded), disconnect. Does not close the pool. */
+  close(): Promise<void>;
+}
+
+export interface QueueWorkerOptions {
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPool, opts: QueueWorkerOptions = {}): QueueWorker {
+  const url = config.queue.redis;
+  if (url === undefined) throw new Error('queue.redis is not configured');
+  const log = opts.log ?? (() => undefined);
+  const { prefix, lockDurationMs } = config.queue;
+  const running = new Set<string>();
+  /** Cancels for jobs not running here (yet): id → expiry. */
+  const cancelled = new Map<string, number>();
+
+  function rememberCancel(id: string): void {
+    const now = Date.now();
+    if (cancelled.size >= CANCEL_MEMORY_MAX) {
+      for (const [k, exp] of cancelled) if (exp < now || cancelled.size >= CANCEL_MEMORY_MAX) cancelled.delete(k);
+    }
+    cancelled.set(id, now + CANCEL_MEMORY_MS);
+  }
+
+  const lastLogged = new Map<string, number>();
+  function logThrottled(msg: string, extra: { connection: string; err: string }): void {
+    const key = `${extra.connection} ${extra.err}`;
+    const now = Date.now();
+    if ((lastLogged.get(key) ?? 0) > now - ERROR_LOG_INTERVAL_MS) return;
+    if (lastLogged.size > 100) lastLogged.clear();
+    lastLogged.set(key, now);
+    log(msg, extra);
+  }
+
+  const subscriber = createSubscriber(url, 'sluice-worker-cancel');
+  const subscribed = subscriber.subscribe(cancelChannel(prefix));
+  subscribed.catch(() => undefined);
+  subscriber.on('message', (_channel: string, id: string) => {
+    if (running.has(id)) pool.cancel(id);
+    else rememberCancel(id);
+  });
+
+  async function processJob(job: Job<JobPayload, JobReturn>): Promise<JobReturn> {
+    const { kind, job: query } = job.data;
+    const task = { ...query };
+    // An async job waited for as long as it had to: its time budget starts now.
+    if (kind === 'async') task.deadline = Date.now() + config.limits.queryTimeout;
+    if (job.attemptsStarted > 1) {
+      task.readOnlyRetry = true;
+      log('job restarted after its worker was lost', { jobId: task.id });
+    }
+    const exp = cancelled.get(task.id);
+    if (exp !== undefined) {
+      cancelled.delete(task.id);
+      if (exp >= Date.now()) return { ok: false, error: new SluiceError('CLIENT_CLOSED').toBody() };
+    }
+    running.add(task.id);
+    try {
+      return await pool.run(task);
+    } catch {
+      return { ok: false, error: new SluiceError('INTERNAL_ERROR').toBody() } satisfies QueryOutcome;
+    } finally {
+      running.delete(task.id);
+    }
+  }
+
+  const workers = Object.keys(config.connections).map((name) => {
+    const worker = new Worker<JobPayload, JobReturn>(queueNameFor(name), processJob, {
+      connection: blockingOptions(url, `sluice-worker-${name}`),
+      prefix,
+      concurrency: Math.max(1, pool.capacity(name)),
+      lockDuration: lockDurationMs,
+      stalledInterval: Math.max(500, Math.floor(lockDurationMs / 2)),
+      maxStalledCount: 1,
+    });
+    // Connection errors are retried by BullMQ itself (every second while Redis is away): log each
+    // distinct error at most every 10 s, never crash.
+    worker.on('error', (err) => logThrottled('queue worker error', { connection: name, err: String(err) }));
+    return worker;
+  });
+
+  let closing: Promise<void> | undefined;
+
+  async function shutdown(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = Promise.allSettled(workers.map((w) => w.close()));
+    // Waits for running jobs (bounded); with none left, only briefly for BullMQ to let go of Redis.
+    const started = Date.now();
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setInterval(() => {
+          const waited = Date.now() - started;
+          if (waited >= CLOSE_WAIT_MS || (running.size === 0 && waited >= IDLE_CLOSE_WAIT_MS)) resolve(true);
+        }, 100);
+      }),
+    ]);
+    clearInterval(timer);
+    if (timedOut) {
+      if (running.size > 0) log('jobs still running after the shutdown wait: cancelling them', { running: running.size });
+      for (const id of running) pool.cancel(id);
+      // With Redis away even a forced close waits for a reconnect: bounded, the process exits anyway.
+      await settleWithin(Promise.allSettled(workers.map((w) => w.close(true))), FORCE_CLOSE_WAIT_MS);
+    }
+    subscriber.disconnect();
+  }
+
+  return {
+    async ready() {
+      await Promise.all([...workers.map((w) => w.waitUntilReady()), subscribed]);
+    },
+    get running() {
+      return running.size;
+    },
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
