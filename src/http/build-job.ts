@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
-import type { BatchStatement, QueryJob } from '../pool/messages.js';
+import { checkMethod, type BatchStatement, type QueryJob } from '../pool/messages.js';
 import type { DataBody } from './schemas/data-body.js';
 
 function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceConfig>): void {
@@ -25,11 +25,13 @@ export function buildJob(body: DataBody, principal: Principal, config: Readonly<
   if (!Object.hasOwn(config.connections, connection)) {
     throw new SluiceError('UNKNOWN_CONNECTION', `No connection named "${connection}"`);
   }
+  const dialect = config.connections[connection]!.dialect;
   const base = { id: randomUUID(), connection, role: principal.role, claims: principal.claims, deadline };
   if (body.batch !== undefined) {
     const batch: BatchStatement[] = body.batch.map((st) => {
       const params = st.params ?? [];
       checkStatement(st.sql, params, config);
+      checkMethod(dialect, st.method ?? 'all');
       return { sql: st.sql, params, method: st.method ?? 'all', ...(st.typings !== undefined && { typings: st.typings }) };
     });
     return { ...base, sql: '', params: [], method: 'all', batch };
@@ -37,6 +39,7 @@ export function buildJob(body: DataBody, principal: Principal, config: Readonly<
   const sql = body.sql ?? '';
   const params = body.params ?? [];
   checkStatement(sql, params, config);
+  checkMethod(dialect, body.method ?? 'all');
   const job: QueryJob = { ...base, sql, params, method: body.method ?? 'all' };
   if (body.typings !== undefined) job.typings = body.typings;
   return job;

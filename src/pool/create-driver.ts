@@ -9,18 +9,11 @@ import { createPgDriver } from '../drivers/pg/pg-driver.js';
 import { createPgPinger } from '../drivers/pg/pg-pinger.js';
 import { createSqliteDriver } from '../drivers/sqlite/sqlite-driver.js';
 import { createSqlitePinger } from '../drivers/sqlite/sqlite-pinger.js';
-import { METHODS_BY_DIALECT, type QueryMethod } from './messages.js';
+import { checkMethod, METHODS_BY_DIALECT } from './messages.js';
 import type { ThreadLog } from './thread-log.js';
 
 export type { Pinger };
 export { METHODS_BY_DIALECT };
-
-function checkMethod(dialect: Dialect, method: QueryMethod): void {
-  if (!METHODS_BY_DIALECT[dialect].has(method)) {
-    const allowed = [...METHODS_BY_DIALECT[dialect]].join(', ');
-    throw new SluiceError('METHOD_NOT_SUPPORTED', `method "${method}" is not supported on a ${dialect} connection (use ${allowed})`);
-  }
-}
 
 /** Refuses a method the dialect does not serve before any driver sees it. */
 function withMethodCheck(dialect: Dialect, driver: Driver): Driver {

@@ -2,7 +2,7 @@
  * Typed messages between the HTTP thread and worker threads. Everything here must survive
  * structured clone: plain objects only, errors as ErrorBody, never class instances.
  */
-import type { ErrorBody } from '../errors.js';
+import { SluiceError, type ErrorBody } from '../errors.js';
 
 /**
  * What the client wants back (Drizzle's proxy callbacks): `all` row arrays, `execute` row objects
@@ -18,6 +18,14 @@ export const METHODS_BY_DIALECT: Readonly<Record<import('../config/types.js').Di
   mysql: new Set(['all', 'execute']),
   sqlite: new Set(['all', 'values', 'get', 'run', 'execute']),
 };
+
+/** Throws METHOD_NOT_SUPPORTED (400). Checked at the HTTP edge and again in front of every driver. */
+export function checkMethod(dialect: import('../config/types.js').Dialect, method: QueryMethod): void {
+  if (!METHODS_BY_DIALECT[dialect].has(method)) {
+    const allowed = [...METHODS_BY_DIALECT[dialect]].join(', ');
+    throw new SluiceError('METHOD_NOT_SUPPORTED', `method "${method}" is not supported on a ${dialect} connection (use ${allowed})`);
+  }
+}
 
 export interface QueryJob {
   /** Unique per request; used to cancel it. */

@@ -32,7 +32,7 @@ export async function runBatch(
     for (const t of checked.tables) tables.add(t);
     onTables([...tables]);
     readOnly &&= checked.readOnly;
-    statements.push({ sql: checked.fallbackSql ?? checked.sql, params: bindParams(checked, st.params, job.claims), method: st.method });
+    statements.push({ sql: checked.fallbackSql ?? checked.sql, params: bindParams(checked, st.params, job.claims), method: st.method, tables: checked.tables });
   }
   const checkMs = performance.now() - checkStart;
   if (job.readOnlyRetry === true && !readOnly) throw new SluiceError('WORKER_LOST');

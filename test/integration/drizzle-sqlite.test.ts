@@ -156,14 +156,13 @@ describe('Drizzle sqlite-proxy through sluice', () => {
     expect(first).toMatchObject({ id: 3, name: 'T1 Carol', orders: [{ id: 3, total: '20.00' }] });
     // The gateway answers `rows: []` (never tenant 2's row) ...
     const raw = await post(url, tokens.tenant1, { sql: 'select name from customers where id = ?', params: [2], method: 'get' });
-    expect(raw.body).toMatchObject({ rows: [], rowCount: 0 });
+    // null, not []: Drizzle's sqlite-proxy reads a falsy `rows` as "no row".
+    expect(raw.body).toMatchObject({ rows: null, rowCount: 0 });
   });
 
-  // KNOWN GAP (reported to the lead): Drizzle's sqlite-proxy turns "no row" into undefined only
-  // when `rows` is falsy (its own test server answers `rows: undefined`); with `rows: []` it maps
-  // an empty array into an object of undefined fields. Needs `rows: null` for an empty `get` in the
-  // /data route. it.fails keeps the gap visible and flips to a failure once it is fixed.
-  it.fails('get of a missing row is undefined for Drizzle', async () => {
+  // Drizzle's sqlite-proxy turns "no row" into undefined only when `rows` is falsy; with `rows: []`
+  // it would map an empty array into an object of undefined fields.
+  it('get of a missing row is undefined for Drizzle', async () => {
     expect(await db.select({ name: customers.name }).from(customers).where(eq(customers.id, 2)).get()).toBeUndefined();
   });
 

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { SluiceConfig } from '../../config/types.js';
 import { ERRORS, SluiceError } from '../../errors.js';
-import type { QueryOutcome } from '../../pool/messages.js';
+import type { QueryMethod, QueryOutcome } from '../../pool/messages.js';
 import type { JobQueue } from '../../queue/job-queue.js';
 import { abortOnClientClose } from '../abort-on-close.js';
 import { authHook } from '../plugins/auth.js';
@@ -22,15 +22,26 @@ export interface DataRouteOptions {
   rateLimiter: RateLimiter;
 }
 
+type WireRows = unknown[] | null;
+
+/**
+ * Drizzle's sqlite-proxy reads `get` with no row as a falsy `rows` (its own example server sends
+ * undefined); an empty array would become an object of undefined fields. Every other shape is as is.
+ */
+function wireRows(method: QueryMethod, rows: unknown[]): WireRows {
+  return method === 'get' && rows.length === 0 ? null : rows;
+}
+
 export type DataResponse =
   | {
-      rows: unknown[];
+      /** null only for `get` with no row. */
+      rows: WireRows;
       rowCount: number | null;
       /** Always present: true when rows beyond limits.maxRows were dropped. */
       truncated: boolean;
     }
   /** A batch: one `{ rows, rowCount, truncated }` per statement, in order. */
-  | { results: Array<{ rows: unknown[]; rowCount: number | null; truncated: boolean }>; truncated: boolean };
+  | { results: Array<{ rows: WireRows; rowCount: number | null; truncated: boolean }>; truncated: boolean };
 
 function logLine(request: FastifyRequest, status: number, elapsedMs: number): void {
   const c = request.sluice;
@@ -101,7 +112,10 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
     const waitMs = Math.max(0, submitMs - t.checkMs - t.acquireMs - t.leaseMs);
     context.timings = { waitMs: Math.round(waitMs * 100) / 100, checkMs: t.checkMs, acquireMs: t.acquireMs, leaseMs: t.leaseMs, cacheHit: t.cacheHit };
     context.verdict = 'ok';
-    if (result.results !== undefined) return { results: result.results, truncated: result.truncated };
-    return { rows: result.rows, rowCount: result.rowCount, truncated: result.truncated };
+    if (result.results !== undefined) {
+      const methods = job.batch?.map((st) => st.method) ?? [];
+      return { results: result.results.map((r, i) => ({ ...r, rows: wireRows(methods[i] ?? 'all', r.rows) })), truncated: result.truncated };
+    }
+    return { rows: wireRows(job.method, result.rows), rowCount: result.rowCount, truncated: result.truncated };
   });
 };
