@@ -9,7 +9,7 @@ import type { PostgresConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
 import { cancelBackend } from './pg-cancel.js';
-import { createLeaseGate } from './lease-gate.js';
+import { createLeaseGate } from '../common/lease-gate.js';
 import { isConnectionError, mapPgError } from './pg-errors.js';
 import { runBatchLease, runLease, type LeaseState } from './pg-lease.js';
 import { createPgPool, type PgLog } from './pg-pools.js';
