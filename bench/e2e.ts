@@ -4,7 +4,6 @@
  *
  *   npm run bench            BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_WARMUP=2 by default
  */
-import autocannon from 'autocannon';
 import { createEngine } from '../src/engine.js';
 import { createPgFixture } from '../test/helpers/pg-fixture.js';
 import { PG_TEST_URL } from '../test/helpers/skip.js';
@@ -12,46 +11,15 @@ import { testConfig } from '../test/helpers/test-config.js';
 import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
 import { startBareProxy } from './bare-proxy.js';
 import { jwtVerifyUs, tenantContextUs, threadHopUs, validatorUs } from './stage-costs.js';
+import { CONNECTIONS, DURATION, fmt, measure, PER_THREAD, ratio, THREADS, WARMUP, type Run } from './load.js';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const PER_THREAD = Number(process.env.BENCH_POOL_PER_THREAD ?? 4);
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = $1';
+const BODY = { sql: QUERY, params: [1], method: 'all', typings: ['none'] };
+const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
 
-interface Run {
-  rps: number;
-  p50: number;
-  p99: number;
-  mean: number;
-  non2xx: number;
-  errors: number;
-}
 
-async function drive(url: string, headers: Record<string, string>, seconds: number): Promise<Run> {
-  const result = await autocannon({
-    url: `${url}/data`,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ sql: QUERY, params: [1], method: 'all', typings: ['none'] }),
-  });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, mean: result.latency.average, non2xx: result.non2xx, errors: result.errors };
-}
 
-async function measure(name: string, url: string, headers: Record<string, string>): Promise<Run> {
-  const probe = await fetch(`${url}/data`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ sql: QUERY, params: [1] }) });
-  const text = await probe.text();
-  if (!probe.ok) throw new Error(`${name} answered ${probe.status}: ${text}`);
-  if (!text.includes('T1 Alice')) throw new Error(`${name} did not return the tenant 1 row: ${text}`);
-  if (WARMUP > 0) await drive(url, headers, WARMUP);
-  return drive(url, headers, DURATION);
-}
 
-const fmt = (n: number, d = 1) => n.toFixed(d).padStart(9);
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 async function main(): Promise<void> {
   const fixture = await createPgFixture();
@@ -62,7 +30,7 @@ async function main(): Promise<void> {
     const bare = await startBareProxy({ dbUrl: PG_TEST_URL, schema: fixture.schema, poolSize: THREADS * PER_THREAD, tenant: 1 });
     let bareRun: Run;
     try {
-      bareRun = await measure('bare proxy', bare.url, {});
+      bareRun = await measureTarget('bare proxy', bare.url, {});
     } finally {
       await bare.close();
     }
@@ -72,7 +40,7 @@ async function main(): Promise<void> {
     const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
     try {
       const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
-      sluiceRun = await measure('sluice', url, { authorization: `Bearer ${token}` });
+      sluiceRun = await measureTarget('sluice', url, { authorization: `Bearer ${token}` });
     } finally {
       await engine.close();
     }

@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { createEngine } from '../src/engine.js';
 import { startCli } from '../test/helpers/cli-process.js';
 import { createPgFixture } from '../test/helpers/pg-fixture.js';
@@ -20,43 +19,15 @@ import { PG_TEST_URL } from '../test/helpers/skip.js';
 import { testConfig } from '../test/helpers/test-config.js';
 import { signToken } from '../test/helpers/tokens.js';
 import { startBareProxy } from './bare-proxy.js';
+import { CONNECTIONS, DURATION, fmt, measure, PER_THREAD, THREADS, WARMUP, type Run } from './load.js';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const PER_THREAD = Number(process.env.BENCH_POOL_PER_THREAD ?? 4);
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = $1';
+const BODY = { sql: QUERY, params: [1], method: 'all', typings: ['none'] };
+const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
 
-interface Run {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
 
-async function drive(url: string, headers: Record<string, string>, seconds: number): Promise<Run> {
-  const r = await autocannon({
-    url: `${url}/data`,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ sql: QUERY, params: [1], method: 'all', typings: ['none'] }),
-  });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
-}
 
-async function measure(name: string, url: string, headers: Record<string, string>): Promise<Run> {
-  const probe = await fetch(`${url}/data`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ sql: QUERY, params: [1] }) });
-  const text = await probe.text();
-  if (!probe.ok || !text.includes('T1 Alice')) throw new Error(`${name} answered ${probe.status}: ${text}`);
-  if (WARMUP > 0) await drive(url, headers, WARMUP);
-  return drive(url, headers, DURATION);
-}
 
-const fmt = (n: number, d = 1): string => n.toFixed(d).padStart(9);
 
 async function main(): Promise<void> {
   const fixture = await createPgFixture();
@@ -71,7 +42,7 @@ async function main(): Promise<void> {
   try {
     const bare = await startBareProxy({ dbUrl: PG_TEST_URL, schema: fixture.schema, poolSize: THREADS * PER_THREAD, tenant: 1 });
     try {
-      runs.push(['bare proxy', await measure('bare', bare.url, {})]);
+      runs.push(['bare proxy', await measureTarget('bare', bare.url, {})]);
     } finally {
       await bare.close();
     }
@@ -82,7 +53,7 @@ async function main(): Promise<void> {
       const engine = createEngine(config, { logger: false });
       try {
         const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
-        runs.push([name, await measure(name, url, auth)]);
+        runs.push([name, await measureTarget(name, url, auth)]);
       } finally {
         await engine.close();
       }
@@ -94,7 +65,7 @@ async function main(): Promise<void> {
     try {
       const url = (await api.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
       await worker.waitFor(/worker ready/);
-      runs.push(['api+1 worker', await measure('api+worker', url, auth)]);
+      runs.push(['api+1 worker', await measureTarget('api+worker', url, auth)]);
     } finally {
       api.child.kill('SIGTERM');
       worker.child.kill('SIGTERM');

@@ -11,47 +11,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { runSqliteAdminSql } from '../src/drivers/sqlite/sqlite-admin.js';
 import { createEngine } from '../src/engine.js';
 import { memberPermissions } from '../test/helpers/test-config.js';
 import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
+import { CONNECTIONS, DURATION, fmt, measure, THREADS, WARMUP, type Run } from './load.js';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = ?';
+const BODY = { sql: QUERY, params: [1], method: 'all' };
+const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
 
-interface Run {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
 
-async function drive(url: string, headers: Record<string, string>, seconds: number): Promise<Run> {
-  const r = await autocannon({
-    url: `${url}/data`,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ sql: QUERY, params: [1], method: 'all' }),
-  });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
-}
 
-async function measure(name: string, url: string, headers: Record<string, string>): Promise<Run> {
-  const probe = await fetch(`${url}/data`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ sql: QUERY, params: [1], method: 'all' }) });
-  const text = await probe.text();
-  if (!probe.ok || !text.includes('T1 Alice')) throw new Error(`${name} answered ${probe.status}: ${text}`);
-  if (WARMUP > 0) await drive(url, headers, WARMUP);
-  return drive(url, headers, DURATION);
-}
 
 async function startBare(file: string, tenant: number): Promise<{ url: string; close(): Promise<void> }> {
   const db = new Database(file, { readonly: true });
@@ -77,7 +50,6 @@ async function startBare(file: string, tenant: number): Promise<{ url: string; c
   };
 }
 
-const fmt = (n: number, d = 1): string => n.toFixed(d).padStart(9);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-e2e-'));
@@ -96,7 +68,7 @@ async function main(): Promise<void> {
     const bare = await startBare(file, 1);
     let bareRun: Run;
     try {
-      bareRun = await measure('bare proxy', bare.url, {});
+      bareRun = await measureTarget('bare proxy', bare.url, {});
     } finally {
       await bare.close();
     }
@@ -117,7 +89,7 @@ async function main(): Promise<void> {
     let sluiceRun: Run;
     try {
       const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
-      sluiceRun = await measure('sluice', url, { authorization: `Bearer ${token}` });
+      sluiceRun = await measureTarget('sluice', url, { authorization: `Bearer ${token}` });
     } finally {
       await engine.close();
     }

@@ -5,10 +5,10 @@
  * Results are cached per (role, SQL): claim values are parameters, so the rewrite is reusable.
  */
 import { createRequire } from 'node:module';
-import { LRUCache } from 'lru-cache';
 import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { compilePermissions } from '../../permissions/model.js';
+import { withStatementCache } from '../cached-validator.js';
 import type { CachedValidator, CheckedStatement, CheckInput, ParamSlot, StatementKind } from '../validator.js';
 import type { Ctx, DialectSpec } from './context.js';
 import { deleteStmt, insertStmt, updateStmt } from './dml.js';
@@ -132,8 +132,6 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
   const functions = new Set([...spec.functions, ...config.sql.allowFunctions.map((f) => f.toLowerCase())]);
   const clientConverter = new Converter(spec.convert, false);
   const outputConverter = new Converter(spec.convert, true);
-  const cache = new LRUCache<string, CheckedStatement | SluiceError>({ max: Math.max(1, config.sql.cacheSize) });
-  let hit = false;
 
   /** Print `stmt`, proving first that our output, read back by the parser, is exactly the tree we checked. */
   function faithful(stmt: Statement): Emitted {
@@ -196,23 +194,5 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
     };
   }
 
-  return {
-    check(input) {
-      const key = `${input.role}\u0000${(input.typings ?? []).join(',')}\u0000${input.sql}`;
-      const cached = cache.get(key);
-      hit = cached !== undefined;
-      if (cached instanceof SluiceError) throw cached;
-      if (cached) return cached;
-      try {
-        const checked = compute(input);
-        cache.set(key, checked);
-        return checked;
-      } catch (e) {
-        const err = e instanceof RangeError ? new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply') : e;
-        if (err instanceof SluiceError) cache.set(key, err);
-        throw err;
-      }
-    },
-    lastWasCacheHit: () => hit,
-  };
+  return withStatementCache(config, compute);
 }

@@ -4,10 +4,10 @@
  * are cached per (role, typings, SQL): claim values are parameters, so the rewrite is reusable.
  */
 import { deparseSync } from 'pgsql-deparser';
-import { LRUCache } from 'lru-cache';
 import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { compilePermissions } from '../../permissions/model.js';
+import { withStatementCache } from '../cached-validator.js';
 import type { CachedValidator, CheckedStatement, CheckInput } from '../validator.js';
 import { canonical, type Node } from './ast.js';
 import { BUILTIN_FUNCTIONS, TYPING_CASTS } from './allowlists.js';
@@ -16,16 +16,6 @@ import { parsePostgres } from './parser.js';
 import { rewriteStatement } from './rewrite.js';
 
 export type { CachedValidator } from '../validator.js';
-
-/** Our walk, the deparser and the parser all recurse: a stack overflow is the client's nesting. */
-function tooDeep<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
-    throw e;
-  }
-}
 
 function typingCasts(typings: string[] | undefined): (string | null)[] {
   return (typings ?? []).map((t) => {
@@ -51,9 +41,6 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
     functions: new Set([...BUILTIN_FUNCTIONS, ...config.sql.allowFunctions]),
     types: new Set(config.sql.allowTypes),
   };
-  // Refusals are cached too: a client retrying a refused statement costs a Map lookup.
-  const cache = new LRUCache<string, CheckedStatement | SluiceError>({ max: Math.max(1, config.sql.cacheSize) });
-  let hit = false;
 
   function compute(input: CheckInput): CheckedStatement {
     const role = perms.role(input.role);
@@ -82,22 +69,5 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
     };
   }
 
-  return {
-    check(input) {
-      const key = `${input.role}\u0000${(input.typings ?? []).join(',')}\u0000${input.sql}`;
-      const cached = cache.get(key);
-      hit = cached !== undefined;
-      if (cached instanceof SluiceError) throw cached;
-      if (cached) return cached;
-      try {
-        const checked = tooDeep(() => compute(input));
-        cache.set(key, checked);
-        return checked;
-      } catch (e) {
-        if (e instanceof SluiceError) cache.set(key, e);
-        throw e;
-      }
-    },
-    lastWasCacheHit: () => hit,
-  };
+  return withStatementCache(config, compute);
 }
