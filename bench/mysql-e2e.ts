@@ -1,0 +1,114 @@
+/**
+ * End-to-end: sluice on MariaDB/MySQL against a do-it-yourself Drizzle mysql-proxy endpoint
+ * (Fastify + one mysql2 pool, tenant filter appended by hand, no auth, no checks, no threads),
+ * same database, same driver, same pool size, same query, in one run. Loopback only.
+ *
+ *   node --import tsx bench/mysql-e2e.ts     BENCH_DURATION=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=32
+ *                                            BENCH_THREADS=2 BENCH_POOL_PER_THREAD=4
+ *
+ * Needs MariaDB/MySQL at 127.0.0.1:3306 (root, empty password); a fresh database per run, dropped
+ * at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify from 'fastify';
+import mysql from 'mysql2/promise';
+import { createEngine } from '../src/engine.js';
+import { memberPermissions } from '../test/helpers/test-config.js';
+import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
+import { CONNECTIONS, DURATION, fmt, measure, PER_THREAD, ratio, THREADS, WARMUP, type Run } from './load.js';
+
+const SERVER = 'mysql://root@127.0.0.1:3306';
+const QUERY = 'select `id`, `name`, `email` from `customers` where `customers`.`id` = ?';
+const BODY = { sql: QUERY, params: [1], method: 'all' };
+const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
+
+const FIXTURE = [
+  'create table customers (id int auto_increment primary key, tenant_id int not null, name varchar(100) not null, email varchar(100) unique, secret_note text)',
+  `insert into customers (id, tenant_id, name, email, secret_note) values
+     (1, 1, 'T1 Alice', 'alice@t1.example', 'SECRET-T1-alice'), (2, 2, 'T2 Bob', 'bob@t2.example', 'SECRET-T2-bob'),
+     (3, 1, 'T1 Carol', 'carol@t1.example', 'SECRET-T1-carol'), (4, 2, 'T2 Dan', 'dan@t2.example', 'SECRET-T2-dan'),
+     (5, 1, 'T1 Erin', 'erin@t1.example', 'SECRET-T1-erin'), (6, 2, 'T2 Frank', 'frank@t2.example', 'SECRET-T2-frank')`,
+];
+
+async function startBare(dbUrl: string, poolSize: number, tenant: number): Promise<{ url: string; close(): Promise<void> }> {
+  const pool = mysql.createPool({ uri: dbUrl, connectionLimit: poolSize });
+  const app = Fastify({ logger: false });
+  app.post<{ Body: { sql: string; params?: unknown[]; method?: 'all' | 'execute' } }>('/data', async (request) => {
+    const { sql, params = [], method = 'all' } = request.body;
+    // The hand-written tenant filter: the app's query must end in a WHERE clause.
+    const [result] = await pool.query({ sql: `${sql} and tenant_id = ?`, values: [...params, tenant], rowsAsArray: method === 'all' });
+    const rows = Array.isArray(result) ? result : [];
+    return { rows, rowCount: rows.length, truncated: false };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await pool.end();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const database = `bench_${randomBytes(6).toString('hex')}`;
+  const dbUrl = `${SERVER}/${database}`;
+  const admin = await mysql.createConnection({ uri: SERVER });
+  try {
+    await admin.query(`create database \`${database}\``);
+    await admin.query(`use \`${database}\``);
+    for (const sql of FIXTURE) await admin.query(sql);
+
+    console.log(
+      `sluice MySQL bench: ${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, ` +
+        `${THREADS} threads × ${PER_THREAD} mysql connections (bare proxy: one mysql2 pool of ${THREADS * PER_THREAD})`,
+    );
+    console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
+
+    const bare = await startBare(dbUrl, THREADS * PER_THREAD, 1);
+    let bareRun: Run;
+    try {
+      bareRun = await measureTarget('bare proxy', bare.url, {});
+    } finally {
+      await bare.close();
+    }
+
+    const engine = createEngine(
+      {
+        server: { host: '127.0.0.1', port: 0 },
+        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
+        connections: { main: { url: dbUrl, max: PER_THREAD } },
+        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
+        workers: { threads: THREADS },
+        logging: { level: 'silent' },
+        permissions: memberPermissions(),
+      },
+      { logger: false },
+    );
+    const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
+    let sluiceRun: Run;
+    try {
+      const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
+      sluiceRun = await measureTarget('sluice', url, { authorization: `Bearer ${token}` });
+    } finally {
+      await engine.close();
+    }
+
+    console.log('target        req/s    p50 ms    p99 ms   mean ms   non-2xx  errors');
+    for (const [name, r] of [['bare', bareRun], ['sluice', sluiceRun]] as const) {
+      console.log(`${name.padEnd(8)}${fmt(r.rps, 0)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.mean, 2)}${String(r.non2xx).padStart(10)}${String(r.errors).padStart(8)}`);
+    }
+    console.log(`\nsluice/bare (MySQL): throughput ${ratio(sluiceRun.rps, bareRun.rps)}, p50 ${ratio(sluiceRun.p50, bareRun.p50)}, p99 ${ratio(sluiceRun.p99, bareRun.p99)}`);
+    if (sluiceRun.non2xx + sluiceRun.errors + bareRun.non2xx + bareRun.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+  } finally {
+    await admin.query(`drop database if exists \`${database}\``).catch((err: unknown) => console.error(`could not drop ${database}:`, err));
+    await admin.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
