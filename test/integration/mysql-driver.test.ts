@@ -93,6 +93,24 @@ describeIfMysql('mysql2 driver (MariaDB)', () => {
     expect(JSON.stringify(err.toBody())).not.toContain(secret);
   });
 
+  it('a lone read runs read-only without an explicit transaction, and the flag does not outlive the lease', async () => {
+    // One connection, so the write below gets the very session the reads ran on.
+    const database = new URL(MYSQL_URL).pathname.slice(1);
+    const one = createMysqlDriver({ dialect: 'mysql', url: MYSQL_URL, max: 1, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id' }, () => undefined);
+    try {
+      const seen = await one.execute(req('select @@session.tx_read_only, @@in_transaction', { readOnly: true }));
+      expect((seen.rows[0] as unknown[]).map(Number)).toEqual([1, 0]);
+      const refused = await failure(one.execute(req(`update ${t} set email = email where id = 0`, { readOnly: true })));
+      expect(refused.code).toBe('STATEMENT_NOT_ALLOWED');
+      const after = await one.execute(req('select @@session.tx_read_only', { readOnly: false }));
+      expect((after.rows[0] as unknown[]).map(Number)).toEqual([0]);
+      const write = await one.execute(req(`update ${t} set email = email where id = 0`, { method: 'execute', readOnly: false }));
+      expect(write.rowCount).toBe(0);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('refuses object and array parameters (mysql2 would expand them into SQL)', async () => {
     const err = await failure(driver.execute(req(`select email from ${t} where id = ?`, { params: [{ tenant_id: 2 }] })));
     expect(err.code).toBe('INVALID_INPUT');

@@ -9,18 +9,22 @@ export interface MysqlFlavor {
   timeoutAssignment(ms: number): string;
   /** Whether the server enforces that limit for this statement by itself. */
   enforcesTimeout(readOnly: boolean): boolean;
+  /** The SET assignment that makes the session's next transactions (autocommit ones too) read-only. */
+  readOnlyAssignment: string;
 }
 
 const MARIADB: MysqlFlavor = {
   name: 'mariadb',
   timeoutAssignment: (ms) => `SESSION max_statement_time = ${(Math.max(1, Math.floor(ms)) / 1000).toFixed(3)}`,
   enforcesTimeout: () => true,
+  readOnlyAssignment: 'SESSION tx_read_only = 1',
 };
 
 const MYSQL: MysqlFlavor = {
   name: 'mysql',
   timeoutAssignment: (ms) => `SESSION max_execution_time = ${Math.max(1, Math.floor(ms))}`,
   enforcesTimeout: (readOnly) => readOnly,
+  readOnlyAssignment: 'SESSION transaction_read_only = 1',
 };
 
 export function flavorOf(version: string): MysqlFlavor {
