@@ -48,9 +48,11 @@ export const ERRORS = {
   FOREIGN_KEY_VIOLATION: { status: 409, message: 'A referenced row is missing or still referenced' },
   SERIALIZATION_FAILURE: { status: 409, message: 'The transaction conflicted with another; retry it' },
   JOB_NOT_FINISHED: { status: 409, message: 'The job has not finished yet' },
-  // 413, 415
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
+  // 413, 415, 431
   BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than server.bodyLimit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the server accepts' },
   // 429
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   // 499-ish: the client went away; never sent, only logged

@@ -9,6 +9,7 @@ import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue } from '../queue/job-queue.js';
+import { clientErrorHandler } from './client-error.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
@@ -56,6 +57,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     // Fastify's built-in 503 while closing has its own body shape; the hook below answers in ours.
     return503OnClosing: false,
+    // Requests Node's HTTP parser rejects are answered in our error shape too.
+    clientErrorHandler,
     routerOptions: { maxParamLength: 100 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   });
