@@ -8,6 +8,7 @@ import { loadConfigFile } from '../config/load.js';
 import { createWorkerPool } from '../pool/piscina-pool.js';
 import { createQueueWorker } from '../queue/bullmq/queue-worker.js';
 import { UsageError } from './usage.js';
+import { withDeadline } from '../timeouts.js';
 
 const READY_WAIT_MS = 10_000;
 
@@ -34,14 +35,10 @@ export async function worker(configPath: string, threads: number | undefined, lo
   const config = threads === undefined ? loaded : parseConfig({ ...loaded, workers: { ...loaded.workers, threads } });
   const pool = createWorkerPool(config);
   const queueWorker = createQueueWorker(config, pool, { log });
-  let timer: NodeJS.Timeout | undefined;
-  const ready = await Promise.race([
-    queueWorker.ready().then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), READY_WAIT_MS);
-    }),
-  ]).catch(() => false);
-  clearTimeout(timer);
+  const ready = await withDeadline(queueWorker.ready(), READY_WAIT_MS, () => new Error('not ready')).then(
+    () => true,
+    () => false,
+  );
   const capacity = Object.fromEntries(Object.keys(config.connections).map((name) => [name, pool.capacity(name)]));
   if (ready) log('worker ready', { threads: config.workers.threads, capacity });
   else log('worker started; redis not reachable yet, retrying in the background', { threads: config.workers.threads, capacity });

@@ -16,6 +16,7 @@ import { CANCEL_CHANNEL_PREFIX, type QueryJob, type QueryOutcome, type WorkerIni
 import { createThreadLog } from './thread-log.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import type { WorkerPool } from './worker-pool.js';
+import { settleWithin } from '../timeouts.js';
 
 const DRAIN_WAIT_MS = 10_000;
 const SHUTDOWN_ACK_WAIT_MS = 5_000;
@@ -25,19 +26,6 @@ export interface PiscinaWorkerPool extends WorkerPool {
   readonly threads: readonly Worker[];
 }
 
-function sleep(ms: number): { promise: Promise<void>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}
-
-async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
-  const timer = sleep(ms);
-  await Promise.race([work.catch(() => undefined), timer.promise]);
-  timer.cancel();
-}
 
 export function createWorkerPool(config: SluiceConfig): WorkerPool {
   return createPiscinaWorkerPool(config);
@@ -100,7 +88,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
 
   async function waitForAcks(expected: number): Promise<void> {
     if (acks.size >= expected) return;
-    await bounded(
+    await settleWithin(
       new Promise<void>((resolve) => {
         onAck = () => acks.size >= expected && resolve();
       }),
@@ -110,7 +98,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
   }
 
   async function shutdown(): Promise<void> {
-    await bounded(Promise.allSettled([...inFlight]), DRAIN_WAIT_MS);
+    await settleWithin(Promise.allSettled([...inFlight]), DRAIN_WAIT_MS);
     // Let each thread end its pg pools cleanly (Terminate, not a torn socket) before it is killed.
     const expected = piscina.threads.length;
     channel.postMessage({ type: 'shutdown' } satisfies ChannelMessage);

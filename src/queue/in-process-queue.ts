@@ -11,6 +11,7 @@ import { SluiceError, type ErrorCode } from '../errors.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue, QueueStats } from './job-queue.js';
+import { settleWithin } from '../timeouts.js';
 
 const CLOSE_WAIT_MS = 10_000;
 /** Seconds: a full queue usually frees up within a statement or two. */
@@ -140,14 +141,7 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
           w.resolve(failure('SHUTTING_DOWN'));
         }
       }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...runningJobs]),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, CLOSE_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settleWithin(Promise.allSettled([...runningJobs]), CLOSE_WAIT_MS);
     },
   };
 }

@@ -9,6 +9,7 @@ import { SluiceError } from '../errors.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
 import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobOwner, type JobStatus } from './async-jobs.js';
 import type { JobQueue } from './job-queue.js';
+import { settleWithin } from '../timeouts.js';
 
 const MAX_JOBS = 10_000;
 const CANCEL_WAIT_MS = 2000;
@@ -68,9 +69,7 @@ export function createMemoryAsyncJobs(config: Readonly<SluiceConfig>, queue: Job
       if (!r) return undefined;
       if (r.outcome === undefined) {
         r.controller.abort();
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([r.done, new Promise((resolve) => (timer = setTimeout(resolve, CANCEL_WAIT_MS)))]);
-        clearTimeout(timer);
+        await settleWithin(r.done, CANCEL_WAIT_MS);
       }
       return status(id, r);
     },

@@ -15,6 +15,7 @@ import { isConnectionError, mapMysqlError } from './mysql-errors.js';
 import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
 import { runLease, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
 import { createMysqlPool, type MysqlLog } from './mysql-pools.js';
+import { withDeadline } from '../../timeouts.js';
 
 /** When the server enforces the limit itself, KILL QUERY waits this much longer. */
 const BACKSTOP_GRACE_MS = 2000;
@@ -28,14 +29,6 @@ interface Running extends LeaseState {
   killing: Promise<void> | null;
   timedOut: boolean;
   abortWait: ((err: Error) => void) | null;
-}
-
-function withTimer<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 export interface MysqlDriverOptions {
@@ -65,7 +58,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
   function kill(state: Running): void {
     if (state.threadId === null || state.killing) return;
     const id = state.threadId;
-    state.killing = withTimer(admin.query(`KILL QUERY ${Number(id)}`), KILL_WAIT_MS, () => new Error('KILL QUERY timed out')).then(
+    state.killing = withDeadline(admin.query(`KILL QUERY ${Number(id)}`), KILL_WAIT_MS, () => new Error('KILL QUERY timed out')).then(
       () => undefined,
       (err: unknown) => log('kill query failed', { threadId: id, err: String(err) }),
     );
@@ -76,7 +69,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     if (state.killing) await state.killing;
     if (!destroy) {
       try {
-        await withTimer(c.reset(), RESET_WAIT_MS, () => new Error('reset timed out'));
+        await withDeadline(c.reset(), RESET_WAIT_MS, () => new Error('reset timed out'));
       } catch (err) {
         log('mysql reset failed', { err: String(err) });
         destroy = true;
@@ -102,7 +95,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       state.abortWait = null;
       let c: mysql.PoolConnection;
       try {
-        c = await withTimer(pool.getConnection(), Math.max(1, conn.connectionTimeoutMs), () => Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+        c = await withDeadline(pool.getConnection(), Math.max(1, conn.connectionTimeoutMs), () => Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
       } catch (err) {
         throw mapMysqlError(err, {}, logRaw);
       }
@@ -164,7 +157,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     },
     async ping() {
       try {
-        await withTimer(pool.query('SELECT 1'), PING_TIMEOUT_MS, () => Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' }));
+        await withDeadline(pool.query('SELECT 1'), PING_TIMEOUT_MS, () => Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' }));
       } catch (err) {
         throw mapMysqlError(err, {}, logRaw);
       }

@@ -6,6 +6,7 @@ import type { MysqlConnectionConfig } from '../../config/types.js';
 import type { Pinger } from '../common/pinger.js';
 import { mapMysqlError } from './mysql-errors.js';
 import { createMysqlPool, type MysqlLog } from './mysql-pools.js';
+import { withDeadline } from '../../timeouts.js';
 
 const PING_TIMEOUT_MS = 2000;
 
@@ -13,19 +14,11 @@ export function createMysqlPinger(conn: MysqlConnectionConfig, log: MysqlLog): P
   const pool = createMysqlPool(conn, 1, log);
   return {
     async ping() {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          pool.query('SELECT 1'),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' })), PING_TIMEOUT_MS);
-          }),
-        ]);
+        await withDeadline(pool.query('SELECT 1'), PING_TIMEOUT_MS, () => Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' }));
         return { ok: true };
       } catch (err) {
         return { ok: false, error: `${mapMysqlError(err).code}: ${err instanceof Error ? err.message : String(err)}` };
-      } finally {
-        clearTimeout(timer);
       }
     },
     async close() {

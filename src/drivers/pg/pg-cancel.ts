@@ -9,6 +9,7 @@
  * until this returns, so a repeat can never reach a backend that now serves someone else.
  */
 import type pg from 'pg';
+import { settleWithin, withDeadline } from '../../timeouts.js';
 
 /** Bounded: a cancel that cannot reach the server must not hold up the lease. */
 const CANCEL_WAIT_MS = 3000;
@@ -18,31 +19,7 @@ const MAX_ATTEMPTS = 8;
 type Log = (msg: string, d: Record<string, unknown>) => void;
 
 async function cancelOnce(admin: pg.Pool, pid: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      admin.query('select pg_cancel_backend($1)', [pid]),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('pg_cancel_backend timed out')), CANCEL_WAIT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves true if `settled` settles within `ms`. */
-function settlesWithin(settled: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    settled.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  await withDeadline(admin.query('select pg_cancel_backend($1)', [pid]), CANCEL_WAIT_MS, () => new Error('pg_cancel_backend timed out'));
 }
 
 /** Never rejects. `settled`: the lease's work; once it settles there is nothing left to cancel. */
@@ -54,7 +31,7 @@ export async function cancelBackend(admin: pg.Pool, pid: number, settled: Promis
       log('cancel failed', { pid, attempt, err: String(err) });
       return;
     }
-    if (await settlesWithin(settled, REPEAT_EVERY_MS)) return;
+    if (await settleWithin(settled, REPEAT_EVERY_MS)) return;
   }
   log('cancel not acknowledged', { pid, attempts: MAX_ATTEMPTS });
 }

@@ -13,6 +13,7 @@ import { createLeaseGate } from '../common/lease-gate.js';
 import { isConnectionError, mapPgError } from './pg-errors.js';
 import { runBatchLease, runLease, type LeaseState } from './pg-lease.js';
 import { createPgPool, type PgLog } from './pg-pools.js';
+import { withDeadline } from '../../timeouts.js';
 
 /** statement_timeout is the real limit; this catches a server that stops answering at all. */
 const BACKSTOP_GRACE_MS = 2000;
@@ -27,14 +28,6 @@ interface Running extends LeaseState {
   cancelling: Promise<void> | null;
   /** Set while waiting for a free connection: cancel() ends the wait. */
   abortWait: ((err: Error) => void) | null;
-}
-
-function withTimer<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 class BackstopError extends Error {}
@@ -67,7 +60,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   async function rollback(client: pg.PoolClient, err: unknown, state: Running): Promise<Error | undefined> {
     if (err instanceof BackstopError || state.cancelling || isConnectionError(err)) return err instanceof Error ? err : new Error(String(err));
     try {
-      await withTimer(client.query('ROLLBACK'), ROLLBACK_WAIT_MS, () => new Error('ROLLBACK timed out'));
+      await withDeadline(client.query('ROLLBACK'), ROLLBACK_WAIT_MS, () => new Error('ROLLBACK timed out'));
       return undefined;
     } catch (e) {
       return e instanceof Error ? e : new Error(String(e));
@@ -110,7 +103,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
         running.catch(() => undefined);
         // A cancel before this point needs no signal: the lease checked `cancelled` synchronously.
         state.work = running;
-        const value = await withTimer(running, left + BACKSTOP_GRACE_MS, () => {
+        const value = await withDeadline(running, left + BACKSTOP_GRACE_MS, () => {
           startCancel(state);
           return new BackstopError('no answer from the server within the statement timeout');
         });

@@ -6,16 +6,13 @@
  */
 import { Redis } from 'ioredis';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import { withDeadline } from '../../timeouts.js';
 
 const WINDOW_MS = 60_000;
 const CALL_TIMEOUT_MS = 250;
 
 function bounded<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('rate limiter: redis did not answer')), CALL_TIMEOUT_MS);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(work, CALL_TIMEOUT_MS, () => new Error('rate limiter: redis did not answer'));
 }
 
 export function createRedisRateLimiter(url: string, prefix: string, now: () => number = Date.now): RateLimiter {

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ERRORS } from '../../errors.js';
 import type { WorkerPool } from '../../pool/worker-pool.js';
+import { withDeadline } from '../../timeouts.js';
 
 export interface HealthRouteOptions {
   pool: Pick<WorkerPool, 'ping'>;
@@ -11,13 +12,7 @@ export interface HealthRouteOptions {
 
 type PingResult = Record<string, { ok: boolean; error?: string }>;
 
-function withTimeout(p: Promise<PingResult>, ms: number): Promise<PingResult | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+class PingTimeout extends Error {}
 
 export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, { pool, pingTimeoutMs }) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -25,9 +20,9 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
   app.get('/readyz', async (request, reply) => {
     let result: PingResult | 'timeout';
     try {
-      result = await withTimeout(pool.ping(), pingTimeoutMs);
+      result = await withDeadline(pool.ping(), pingTimeoutMs, () => new PingTimeout());
     } catch (err) {
-      request.log.warn({ err }, 'readiness ping failed');
+      if (!(err instanceof PingTimeout)) request.log.warn({ err }, 'readiness ping failed');
       result = 'timeout';
     }
     if (result === 'timeout') {

@@ -19,7 +19,7 @@ import type { QueryOutcome } from '../../pool/messages.js';
 import type { WorkerPool } from '../../pool/worker-pool.js';
 import { cancelChannel, queueNameFor } from './names.js';
 import type { JobPayload, JobReturn } from './payload.js';
-import { settleWithin } from './redis-context.js';
+import { settleWithin } from '../../timeouts.js';
 import { blockingOptions, createSubscriber } from './redis-options.js';
 
 const CLOSE_WAIT_MS = 10_000;

@@ -11,6 +11,7 @@ import { cancelChannel, queueNameFor } from './names.js';
 import type { JobPayload, JobReturn } from './payload.js';
 import { createFrontClient } from './redis-options.js';
 import { createResultListener, type ResultListener } from './result-listener.js';
+import { settleWithin, withDeadline } from '../../timeouts.js';
 
 const READY_WAIT_MS = 5000;
 const PING_TIMEOUT_MS = 1000;
@@ -42,19 +43,9 @@ export function unavailable(message?: string): { ok: false; error: ErrorBody } {
   return { ok: false, error: unavailableError(message).toBody() };
 }
 
-/** Wait for `work` at most `ms`; never rejects. */
-export async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(work, ms, () => new Error(`${what}: no answer within ${ms} ms`));
 }
 
 export function createRedisContext(config: Readonly<SluiceConfig>, log: (msg: string, extra?: Record<string, unknown>) => void = () => undefined): RedisContext {
