@@ -4,14 +4,13 @@
  *
  *   npm run bench            BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_WARMUP=2 by default
  */
-import { createEngine } from '../src/engine.js';
 import { createPgFixture } from '../test/helpers/pg-fixture.js';
 import { PG_TEST_URL } from '../test/helpers/skip.js';
 import { testConfig } from '../test/helpers/test-config.js';
 import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
 import { startBareProxy } from './bare-proxy.js';
 import { jwtVerifyUs, tenantContextUs, threadHopUs, validatorUs } from './stage-costs.js';
-import { CONNECTIONS, DURATION, fmt, measure, PER_THREAD, ratio, THREADS, WARMUP, type Run } from './load.js';
+import { CONNECTIONS, DURATION, fmt, measure, measureSluice, PER_THREAD, printComparison, ratio, THREADS, WARMUP, type Run } from './load.js';
 
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = $1';
 const BODY = { sql: QUERY, params: [1], method: 'all', typings: ['none'] };
@@ -35,24 +34,12 @@ async function main(): Promise<void> {
       await bare.close();
     }
 
-    const engine = createEngine(config, { logger: false });
-    let sluiceRun: Run;
-    const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
-    try {
-      const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
-      sluiceRun = await measureTarget('sluice', url, { authorization: `Bearer ${token}` });
-    } finally {
-      await engine.close();
-    }
+    const sluiceRun = await measureSluice(config, BODY, 'T1 Alice');
 
-    console.log('target        req/s    p50 ms    p99 ms   mean ms   non-2xx  errors');
-    for (const [name, r] of [['bare', bareRun], ['sluice', sluiceRun]] as const) {
-      console.log(`${name.padEnd(8)}${fmt(r.rps, 0)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.mean, 2)}${String(r.non2xx).padStart(10)}${String(r.errors).padStart(8)}`);
-    }
-    console.log(`\nsluice/bare: throughput ${ratio(sluiceRun.rps, bareRun.rps)}, p50 ${ratio(sluiceRun.p50, bareRun.p50)}, p99 ${ratio(sluiceRun.p99, bareRun.p99)}`);
-    if (sluiceRun.non2xx + sluiceRun.errors + bareRun.non2xx + bareRun.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+    printComparison('', bareRun, sluiceRun);
 
     console.log('\nstage costs (same run, single caller, µs/op):');
+    const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
     const jwt = await jwtVerifyUs(token, TEST_JWT_SECRET);
     const v = await validatorUs(config, QUERY);
     const hop = await threadHopUs();

@@ -1,5 +1,7 @@
 /** What every end-to-end bench shares: settings from the environment, the load driver, formatting. */
 import autocannon from 'autocannon';
+import { createEngine } from '../src/engine.js';
+import { signToken } from '../test/helpers/tokens.js';
 
 export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -46,3 +48,25 @@ export async function measure(t: Target, body: Record<string, unknown>, expect: 
 
 export const fmt = (n: number, d = 1): string => n.toFixed(d).padStart(9);
 export const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+
+/** Starts sluice on `config` (logger off), measures it as tenant 1 of the `member` role, closes it. */
+export async function measureSluice(config: Record<string, unknown>, body: Record<string, unknown>, expect: string): Promise<Run> {
+  const engine = createEngine(config, { logger: false });
+  const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
+  try {
+    const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
+    return await measure({ name: 'sluice', url, headers: { authorization: `Bearer ${token}` } }, body, expect);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The table every e2e bench prints, then the ratios against the bare baseline. */
+export function printComparison(label: string, bare: Run, sluice: Run): void {
+  console.log('target        req/s    p50 ms    p99 ms   mean ms   non-2xx  errors');
+  for (const [name, r] of [['bare', bare], ['sluice', sluice]] as const) {
+    console.log(`${name.padEnd(8)}${fmt(r.rps, 0)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.mean, 2)}${String(r.non2xx).padStart(10)}${String(r.errors).padStart(8)}`);
+  }
+  console.log(`\nsluice/bare${label}: throughput ${ratio(sluice.rps, bare.rps)}, p50 ${ratio(sluice.p50, bare.p50)}, p99 ${ratio(sluice.p99, bare.p99)}`);
+  if (sluice.non2xx + sluice.errors + bare.non2xx + bare.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+}

@@ -12,10 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import mysql from 'mysql2/promise';
-import { createEngine } from '../src/engine.js';
 import { memberPermissions } from '../test/helpers/test-config.js';
-import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
-import { CONNECTIONS, DURATION, fmt, measure, PER_THREAD, ratio, THREADS, WARMUP, type Run } from './load.js';
+import { TEST_JWT_SECRET } from '../test/helpers/tokens.js';
+import { CONNECTIONS, DURATION, measure, measureSluice, PER_THREAD, printComparison, THREADS, WARMUP, type Run } from './load.js';
 
 const SERVER = 'mysql://root@127.0.0.1:3306';
 const QUERY = 'select `id`, `name`, `email` from `customers` where `customers`.`id` = ?';
@@ -75,7 +74,7 @@ async function main(): Promise<void> {
       await bare.close();
     }
 
-    const engine = createEngine(
+    const sluiceRun = await measureSluice(
       {
         server: { host: '127.0.0.1', port: 0 },
         auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
@@ -85,23 +84,11 @@ async function main(): Promise<void> {
         logging: { level: 'silent' },
         permissions: memberPermissions(),
       },
-      { logger: false },
+      BODY,
+      'T1 Alice',
     );
-    const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
-    let sluiceRun: Run;
-    try {
-      const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
-      sluiceRun = await measureTarget('sluice', url, { authorization: `Bearer ${token}` });
-    } finally {
-      await engine.close();
-    }
 
-    console.log('target        req/s    p50 ms    p99 ms   mean ms   non-2xx  errors');
-    for (const [name, r] of [['bare', bareRun], ['sluice', sluiceRun]] as const) {
-      console.log(`${name.padEnd(8)}${fmt(r.rps, 0)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.mean, 2)}${String(r.non2xx).padStart(10)}${String(r.errors).padStart(8)}`);
-    }
-    console.log(`\nsluice/bare (MySQL): throughput ${ratio(sluiceRun.rps, bareRun.rps)}, p50 ${ratio(sluiceRun.p50, bareRun.p50)}, p99 ${ratio(sluiceRun.p99, bareRun.p99)}`);
-    if (sluiceRun.non2xx + sluiceRun.errors + bareRun.non2xx + bareRun.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+    printComparison(' (MySQL)', bareRun, sluiceRun);
   } finally {
     await admin.query(`drop database if exists \`${database}\``).catch((err: unknown) => console.error(`could not drop ${database}:`, err));
     await admin.end();

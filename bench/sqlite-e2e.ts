@@ -14,10 +14,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { runSqliteAdminSql } from '../src/drivers/sqlite/sqlite-admin.js';
-import { createEngine } from '../src/engine.js';
 import { memberPermissions } from '../test/helpers/test-config.js';
-import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
-import { CONNECTIONS, DURATION, fmt, measure, THREADS, WARMUP, type Run } from './load.js';
+import { TEST_JWT_SECRET } from '../test/helpers/tokens.js';
+import { CONNECTIONS, DURATION, measure, measureSluice, printComparison, THREADS, WARMUP, type Run } from './load.js';
 
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = ?';
 const BODY = { sql: QUERY, params: [1], method: 'all' };
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
       await bare.close();
     }
 
-    const engine = createEngine(
+    const sluiceRun = await measureSluice(
       {
         server: { host: '127.0.0.1', port: 0 },
         auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
@@ -83,23 +82,11 @@ async function main(): Promise<void> {
         logging: { level: 'silent' },
         permissions: memberPermissions(),
       },
-      { logger: false },
+      BODY,
+      'T1 Alice',
     );
-    const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
-    let sluiceRun: Run;
-    try {
-      const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
-      sluiceRun = await measureTarget('sluice', url, { authorization: `Bearer ${token}` });
-    } finally {
-      await engine.close();
-    }
 
-    console.log('target        req/s    p50 ms    p99 ms   non-2xx  errors');
-    for (const [name, r] of [['bare', bareRun], ['sluice', sluiceRun]] as const) {
-      console.log(`${name.padEnd(8)}${fmt(r.rps, 0)}${fmt(r.p50)}${fmt(r.p99)}${String(r.non2xx).padStart(10)}${String(r.errors).padStart(8)}`);
-    }
-    console.log(`\nsluice/bare (SQLite): throughput ${(sluiceRun.rps / bareRun.rps).toFixed(2)}×`);
-    if (sluiceRun.non2xx + sluiceRun.errors + bareRun.non2xx + bareRun.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+    printComparison(' (SQLite)', bareRun, sluiceRun);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
