@@ -7,11 +7,11 @@
  * returned as `{ ok: false, error }` like query errors: `submit` never rejects.
  */
 import type { SluiceConfig } from '../config/types.js';
-import { SluiceError, type ErrorCode } from '../errors.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue, QueueStats } from './job-queue.js';
 import { settleWithin } from '../timeouts.js';
+import { failure, refuseAtSubmit } from './refusals.js';
 
 const CLOSE_WAIT_MS = 10_000;
 /** Seconds: a full queue usually frees up within a statement or two. */
@@ -24,10 +24,6 @@ interface Waiter {
   resolve(outcome: QueryOutcome | Promise<QueryOutcome>): void;
   /** Clears the wait timer and abort listener. */
   dispose(): void;
-}
-
-function failure(code: ErrorCode, message?: string, retryAfter?: number): QueryOutcome {
-  return { ok: false, error: new SluiceError(code, message, retryAfter === undefined ? {} : { retryAfter }).toBody() };
 }
 
 export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): JobQueue {
@@ -120,11 +116,8 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
 
   return {
     submit(job, signal) {
-      if (closed) return Promise.resolve(failure('SHUTTING_DOWN'));
-      if (signal?.aborted) return Promise.resolve(failure('CLIENT_CLOSED'));
-      if (!Object.hasOwn(config.connections, job.connection)) {
-        return Promise.resolve(failure('UNKNOWN_CONNECTION', `No connection named "${job.connection}"`));
-      }
+      const refused = refuseAtSubmit(config, closed, job, signal);
+      if (refused) return Promise.resolve(refused);
       const free = (running.get(job.connection) ?? 0) < pool.capacity(job.connection);
       // Jobs already waiting go first, even if a slot is free right now.
       if (free && (waiting.get(job.connection)?.size ?? 0) === 0) return track(start(job, signal));

@@ -7,10 +7,10 @@
  * Same contract as the in-process queue: `submit` never rejects.
  */
 import type { SluiceConfig } from '../../config/types.js';
-import { SluiceError, type ErrorCode } from '../../errors.js';
 import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
 import type { JobQueue, QueueStats } from '../job-queue.js';
 import { unavailable, type RedisContext } from './redis-context.js';
+import { failure, refuseAtSubmit } from '../refusals.js';
 
 const CLOSE_WAIT_MS = 10_000;
 /** The worker enforces the deadline itself; this covers its answer's trip back. */
@@ -18,10 +18,6 @@ const DEADLINE_GRACE_MS = 2000;
 /** How stale the shared waiting count may be; the local count covers bursts in between. */
 const DEPTH_REFRESH_MS = 200;
 const OVERLOADED_RETRY_AFTER = 1;
-
-function failure(code: ErrorCode, message?: string, retryAfter?: number): QueryOutcome {
-  return { ok: false, error: new SluiceError(code, message, retryAfter === undefined ? {} : { retryAfter }).toBody() };
-}
 
 interface InFlight {
   job: QueryJob;
@@ -136,11 +132,8 @@ export function createBullmqQueue(ctx: RedisContext): JobQueue {
 
   return {
     submit(job, signal) {
-      if (closed) return Promise.resolve(failure('SHUTTING_DOWN'));
-      if (signal?.aborted) return Promise.resolve(failure('CLIENT_CLOSED'));
-      if (!Object.hasOwn(config.connections, job.connection)) {
-        return Promise.resolve(failure('UNKNOWN_CONNECTION', `No connection named "${job.connection}"`));
-      }
+      const refused = refuseAtSubmit(config, closed, job, signal);
+      if (refused) return Promise.resolve(refused);
       if (!ctx.available()) return Promise.resolve(unavailable());
       const waiting = Math.max(localWaiting(job.connection), sharedWaiting(job.connection));
       if (waiting >= maxWaiting || Math.min(maxWaitMs, job.deadline - Date.now()) <= 0) {
