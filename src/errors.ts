@@ -37,6 +37,9 @@ export const ERRORS = {
   CONSTRUCT_NOT_ALLOWED: { status: 403, message: 'The SQL uses a construct the gateway does not allow' },
   PRESET_COLUMN: { status: 403, message: 'The column is set by the gateway and cannot be supplied' },
   CLAIM_MISSING: { status: 403, message: 'The token lacks a claim the permissions need' },
+  TENANT_UNKNOWN: { status: 403, message: 'The tenant has no route to a database' },
+  TENANT_SUSPENDED: { status: 403, message: 'The tenant is suspended' },
+  CONNECTION_NOT_ROUTED: { status: 403, message: "The tenant's route does not include this connection" },
   DATABASE_PERMISSION_DENIED: { status: 403, message: 'The database refused the operation' },
   // 404/405
   NOT_FOUND: { status: 404, message: 'Not found' },
@@ -55,6 +58,7 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the server accepts' },
   // 429
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  TENANT_BUSY: { status: 429, message: "The tenant's line of waiting requests is full; retry later" },
   // 499-ish: the client went away; never sent, only logged
   CLIENT_CLOSED: { status: 499, message: 'The client closed the request' },
   // 503 — come back later
@@ -62,6 +66,8 @@ export const ERRORS = {
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later' },
   SHUTTING_DOWN: { status: 503, message: 'The gateway is shutting down' },
   QUEUE_UNAVAILABLE: { status: 503, message: 'The job queue (Redis) is unavailable; retry later' },
+  TENANT_MAINTENANCE: { status: 503, message: 'The tenant is in maintenance; retry later' },
+  CIRCUIT_OPEN: { status: 503, message: 'The database failed repeatedly; requests fail fast until a probe succeeds' },
   WORKER_LOST: { status: 503, message: 'The worker running the job stopped; a write is never re-run, so its effect is unknown' },
   // 500 — a bug in sluice
   INTERNAL_ERROR: { status: 500, message: 'Internal error' },

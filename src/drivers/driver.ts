@@ -52,6 +52,18 @@ export interface ExecuteBatchResult {
   leaseMs: number;
 }
 
+/** One driver's pool, as seen by metrics and replica routing (numbers of this thread only). */
+export interface PoolStats {
+  /** Most leases at once (the connection's `max`). */
+  max: number;
+  /** Leases held now. */
+  active: number;
+  /** Callers waiting for a lease. */
+  waiting: number;
+  /** Physical connections open (idle or leased). */
+  open: number;
+}
+
 export interface Driver {
   /** Throws SluiceError (already mapped to stable codes, sanitized). */
   execute(req: ExecuteRequest): Promise<ExecuteResult>;
@@ -59,6 +71,7 @@ export interface Driver {
   executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult>;
   /** Cancel the running statement of `jobId` on the server; no-op if it is not running here. */
   cancel(jobId: string): Promise<void>;
+  stats(): PoolStats;
   /** Cheap reachability probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

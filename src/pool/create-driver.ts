@@ -27,6 +27,7 @@ function withMethodCheck(dialect: Dialect, driver: Driver): Driver {
       return driver.executeBatch(req);
     },
     cancel: (jobId) => driver.cancel(jobId),
+    stats: () => driver.stats(),
     ping: () => driver.ping(),
     close: () => driver.close(),
   };

@@ -13,6 +13,8 @@ export type Release = () => void;
 export interface LeaseGate {
   /** `onWaiting` receives a function that aborts the wait (used by cancel()). */
   acquire(timeoutMs: number, onWaiting: (abort: (err: Error) => void) => void): Promise<Release>;
+  /** Leases held now and callers waiting for one. */
+  stats(): { active: number; waiting: number };
 }
 
 export function createLeaseGate(max: number): LeaseGate {
@@ -35,6 +37,7 @@ export function createLeaseGate(max: number): LeaseGate {
   }
 
   return {
+    stats: () => ({ active, waiting: waiters.size }),
     acquire(timeoutMs, onWaiting) {
       if (active < max && waiters.size === 0) {
         active++;

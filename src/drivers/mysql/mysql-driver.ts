@@ -155,6 +155,8 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       kill(state);
       await state.killing;
     },
+    // mysql2 keeps the count only in a private field; 0 if a future version renames it.
+    stats: () => ({ max: conn.max, ...gate.stats(), open: (pool as unknown as { pool?: { _allConnections?: { length: number } } }).pool?._allConnections?.length ?? 0 }),
     async ping() {
       try {
         await withDeadline(pool.query('SELECT 1'), PING_TIMEOUT_MS, () => Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' }));

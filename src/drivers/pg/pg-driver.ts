@@ -150,6 +150,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
       startCancel(state);
       await state.cancelling;
     },
+    stats: () => ({ max: conn.max, ...gate.stats(), open: pool.totalCount }),
     async ping() {
       try {
         await pool.query({ text: 'select 1', query_timeout: PING_TIMEOUT_MS } as pg.QueryConfig);

@@ -79,6 +79,7 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
       state.abortWait?.(new SluiceError('CLIENT_CLOSED'));
       if (state.inFlight) proc.kill(new SluiceError('CLIENT_CLOSED'));
     },
+    stats: () => ({ max: 1, ...gate.stats(), open: proc.pid() === undefined ? 0 : 1 }),
     async ping() {
       // Behind the statement in flight, never beside it: the ping's kill must not hit a query.
       const release = await gate.acquire(PING_TIMEOUT_MS, () => undefined);
