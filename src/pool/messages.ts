@@ -34,6 +34,12 @@ export interface QueryJob {
   role: string;
   /** The verified JWT payload. */
   claims: Record<string, unknown>;
+  /**
+   * Who the job is fair-queued as (the tenant claim; the user when there is none), and the tier of
+   * the tenant's route (tenants config). Set by buildJob at the edge.
+   */
+  tenant?: string;
+  tier?: string;
   sql: string;
   params: unknown[];
   method: QueryMethod;
