@@ -74,15 +74,75 @@ function urlOf(dialect: Dialect) {
   });
 }
 
+/** A role name, or a template whose `{claim.path}` parts are filled from the claims per lease. */
+const DB_ROLE = /^(?=.{1,200}$)(?:[A-Za-z_]|\{[A-Za-z_][A-Za-z0-9_.]*\})(?:[A-Za-z0-9_]|\{[A-Za-z_][A-Za-z0-9_.]*\})*$/;
+
+/** A decimal between 0 and 1; a string (from `${VAR}`) only in plain decimal spelling. */
+const fraction = z.preprocess(
+  (v) => (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : v),
+  z.number().min(0).max(1),
+);
+
+/**
+ * Read replicas and connection lifecycle (Postgres and MySQL). Unset keys stay unset in the
+ * normalized config; the drivers apply the defaults (see docs/configuration.md).
+ */
+function poolKeys(dialect: 'postgres' | 'mysql') {
+  return {
+    replicas: z.array(urlOf(dialect)).max(16).optional(),
+    replicaReads: z.enum(['always', 'overflow']).optional(),
+    replicaUtilization: fraction.optional(),
+    maxUses: int(0).optional(),
+    maxLifetimeMs: int(0).optional(),
+    validateAfterIdleMs: int(0).optional(),
+  };
+}
+
+interface PoolKeys {
+  replicas?: string[] | undefined;
+  replicaReads?: 'always' | 'overflow' | undefined;
+  replicaUtilization?: number | undefined;
+  maxUses?: number | undefined;
+  maxLifetimeMs?: number | undefined;
+  validateAfterIdleMs?: number | undefined;
+}
+
+/** Routing keys without replicas are a mistake, not a no-op. A MySQL replica must serve the primary's database. */
+function checkPoolKeys(c: PoolKeys, ctx: z.RefinementCtx, mysqlDb?: string): void {
+  const hasReplicas = (c.replicas?.length ?? 0) > 0;
+  for (const key of ['replicaReads', 'replicaUtilization'] as const) {
+    if (c[key] !== undefined && !hasReplicas) ctx.addIssue({ code: 'custom', path: [key], message: 'needs a non-empty replicas list' });
+  }
+  if (mysqlDb === undefined) return;
+  c.replicas?.forEach((url, i) => {
+    if (mysqlDatabase(url) !== mysqlDb) {
+      ctx.addIssue({ code: 'custom', path: ['replicas', i], message: `must name the same database as url ("${mysqlDb}")` });
+    } else if (mysqlUrlOptions(url).some((k) => !MYSQL_URL_OPTIONS.has(k))) {
+      ctx.addIssue({ code: 'custom', path: ['replicas', i], message: `may only carry ${[...MYSQL_URL_OPTIONS].join(', ')} as query parameters` });
+    }
+  });
+}
+
+/** The keys the user set, for the normalized config (which must parse to itself again). */
+function poolKeysOf(c: PoolKeys): PoolKeys {
+  const out: PoolKeys = {};
+  if (c.replicas !== undefined && c.replicas.length > 0) out.replicas = c.replicas;
+  for (const key of ['replicaReads', 'replicaUtilization', 'maxUses', 'maxLifetimeMs', 'validateAfterIdleMs'] as const) {
+    if (c[key] !== undefined) (out as Record<string, unknown>)[key] = c[key];
+  }
+  return out;
+}
+
 const postgresSchema = z.strictObject({
   dialect: z.literal('postgres'),
   url: urlOf('postgres'),
   max: int(1, 1000).default(10),
-  dbRole: z.string().regex(IDENTIFIER, 'must be a database role name (letters, digits, _)').optional(),
+  dbRole: z.string().regex(DB_ROLE, 'must be a database role name (letters, digits, _), or a template such as tenant_{tenant_id}').optional(),
   schema: z.string().regex(IDENTIFIER, 'must be a schema name (letters, digits, _)').default('public'),
   idleTimeoutMs: int(0).default(0),
   connectionTimeoutMs: int(1).default(5000),
-});
+  ...poolKeys('postgres'),
+}).superRefine((c, ctx) => checkPoolKeys(c, ctx));
 
 /** The database named by a mysql URL's path, or undefined. */
 function mysqlDatabase(url: string): string | undefined {
@@ -115,6 +175,7 @@ const mysqlSchema = z
     connectionTimeoutMs: int(1).default(5000),
     /** Claim bound as @sluice_tenant_id for each lease (dotted path). */
     tenantClaim: z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a claim path such as tenant_id or org.id').default('tenant_id'),
+    ...poolKeys('mysql'),
   })
   .superRefine((c, ctx) => {
     const db = mysqlDatabase(c.url);
@@ -127,6 +188,7 @@ const mysqlSchema = z
     } else if (c.schema !== undefined && c.schema !== db) {
       ctx.addIssue({ code: 'custom', path: ['schema'], message: `must be the URL's database ("${db}")` });
     }
+    if (db !== undefined) checkPoolKeys(c, ctx, db);
   });
 
 const sqliteSchema = z.strictObject({
@@ -173,7 +235,7 @@ function normalize(c: z.output<typeof byDialect>): ConnectionConfig {
         connectionTimeoutMs: c.connectionTimeoutMs,
       };
       if (c.dbRole !== undefined) out.dbRole = c.dbRole;
-      return out;
+      return Object.assign(out, poolKeysOf(c));
     }
     case 'mysql':
       return {
@@ -184,6 +246,7 @@ function normalize(c: z.output<typeof byDialect>): ConnectionConfig {
         idleTimeoutMs: c.idleTimeoutMs,
         connectionTimeoutMs: c.connectionTimeoutMs,
         tenantClaim: c.tenantClaim,
+        ...poolKeysOf(c),
       };
     case 'sqlite':
       // Absolute once, at start-up: worker threads and SQLite processes never depend on the cwd.

@@ -1,8 +1,9 @@
 /** The dialect switch for drivers: the only place the pool layer learns which drivers exist. */
-import type { ConnectionConfig, Dialect } from '../config/types.js';
+import type { ConnectionConfig, Dialect, ReadReplicas } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { Pinger } from '../drivers/common/pinger.js';
 import type { Driver } from '../drivers/driver.js';
+import { REPLICA_DEFAULTS, withReplicas } from '../drivers/common/replica-driver.js';
 import { createMysqlDriver } from '../drivers/mysql/mysql-driver.js';
 import { createMysqlPinger } from '../drivers/mysql/mysql-pinger.js';
 import { createPgDriver } from '../drivers/pg/pg-driver.js';
@@ -33,12 +34,19 @@ function withMethodCheck(dialect: Dialect, driver: Driver): Driver {
   };
 }
 
+/** The primary and one driver per replica URL (same settings, own pools), behind the replica router. */
+function replicated<C extends ConnectionConfig & ReadReplicas>(conn: C, create: (c: C) => Driver, log: ThreadLog): Driver {
+  const { replicas = [], replicaReads, replicaUtilization, ...primary } = conn;
+  const routing = { reads: replicaReads ?? REPLICA_DEFAULTS.reads, utilization: replicaUtilization ?? REPLICA_DEFAULTS.utilization };
+  return withReplicas(create(primary as C), replicas.map((url) => create({ ...primary, url } as C)), routing, log);
+}
+
 function createDialectDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
   switch (conn.dialect) {
     case 'postgres':
-      return createPgDriver(conn, log);
+      return replicated(conn, (c) => createPgDriver(c, log), log);
     case 'mysql':
-      return createMysqlDriver(conn, log);
+      return replicated(conn, (c) => createMysqlDriver(c, log), log);
     case 'sqlite':
       return createSqliteDriver(conn, log);
   }

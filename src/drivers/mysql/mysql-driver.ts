@@ -4,7 +4,8 @@
  * the time limit where it can (MariaDB: max_statement_time; MySQL: max_execution_time, SELECT
  * only); KILL QUERY from the admin connection is the backstop, and the only limit for MySQL writes.
  * A connection goes back to the pool only after a clean COM_RESET_CONNECTION; anything doubtful
- * (a kill in flight, a broken socket, a failed reset) destroys it.
+ * (a kill in flight, a broken socket, a failed reset) destroys it. Recycling (maxUses,
+ * maxLifetimeMs) and checkout validation are done here (mysql-lifecycle.ts): mysql2 has neither.
  */
 import type mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../../config/types.js';
@@ -14,6 +15,9 @@ import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, E
 import { isConnectionError, mapMysqlError } from './mysql-errors.js';
 import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
 import { runLease, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
+import { createMysqlLifecycle } from './mysql-lifecycle.js';
+import { markNotSent } from '../common/not-sent.js';
+import { MAX_VALIDATION_FAILURES, VALIDATION_PING_MAX_MS } from '../common/pool-lifecycle.js';
 import { createMysqlPool, type MysqlLog } from './mysql-pools.js';
 import { withDeadline } from '../../timeouts.js';
 
@@ -22,6 +26,14 @@ const BACKSTOP_GRACE_MS = 2000;
 const KILL_WAIT_MS = 3000;
 const RESET_WAIT_MS = 2000;
 const PING_TIMEOUT_MS = 2000;
+/**
+ * After the backstop's KILL QUERY, how long the statement may take to end before the lease stops
+ * waiting and destroys the connection: a server that stopped answering (or a connection that died
+ * silently) never ends it, and mysql2 has no query timeout of its own.
+ */
+const STALL_GRACE_MS = 2000;
+
+class StalledError extends Error {}
 
 interface Running extends LeaseState {
   threadId: number | null;
@@ -42,6 +54,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
   const gate = createLeaseGate(conn.max);
   const running = new Map<string, Running>();
   let flavor: Promise<MysqlFlavor> | undefined;
+  const lifecycle = createMysqlLifecycle(conn);
   const logRaw = (err: unknown): void => log('mysql error', { err: String(err), code: (err as { code?: unknown }).code });
 
   function detectFlavor(c: mysql.PoolConnection): Promise<MysqlFlavor> {
@@ -65,8 +78,13 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
   }
 
   async function release(c: mysql.PoolConnection, state: Running, failure: unknown): Promise<void> {
-    let destroy = state.killing !== null || (failure !== undefined && isConnectionError(failure));
+    let destroy = state.killing !== null || failure instanceof StalledError || (failure !== undefined && isConnectionError(failure));
     if (state.killing) await state.killing;
+    if (lifecycle.onRelease(c) && !destroy) {
+      // Its last lease (maxUses, maxLifetimeMs): closed with COM_QUIT, no reset needed.
+      void c.end();
+      return;
+    }
     if (!destroy) {
       try {
         await withDeadline(c.reset(), RESET_WAIT_MS, () => new Error('reset timed out'));
@@ -77,6 +95,32 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     }
     if (destroy) c.destroy();
     else c.release();
+  }
+
+  /**
+   * A connection that is fresh, recently used, or answers COM_PING: one idle longer than
+   * validateAfterIdleMs may have died silently. One whose lifetime ran out while idle is closed.
+   */
+  async function checkout(budgetMs: number): Promise<mysql.PoolConnection> {
+    const started = performance.now();
+    for (let failures = 0; ; ) {
+      const c = await withDeadline(pool.getConnection(), Math.max(1, conn.connectionTimeoutMs), () => Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+      const verdict = lifecycle.onCheckout(c);
+      if (verdict === 'use') return c;
+      if (verdict === 'retire') {
+        void c.end();
+        continue;
+      }
+      const pingMs = Math.max(1, Math.min(VALIDATION_PING_MAX_MS, conn.connectionTimeoutMs, budgetMs - (performance.now() - started)));
+      try {
+        await withDeadline(c.ping(), pingMs, () => Object.assign(new Error('validation ping timed out'), { code: 'ETIMEDOUT' }));
+        return c;
+      } catch (err) {
+        log('stale mysql connection replaced at checkout', { err: String(err) });
+        c.destroy();
+        if (++failures >= MAX_VALIDATION_FAILURES) throw err;
+      }
+    }
   }
 
   async function lease(
@@ -95,9 +139,10 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       state.abortWait = null;
       let c: mysql.PoolConnection;
       try {
-        c = await withDeadline(pool.getConnection(), Math.max(1, conn.connectionTimeoutMs), () => Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+        c = await checkout(req.timeoutMs - (performance.now() - started));
       } catch (err) {
-        throw mapMysqlError(err, {}, logRaw);
+        // Nothing was sent: the replica decorator may run the statement elsewhere.
+        throw markNotSent(mapMysqlError(err, {}, logRaw));
       }
       const leased = performance.now();
       state.threadId = c.threadId;
@@ -115,7 +160,10 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
         }, backstopMs);
         let outcomes: StatementOutcome[];
         try {
-          outcomes = await work;
+          outcomes = await withDeadline(work, backstopMs + STALL_GRACE_MS, () => {
+            state.timedOut = true;
+            return new StalledError('no answer from the server after KILL QUERY');
+          });
         } finally {
           clearTimeout(timer);
         }

@@ -14,7 +14,7 @@ const SOCKET_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'POOL_CLOSED', 'POOL_CONNECTION_LOST',
 ]);
 /** Server errors that mean "cannot serve you now", not "your statement is wrong". */
-const UNAVAILABLE_ERRNOS = new Set([1040, 1045, 1049, 1053, 1077, 1081, 1129, 1130, 1152, 1153, 1158, 1159, 1160, 1161, 1184, 1203, 2002, 2003, 2006, 2013]);
+const UNAVAILABLE_ERRNOS = new Set([1040, 1045, 1049, 1053, 1077, 1081, 1129, 1130, 1152, 1153, 1158, 1159, 1160, 1161, 1184, 1203, 1927, 2002, 2003, 2006, 2013]);
 
 const DATA_MESSAGES: Record<number, string> = {
   1264: 'A numeric value is out of range',
@@ -112,11 +112,18 @@ function fromErrno(e: MysqlLikeError, errno: number, sqlstate: string | undefine
     case 3024: // MySQL ER_QUERY_TIMEOUT (max_execution_time)
       return db(ctx.clientCancelled ? 'CLIENT_CLOSED' : 'QUERY_TIMEOUT', sqlstate);
     case 1317: // ER_QUERY_INTERRUPTED (KILL QUERY)
-      return db(ctx.clientCancelled ? 'CLIENT_CLOSED' : 'QUERY_TIMEOUT', sqlstate);
+      if (ctx.clientCancelled) return db('CLIENT_CLOSED', sqlstate);
+      if (ctx.timedOut) return db('QUERY_TIMEOUT', sqlstate);
+      // Not our KILL QUERY: an operator (or a session killer) interrupted it; it did not time out.
+      return new SluiceError('DATABASE_UNAVAILABLE', 'The database interrupted the statement (an operator or another session); retry later', {
+        ...(sqlstate && { sqlstate }),
+        retryAfter: UNAVAILABLE_RETRY_AFTER,
+      });
     case 1792: // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
       return db('STATEMENT_NOT_ALLOWED', sqlstate, 'The statement writes, but the transaction is read-only');
     case 1064: // ER_PARSE_ERROR
     case 1149:
+    case 1052: // ER_NON_UNIQ_ERROR "Column 'x' in … is ambiguous": a statement error, despite SQLSTATE 23000
       return db('INVALID_SQL', sqlstate);
   }
   // INVALID_INPUT makes run-job retry the fenced form: the fast form may have hit another tenant's row.

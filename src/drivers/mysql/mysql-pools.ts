@@ -23,6 +23,9 @@ export function createMysqlPool(conn: MysqlConnectionConfig, max: number, log: M
     connectTimeout: conn.connectionTimeoutMs,
     enableKeepAlive: true,
     multipleStatements: false,
+    // conn.end() then closes with COM_QUIT (recycled and idle-expired connections), not a bare
+    // socket close the server logs as an aborted connection.
+    gracefulEnd: true,
     flags: ['-LOCAL_FILES'],
     charset: 'UTF8MB4_UNICODE_CI',
     dateStrings: true,

@@ -9,16 +9,22 @@ import type { PostgresConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
 import { cancelBackend } from './pg-cancel.js';
+import { createPgCheckout } from './pg-checkout.js';
+import { lifecycleOf } from '../common/pool-lifecycle.js';
+import { markNotSent } from '../common/not-sent.js';
+import { resolveDbRole } from '../../permissions/db-role.js';
 import { createLeaseGate } from '../common/lease-gate.js';
 import { isConnectionError, mapPgError } from './pg-errors.js';
 import { runBatchLease, runLease, type LeaseState } from './pg-lease.js';
-import { createPgPool, type PgLog } from './pg-pools.js';
+import { createPgPool, type PgLog, type PgPoolOptions } from './pg-pools.js';
 import { withDeadline } from '../../timeouts.js';
 
 /** statement_timeout is the real limit; this catches a server that stops answering at all. */
 const BACKSTOP_GRACE_MS = 2000;
 const ROLLBACK_WAIT_MS = 2000;
 const PING_TIMEOUT_MS = 2000;
+/** Clock granularity between our timer and the server's when telling a timeout from another cancel. */
+const TIMEOUT_CLOCK_SLACK_MS = 10;
 
 interface Running extends LeaseState {
   pid: number | null;
@@ -40,12 +46,19 @@ function shapeRows(result: pg.QueryResult<unknown[] | Record<string, unknown>>, 
 }
 
 export interface PgDriverOptions {
-  /** A pool built with createPgPool, for tests that inspect the very sessions leases ran on. Ended by close(). */
+  /** A pool built with createPgPool (pgLeasePoolOptions), for tests that inspect the very sessions leases ran on. Ended by close(). */
   pool?: pg.Pool;
 }
 
+/** The options of the pool leases run on: recycling (maxUses, maxLifetimeMs) is pg.Pool's own. */
+export function pgLeasePoolOptions(conn: PostgresConnectionConfig): PgPoolOptions {
+  const { maxUses, maxLifetimeMs } = lifecycleOf(conn);
+  return { max: conn.max, applicationName: 'sluice', idleTimeoutMs: conn.idleTimeoutMs, maxUses, maxLifetimeMs };
+}
+
 export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts: PgDriverOptions = {}): Driver {
-  const pool = opts.pool ?? createPgPool(conn, { max: conn.max, applicationName: 'sluice', idleTimeoutMs: conn.idleTimeoutMs }, log);
+  const pool = opts.pool ?? createPgPool(conn, pgLeasePoolOptions(conn), log);
+  const checkout = createPgCheckout(pool, { validateAfterIdleMs: lifecycleOf(conn).validateAfterIdleMs, connectionTimeoutMs: conn.connectionTimeoutMs }, log);
   const admin = createPgPool(conn, { max: 1, applicationName: 'sluice-cancel', idleTimeoutMs: 10_000 }, log);
   const gate = createLeaseGate(conn.max);
   const running = new Map<string, Running>();
@@ -87,17 +100,22 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
       state.abortWait = null;
       let client: pg.PoolClient;
       try {
-        client = await pool.connect();
+        client = await checkout(timeoutMs - (performance.now() - started));
       } catch (err) {
-        throw mapPgError(err, {}, logRaw);
+        // Nothing was sent: the replica decorator may run the statement elsewhere.
+        throw markNotSent(mapPgError(err, {}, logRaw));
       }
       const leased = performance.now();
       state.pid = (client as pg.PoolClient & { processID?: number | null }).processID ?? null;
       let destroy: Error | undefined;
+      // Before this instant the server's statement_timeout cannot have fired (its clock starts
+      // after we send): a cancel seen earlier came from someone else, e.g. an operator.
+      let timeoutNotBefore = Infinity;
       try {
         // Waiting for the connection spent part of the budget: the deadline is the request's.
         const left = timeoutMs - (leased - started);
         if (left < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
+        timeoutNotBefore = performance.now() + Math.floor(left) - TIMEOUT_CLOCK_SLACK_MS;
         const running = work(client, left, state);
         // If the backstop wins, the abandoned lease rejects later when its client is destroyed.
         running.catch(() => undefined);
@@ -111,7 +129,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
       } catch (err) {
         destroy = await rollback(client, err, state);
         if (err instanceof BackstopError) throw new SluiceError('QUERY_TIMEOUT');
-        throw mapPgError(err, { clientCancelled: state.cancelled }, logRaw);
+        throw mapPgError(err, { clientCancelled: state.cancelled, cancelledEarly: performance.now() < timeoutNotBefore }, logRaw);
       } finally {
         if (state.cancelling) {
           await state.cancelling;
@@ -125,16 +143,21 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
     }
   }
 
+  /** Before any lease: a template the claims cannot fill is refused without touching the pool. */
+  const dbRoleFor = (claims: Record<string, unknown>): string | undefined => (conn.dbRole === undefined ? undefined : resolveDbRole(conn.dbRole, claims));
+
   async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
+    const role = dbRoleFor(req.claims);
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
-      runLease(client, { ...req, timeoutMs }, conn.dbRole, state),
+      runLease(client, { ...req, timeoutMs }, role, state),
     );
     return { ...shapeRows(value, req.maxRows), acquireMs, leaseMs };
   }
 
   async function executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
+    const role = dbRoleFor(req.claims);
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
-      runBatchLease(client, { ...req, timeoutMs }, conn.dbRole, state),
+      runBatchLease(client, { ...req, timeoutMs }, role, state),
     );
     return { results: value.map((r) => shapeRows(r, req.maxRows)), acquireMs, leaseMs };
   }
