@@ -37,6 +37,8 @@ const SCHEMA_MESSAGE = /^(column|relation|function|operator|type|schema) [^\n]{1
 export interface PgErrorContext {
   /** The statement was cancelled because the client went away (not by statement_timeout). */
   clientCancelled?: boolean;
+  /** A cancel arrived before statement_timeout could have fired: someone else cancelled it. */
+  cancelledEarly?: boolean;
 }
 
 function quoted(name: string | undefined): string {
@@ -55,6 +57,10 @@ export function isConnectionError(err: unknown): boolean {
 
 function db(code: ErrorCode, sqlstate: string, message?: string): SluiceError {
   return new SluiceError(code, message, { sqlstate });
+}
+
+function unavailable(sqlstate: string, message?: string): SluiceError {
+  return new SluiceError('DATABASE_UNAVAILABLE', message, { sqlstate, retryAfter: UNAVAILABLE_RETRY_AFTER });
 }
 
 function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorContext): SluiceError | null {
@@ -80,7 +86,10 @@ function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorConte
     case '55P03':
       return db('SERIALIZATION_FAILURE', sqlstate);
     case '57014':
-      return db(ctx.clientCancelled ? 'CLIENT_CLOSED' : 'QUERY_TIMEOUT', sqlstate);
+      if (ctx.clientCancelled) return db('CLIENT_CLOSED', sqlstate);
+      // An operator's pg_cancel_backend (or a session killer): the statement did not time out.
+      if (ctx.cancelledEarly) return unavailable(sqlstate, 'The database cancelled the statement (an operator or another session); retry later');
+      return db('QUERY_TIMEOUT', sqlstate);
     case '25006':
       return db('STATEMENT_NOT_ALLOWED', sqlstate, 'The statement writes, but the transaction is read-only');
     case '21000':
@@ -90,9 +99,7 @@ function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorConte
   const cls = sqlstate.slice(0, 2);
   if (cls === '22') return db('INVALID_INPUT', sqlstate, DATA_EXCEPTION_MESSAGES[sqlstate]);
   if (cls === '42' || cls === '0A' || cls === '54') return db('INVALID_SQL', sqlstate);
-  if (cls === '08' || cls === '53' || ['57P01', '57P02', '57P03'].includes(sqlstate)) {
-    return new SluiceError('DATABASE_UNAVAILABLE', undefined, { sqlstate, retryAfter: UNAVAILABLE_RETRY_AFTER });
-  }
+  if (cls === '08' || cls === '53' || ['57P01', '57P02', '57P03'].includes(sqlstate)) return unavailable(sqlstate);
   return null;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Every pg.Pool sluice opens is built here, so the safety settings cannot be forgotten:
- * a connect timeout (pg.Pool waits forever without one) and an 'error' listener (an idle client's
- * socket error would otherwise crash the process).
+ * a connect timeout (pg.Pool waits forever without one) and 'error' listeners on idle AND leased
+ * clients (an unheard client error is an uncaught exception: it kills the worker thread and fails
+ * every statement running on it).
  */
 import pg from 'pg';
 import type { PostgresConnectionConfig } from '../../config/types.js';
@@ -13,6 +14,10 @@ export interface PgPoolOptions {
   max: number;
   applicationName: string;
   idleTimeoutMs: number;
+  /** Leases before a client is closed on release (pg.Pool counts them); 0 or absent: unlimited. */
+  maxUses?: number;
+  /** ms before a client is closed (on release, or at once when idle); 0 or absent: unlimited. */
+  maxLifetimeMs?: number;
 }
 
 export function createPgPool(conn: PostgresConnectionConfig, opts: PgPoolOptions, log: PgLog): pg.Pool {
@@ -23,8 +28,19 @@ export function createPgPool(conn: PostgresConnectionConfig, opts: PgPoolOptions
     // pg treats 0 as "never close idle clients", which is what idleTimeoutMs: 0 means in the config.
     idleTimeoutMillis: opts.idleTimeoutMs,
     application_name: opts.applicationName,
+    // pg.Pool treats 0 as unlimited for both; it takes the lifetime in (fractional) seconds.
+    maxUses: opts.maxUses ?? 0,
+    maxLifetimeSeconds: (opts.maxLifetimeMs ?? 0) / 1000,
     types: drizzleTypes,
   });
   pool.on('error', (err) => log('idle postgres client failed', { err: String(err) }));
+  // pg-pool drops its idle listener at checkout, and pg emits 'error' for a server error that no
+  // query is waiting for: e.g. a fast shutdown's FATAL read in the same packet as the reply the
+  // lease just got (or as a new connection's ReadyForQuery), before the lease could release it.
+  // 'acquire' fires before the pool's listener comes off and 'release' after it is back, so some
+  // listener is always there. pg marks the client unusable; the pool destroys it at release.
+  const onLeasedError = (err: Error): void => log('leased postgres client failed', { err: String(err) });
+  pool.on('acquire', (client) => client.on('error', onLeasedError));
+  pool.on('release', (_err: Error | undefined, client: pg.PoolClient) => client.removeListener('error', onLeasedError));
   return pool;
 }

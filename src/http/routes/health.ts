@@ -1,11 +1,12 @@
 /** Liveness (the process answers) and readiness (every connection answers a ping). */
 import type { FastifyPluginAsync } from 'fastify';
 import { ERRORS } from '../../errors.js';
-import type { WorkerPool } from '../../pool/worker-pool.js';
+import type { BreakerState, WorkerPool } from '../../pool/worker-pool.js';
 import { withDeadline } from '../../timeouts.js';
 
 export interface HealthRouteOptions {
-  pool: Pick<WorkerPool, 'ping'>;
+  /** breakerStates, when present, adds each connection's circuit breaker state to /readyz. */
+  pool: Pick<WorkerPool, 'ping' | 'breakerStates'>;
   /** A ping that hangs must not hang the probe. */
   pingTimeoutMs: number;
 }
@@ -29,10 +30,12 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
       return reply.code(503).send({ error: { code: 'DATABASE_UNAVAILABLE', message: ERRORS.DATABASE_UNAVAILABLE.message }, connections: {} });
     }
     // Reasons go to the log, not the response: they can name hosts and users.
-    const connections: Record<string, { ok: boolean }> = {};
+    const connections: Record<string, { ok: boolean; breaker?: BreakerState }> = {};
+    const breakers = pool.breakerStates?.() ?? {};
     let allOk = true;
     for (const [name, r] of Object.entries(result)) {
-      connections[name] = { ok: r.ok };
+      const breaker = Object.hasOwn(breakers, name) ? breakers[name] : undefined;
+      connections[name] = breaker === undefined ? { ok: r.ok } : { ok: r.ok, breaker };
       if (!r.ok) {
         allOk = false;
         request.log.warn({ connection: name, reason: r.error }, 'connection not ready');
