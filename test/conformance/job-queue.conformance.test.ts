@@ -14,6 +14,8 @@ import type { WorkerPool } from '../../src/pool/worker-pool.js';
 import { createBullmqQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { createQueueWorker } from '../../src/queue/bullmq/queue-worker.js';
 import { createRedisContext } from '../../src/queue/bullmq/redis-context.js';
+import { createFairQueue } from '../../src/queue/fair-queue.js';
+import { defaultFairnessPolicy } from '../../src/queue/fairness-policy.js';
 import { createInProcessQueue } from '../../src/queue/in-process-queue.js';
 import type { JobQueue } from '../../src/queue/job-queue.js';
 import { createTestSchema, describeIfPg, describeIfRedis, PG_URL, REDIS_URL } from '../helpers/services.js';
@@ -48,6 +50,20 @@ async function bullmq(config: SluiceConfig): Promise<Impl> {
       await ctx.queue('main').obliterate({ force: true });
       await ctx.close();
     },
+  };
+}
+
+/**
+ * Either queue behind the per-tenant fair queue with the default policy: every job of this suite
+ * is in one tenant line (no tenant) capped at half the capacity, so the cases also exercise the
+ * line (waiting, expiry, abort, close) and not only the hand-on.
+ */
+function fair(factory: Factory): Factory {
+  return async (config) => {
+    const impl = await factory(config);
+    const queue = createFairQueue(impl.queue, defaultFairnessPolicy(config), config);
+    // The fair queue's close closes the inner queue; closing it twice is harmless (both are idempotent).
+    return { queue, close: async () => (await queue.close(), await impl.close()) };
   };
 }
 
@@ -231,14 +247,16 @@ function conformance(name: string, factory: Factory, redisPrefix: () => Record<s
 }
 
 conformance('in-process', inProcess, () => ({}));
+conformance('fair queue over in-process', fair(inProcess), () => ({}));
 
 describeIfRedis('with Redis', () => {
   // A fresh prefix per queue started: no test ever sees another test's jobs or workers.
   conformance('bullmq', bullmq, () => ({ redis: REDIS_URL, prefix: `test-${randomUUID()}` }));
+  conformance('fair queue over bullmq', fair(bullmq), () => ({ redis: REDIS_URL, prefix: `test-${randomUUID()}` }));
 });
 
 describe('suite wiring', () => {
-  it('runs over both implementations', () => {
-    expect([inProcess, bullmq]).toHaveLength(2);
+  it('runs over both implementations, bare and behind the fair queue', () => {
+    expect([inProcess, bullmq, fair(inProcess), fair(bullmq)]).toHaveLength(4);
   });
 });
