@@ -18,6 +18,7 @@ const OPTIONS = {
   sql: { type: 'string' },
   connection: { type: 'string' },
   threads: { type: 'string' },
+  'metrics-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -49,8 +50,9 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     }
     case 'worker': {
-      const { closeWorkerOnSignals, parseThreads, worker } = await import('./cli/worker.js');
-      closeWorkerOnSignals(await worker(requireOption(values, 'config'), parseThreads(values.threads)));
+      const { closeWorkerOnSignals, parseMetricsPort, parseThreads, worker } = await import('./cli/worker.js');
+      const metricsPort = parseMetricsPort(values['metrics-port']);
+      closeWorkerOnSignals(await worker(requireOption(values, 'config'), parseThreads(values.threads), undefined, { metricsPort }));
       return undefined;
     }
     case 'token': {

@@ -4,7 +4,7 @@
  * (idleTimeout: Infinity) so pools are not torn down between bursts.
  */
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
-import { isChannelMessage, type ShutdownAck } from '../src/pool/control-messages.js';
+import { isChannelMessage, type ShutdownAck, type StatsReply, type ThreadListening } from '../src/pool/control-messages.js';
 import type { QueryJob, QueryOutcome, WorkerInit } from '../src/pool/messages.js';
 import { runJob } from '../src/pool/run-job.js';
 import { createThreadLog } from '../src/pool/thread-log.js';
@@ -21,6 +21,7 @@ channel.onmessage = (event: unknown) => {
   const data = (event as { data: unknown }).data;
   if (!isChannelMessage(data)) return;
   if (data.type === 'cancel') runtime.cancel(data.id);
+  else if (data.type === 'stats') channel.postMessage({ type: 'stats-reply', requestId: data.requestId, threadId, stats: runtime.stats() } satisfies StatsReply);
   else if (data.type === 'shutdown') {
     void runtime.close().finally(() => {
       const ack: ShutdownAck = { type: 'shutdown-done', threadId };
@@ -29,6 +30,8 @@ channel.onmessage = (event: unknown) => {
     });
   }
 };
+// Cancels broadcast before this channel opened never arrive: the host repeats those of its jobs in flight.
+channel.postMessage({ type: 'listening', threadId } satisfies ThreadListening);
 
 export default function queryTask(job: QueryJob): Promise<QueryOutcome> {
   return runJob(job, runtime, init.config.limits, log);

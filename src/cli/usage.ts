@@ -8,7 +8,8 @@ export class UsageError extends Error {
 export const USAGE = `usage:
   sluice serve --config FILE [--port N] [--host H]
   sluice api --config FILE [--port N] [--host H]     (queue mode: HTTP front only, needs queue.redis)
-  sluice worker --config FILE [--threads N]          (queue mode: a worker process, needs queue.redis)
+  sluice worker --config FILE [--threads N] [--metrics-port N]
+                                                     (queue mode: a worker process, needs queue.redis)
   sluice token --config FILE --claims JSON [--expires 1h]
   sluice check --config FILE --claims JSON --sql SQL [--connection NAME]
   sluice demo

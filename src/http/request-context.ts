@@ -9,8 +9,14 @@ export interface RequestContext {
   verdict?: string;
   rows?: number;
   timings?: { waitMs: number; checkMs: number; acquireMs: number; leaseMs: number; cacheHit: boolean };
+  /** /jobs: the job the request submitted or names (audit log). */
+  jobId?: string;
   /** Set once the request's line is written, so it is written exactly once. */
   logged?: boolean;
+  /** Set once the request is counted in the metrics, so it is counted exactly once. */
+  metered?: boolean;
+  /** performance.now() when the request arrived: a client-gone hook has no reply.elapsedTime. */
+  startedAt?: number;
 }
 
 declare module 'fastify' {

@@ -8,9 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { SluiceConfig } from '../config/types.js';
+import type { PoolStats } from '../drivers/driver.js';
 import type { Pinger } from '../drivers/pg/pg-pinger.js';
 import { SluiceError } from '../errors.js';
-import type { ChannelMessage } from './control-messages.js';
+import type { ChannelMessage, StatsReply } from './control-messages.js';
 import { createPinger } from './create-driver.js';
 import { CANCEL_CHANNEL_PREFIX, type QueryJob, type QueryOutcome, type WorkerInit } from './messages.js';
 import { createThreadLog } from './thread-log.js';
@@ -20,6 +21,8 @@ import { settleWithin } from '../timeouts.js';
 
 const DRAIN_WAIT_MS = 10_000;
 const SHUTDOWN_ACK_WAIT_MS = 5_000;
+/** A thread busy on CPU (a huge parse) answers late: /metrics then reports the others, never hangs. */
+const STATS_WAIT_MS = 1_000;
 
 export interface PiscinaWorkerPool extends WorkerPool {
   /** The live threads, for tests that need to kill one. */
@@ -58,15 +61,22 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
   channel.unref();
   const acks = new Set<number>();
   let onAck: (() => void) | undefined;
+  /** Pending poolStats() calls by requestId. */
+  const statsWaiters = new Map<string, (reply: StatsReply) => void>();
   channel.onmessage = (event: unknown) => {
     const data = (event as { data: ChannelMessage }).data;
     if (data?.type === 'shutdown-done') {
       acks.add(data.threadId);
       onAck?.();
-    }
+    } else if (data?.type === 'stats-reply') statsWaiters.get(data.requestId)?.(data);
+    else if (data?.type === 'listening') for (const id of cancelledInFlight) postCancel(id);
   };
 
   const inFlight = new Set<Promise<unknown>>();
+  /** Ids of the jobs in `inFlight`, and those of them cancelled: at most the pool's capacity. */
+  const inFlightIds = new Set<string>();
+  const cancelledInFlight = new Set<string>();
+  const postCancel = (id: string): void => channel.postMessage({ type: 'cancel', id } satisfies ChannelMessage);
   const pingers = new Map<string, Pinger>();
   let closing: Promise<void> | undefined;
 
@@ -74,15 +84,19 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
     if (closing) return { ok: false, error: new SluiceError('SHUTTING_DOWN').toBody() };
     const task = piscina.run(job);
     inFlight.add(task);
+    inFlightIds.add(job.id);
     try {
       return await task;
     } catch (err) {
-      // The thread died (crash, OOM, process.exit): piscina fails every task it was running and
-      // starts a replacement. The statement's fate on the server is unknown; the client gets 500.
+      // The thread died (crash, OOM, terminate): piscina fails every task it was running and
+      // starts a replacement. The statement's fate on the server is unknown and it is never
+      // re-run: WORKER_LOST (503), as when a queue worker process dies.
       log('worker task failed', { jobId: job.id, err: String(err) });
-      return { ok: false, error: new SluiceError('INTERNAL_ERROR').toBody() };
+      return { ok: false, error: new SluiceError('WORKER_LOST').toBody() };
     } finally {
       inFlight.delete(task);
+      inFlightIds.delete(job.id);
+      cancelledInFlight.delete(job.id);
     }
   }
 
@@ -95,6 +109,37 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
       SHUTDOWN_ACK_WAIT_MS,
     );
     onAck = undefined;
+  }
+
+  /** Every thread's driver numbers, summed per connection; `max` is the configured capacity. */
+  async function poolStats(): Promise<Record<string, PoolStats>> {
+    const totals: Record<string, PoolStats> = {};
+    for (const [name, conn] of Object.entries(config.connections)) totals[name] = { max: threads * conn.max, active: 0, waiting: 0, open: 0 };
+    const expected = piscina.threads.length;
+    if (closing || expected === 0) return totals;
+    const requestId = randomUUID();
+    const replies = new Map<number, Record<string, PoolStats>>();
+    await settleWithin(
+      new Promise<void>((resolve) => {
+        statsWaiters.set(requestId, (reply) => {
+          replies.set(reply.threadId, reply.stats);
+          if (replies.size >= expected) resolve();
+        });
+        channel.postMessage({ type: 'stats', requestId } satisfies ChannelMessage);
+      }),
+      STATS_WAIT_MS,
+    );
+    statsWaiters.delete(requestId);
+    for (const perThread of replies.values()) {
+      for (const [name, s] of Object.entries(perThread)) {
+        const t = Object.hasOwn(totals, name) ? totals[name] : undefined;
+        if (!t) continue;
+        t.active += s.active;
+        t.waiting += s.waiting;
+        t.open += s.open;
+      }
+    }
+    return totals;
   }
 
   async function shutdown(): Promise<void> {
@@ -111,7 +156,9 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
   return {
     run,
     cancel(jobId) {
-      channel.postMessage({ type: 'cancel', id: jobId } satisfies ChannelMessage);
+      // Remembered to repeat to a thread whose channel opens later (a first or replacement thread).
+      if (inFlightIds.has(jobId)) cancelledInFlight.add(jobId);
+      postCancel(jobId);
     },
     capacity(connection) {
       const conn = Object.hasOwn(config.connections, connection) ? config.connections[connection] : undefined;
@@ -132,6 +179,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
       );
       return Object.fromEntries(names.map((name, i) => [name, results[i]!]));
     },
+    poolStats,
     close() {
       closing ??= shutdown();
       return closing;

@@ -8,15 +8,19 @@ import type { SluiceConfig } from '../../config/types.js';
 import { ERRORS, SluiceError } from '../../errors.js';
 import type { QueryMethod, QueryOutcome } from '../../pool/messages.js';
 import type { JobQueue } from '../../queue/job-queue.js';
+import { auditRequest } from '../../observability/audit-log.js';
 import { abortOnClientClose } from '../abort-on-close.js';
 import { authHook } from '../plugins/auth.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { buildJob } from '../build-job.js';
+import type { Routing } from '../../tenants/router.js';
 import { dataBodySchema, type DataBody } from '../schemas/data-body.js';
 
 export interface DataRouteOptions {
   config: Readonly<SluiceConfig>;
+  /** Live connections/permissions/tenants (replaced on reload). */
+  routing: Routing;
   queue: JobQueue;
   verifier: TokenVerifier;
   rateLimiter: RateLimiter;
@@ -43,30 +47,12 @@ export type DataResponse =
   /** A batch: one `{ rows, rowCount, truncated }` per statement, in order. */
   | { results: Array<{ rows: WireRows; rowCount: number | null; truncated: boolean }>; truncated: boolean };
 
+/** The request's audit record, written once (observability/audit-log.ts); the client-gone path writes it early. */
 function logLine(request: FastifyRequest, status: number, elapsedMs: number): void {
-  const c = request.sluice;
-  if (c.logged) return;
-  c.logged = true;
-  request.log.info(
-    {
-      user: c.principal?.user,
-      tenant: c.principal?.tenant,
-      role: c.principal?.role,
-      connection: c.connection,
-      tables: c.tables,
-      verdict: c.verdict ?? (status < 400 ? 'ok' : 'error'),
-      rows: c.rows,
-      ...c.timings,
-      totalMs: Math.round(elapsedMs * 100) / 100,
-      status,
-    },
-    'data request',
-  );
+  auditRequest(request, status, elapsedMs);
 }
 
-export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { config, queue, verifier, rateLimiter }) => {
-  const connections = Object.keys(config.connections);
-  const defaultConnection = connections[0]!;
+export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { config, routing, queue, verifier, rateLimiter }) => {
   const { limits } = config;
 
   app.addHook('onRequest', ipRateLimitHook(rateLimiter, limits));
@@ -77,10 +63,11 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
 
   app.post<{ Body: DataBody }>('/data', { schema: { body: dataBodySchema } }, async (request, reply): Promise<DataResponse> => {
     const context = request.sluice;
-    context.connection = request.body.connection ?? defaultConnection;
+    if (request.body.connection !== undefined) context.connection = request.body.connection;
     const principal = context.principal!;
     request.log.debug({ sql: request.body.sql, statements: request.body.batch?.length }, 'data sql');
-    const job = buildJob(request.body, principal, config, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
+    const job = buildJob(request.body, principal, routing, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
+    context.connection = job.connection;
 
     const abort = abortOnClientClose(reply);
     const started = performance.now();

@@ -12,7 +12,9 @@ import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import type { QueryResult } from '../../pool/messages.js';
 import type { AsyncJobs, JobOwner, JobStatus } from '../../queue/async-jobs.js';
+import { auditIfClientGone, auditRequest } from '../../observability/audit-log.js';
 import { buildJob } from '../build-job.js';
+import type { Routing } from '../../tenants/router.js';
 import { authHook } from '../plugins/auth.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
@@ -21,6 +23,8 @@ import { csvLines, ndjsonLines } from './result-formats.js';
 
 export interface JobsRouteOptions {
   config: Readonly<SluiceConfig>;
+  /** Live connections/permissions/tenants (replaced on reload). */
+  routing: Routing;
   jobs: AsyncJobs;
   verifier: TokenVerifier;
   rateLimiter: RateLimiter;
@@ -64,18 +68,23 @@ function sendRows(reply: FastifyReply, result: QueryResult, format: 'json' | 'nd
   return reply.type('text/csv; charset=utf-8').send(Readable.from(csvLines(result.rows)));
 }
 
-export const jobsRoute: FastifyPluginAsync<JobsRouteOptions> = async (app, { config, jobs, verifier, rateLimiter }) => {
+export const jobsRoute: FastifyPluginAsync<JobsRouteOptions> = async (app, { config, routing, jobs, verifier, rateLimiter }) => {
   const { limits } = config;
+  // First, so a client that leaves at any stage is audited.
+  app.addHook('onRequest', async (request, reply) => auditIfClientGone(request, reply));
   app.addHook('onRequest', ipRateLimitHook(rateLimiter, limits));
   app.addHook('onRequest', authHook(verifier, config.auth.claims));
   app.addHook('onRequest', userRateLimitHook(rateLimiter, limits));
+  app.addHook('onResponse', async (request, reply) => auditRequest(request, reply.statusCode, reply.elapsedTime));
 
   app.post<{ Body: DataBody }>('/jobs', { schema: { body: dataBodySchema } }, async (request, reply) => {
     const owner = ownerOf(request);
     // The deadline is set when a worker starts the job.
-    const job = buildJob(request.body, request.sluice.principal!, config, 0);
+    const job = buildJob(request.body, request.sluice.principal!, routing, 0);
+    request.sluice.connection = job.connection;
     const submitted = await jobs.submit(job, owner);
     if (!submitted.ok) throw SluiceError.fromBody(submitted.error);
+    request.sluice.jobId = submitted.id;
     return reply.code(202).send(view({ id: submitted.id, state: 'queued' }));
   });
 
