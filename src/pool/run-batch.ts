@@ -20,7 +20,7 @@ export async function runBatch(
   remainingMs: () => number,
   onTables: (tables: string[]) => void,
 ): Promise<QueryOutcome> {
-  const { validator, driver } = await runtime.connection(job.connection);
+  const { validator, driver } = await runtime.connection(job.connection, job.tier);
   const checkStart = performance.now();
   const statements: BatchRequestStatement[] = [];
   const tables = new Set<string>();
@@ -36,6 +36,8 @@ export async function runBatch(
   }
   const checkMs = performance.now() - checkStart;
   if (job.readOnlyRetry === true && !readOnly) throw new SluiceError('WORKER_LOST');
+  // As in runJob: a cancel the driver never saw (it came while the parsers loaded, or before the job).
+  if (runtime.isCancelled(job.id)) throw new SluiceError('CLIENT_CLOSED');
   const result = await driver.executeBatch({
     jobId: job.id,
     statements,

@@ -36,7 +36,7 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
     if (job.batch !== undefined) {
       return await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t));
     }
-    const { validator, driver } = await runtime.connection(job.connection);
+    const { validator, driver } = await runtime.connection(job.connection, job.tier);
     const checkStart = performance.now();
     const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
     const checkMs = performance.now() - checkStart;
@@ -57,6 +57,9 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
         readOnly: checked.readOnly,
         tables: checked.tables,
       });
+    // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
+    // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.
+    if (runtime.isCancelled(job.id)) throw new SluiceError('CLIENT_CLOSED');
     let result: ExecuteResult;
     try {
       result = await execute(checked.sql);

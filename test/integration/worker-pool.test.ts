@@ -119,7 +119,7 @@ describeIfPg('worker pool (piscina + validator + pg)', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
-  it('a crashed thread fails its tasks with INTERNAL_ERROR and is replaced', async () => {
+  it('a crashed thread fails its tasks with WORKER_LOST (503, never 500) and is replaced', async () => {
     const one = parseConfig({ ...testConfig(schema, { workers: { threads: 1 }, connection: { url: withAppName(PG_URL, appName), max: 2 } }), sql: { allowFunctions: ['pg_sleep'] } });
     const p = createPiscinaWorkerPool(one);
     try {
@@ -129,8 +129,8 @@ describeIfPg('worker pool (piscina + validator + pg)', () => {
       for (let i = 0; i < 200 && (await activeSleeps()) < 2; i++) await new Promise((r) => setTimeout(r, 25));
       const victim = p.threads[0]!;
       await victim.terminate();
-      expect(errorCode(await a)).toBe('INTERNAL_ERROR');
-      expect(errorCode(await b)).toBe('INTERNAL_ERROR');
+      expect(errorCode(await a)).toBe('WORKER_LOST');
+      expect(errorCode(await b)).toBe('WORKER_LOST');
       const after = await p.run(job('select 1'));
       expect(after.ok).toBe(true);
       expect(p.threads).toHaveLength(1);

@@ -1,8 +1,19 @@
 /** Rows as NDJSON or CSV lines, produced lazily so large results stream instead of one big string. */
 
+/** What spreadsheet programs read as the start of a formula (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A plain number is not a formula; quoting it would turn "-1.5" (pg sends numeric as text) into text. */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A cell (or header) that could run as a formula when the export is opened in a spreadsheet gets a
+ * leading single quote, which spreadsheets show as text; the data itself is attacker-controllable
+ * (any user can store "=HYPERLINK(…)" in a name). json and ndjson carry values unchanged.
+ */
 function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (FORMULA_START.test(s) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
