@@ -3,15 +3,23 @@
  * here is closed here, in reverse order (stop taking requests, drain the queue, stop the threads).
  */
 import type { FastifyInstance } from 'fastify';
+import { isDeepStrictEqual } from 'node:util';
+import { checkReloadable } from './config/reload.js';
 import { parseConfig } from './config/schema.js';
 import type { SluiceConfig } from './config/types.js';
 import { buildApp } from './http/app.js';
 import { createRedisRateLimiter } from './http/rate-limit/redis-rate-limiter.js';
+import { checkAuditDestination } from './observability/audit-log.js';
+import { createMetrics } from './observability/metrics.js';
 import { createQueueSetup, type Log, type ProcessRole } from './queue/queue-setup.js';
+import { createTenantDirectory } from './tenants/directory.js';
+import { createTenantRouter, type Routing } from './tenants/router.js';
 
 export interface EngineOptions {
   /** false: silent; true (default): JSON logs at config.logging.level; object: extra pino options. */
   logger?: boolean | Record<string, unknown>;
+  /** Where POST /admin/reload reads the new config from (the CLI: the config file). */
+  configSource?: () => unknown;
   /** "serve" (default): front and workers; "api": the HTTP front only (needs queue.redis). */
   role?: ProcessRole;
 }
@@ -21,6 +29,12 @@ export interface Engine {
   readonly config: Readonly<SluiceConfig>;
   /** Defaults to config.server.host / port; port 0 picks a free one. */
   listen(opts?: { port?: number; host?: string }): Promise<{ url: string }>;
+  /**
+   * Apply a new config without downtime: connections' settings (credentials), permissions, tenants
+   * and sql. New requests use it at once; running ones finish on the old pools, which then close.
+   * Throws ConfigError (and keeps the running config) for anything else; see config/reload.ts.
+   */
+  reload(rawConfig: unknown): Promise<{ generation: number }>;
   /** Graceful and idempotent. */
   close(): Promise<void>;
 }
@@ -33,13 +47,23 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
   const config = parseConfig(rawConfig);
   let app: FastifyInstance | undefined;
   const log: Log = (msg, extra) => app?.log.info(extra ?? {}, msg);
+  // Before any thread starts: an unwritable audit file must not leave a pool running.
+  checkAuditDestination(config.observability.audit.destination);
   const setup = createQueueSetup(config, opts.role ?? 'serve', log);
   const rateLimiter = config.queue.redis === undefined ? undefined : createRedisRateLimiter(config.queue.redis, config.queue.prefix);
+  const directoryLog = (msg: string, extra: Record<string, unknown>): void => void app?.log.warn(extra, msg);
+  let directory = createTenantDirectory(config, directoryLog);
+  // Read per request by /data and /jobs; a reload replaces both fields together (synchronously).
+  const routing: { config: Readonly<SluiceConfig>; router: Routing['router'] } = { config, router: createTenantRouter(config, directory?.lookup) };
+  let reloads = 0;
   app = buildApp({
     config,
+    routing,
+    metrics: createMetrics(config, { queue: setup.queue, ...(setup.pool && { pool: setup.pool }) }),
     queue: setup.queue,
     pool: setup.readiness,
     jobs: setup.jobs,
+    ...(opts.configSource && { reload: () => reload(opts.configSource!()) }),
     ...(rateLimiter && { rateLimiter }),
     logger: opts.logger ?? true,
   });
@@ -50,15 +74,46 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
     try {
       await server.close();
     } finally {
-      await setup.close();
+      await Promise.allSettled([setup.close(), directory?.close()]);
     }
+  }
+
+  let reloading: Promise<unknown> = Promise.resolve();
+  /** One reload at a time: a second SIGHUP waits for the first instead of racing it. */
+  function reload(raw: unknown): Promise<{ generation: number }> {
+    const run = reloading.then(() => reloadNow(raw));
+    reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  async function reloadNow(raw: unknown): Promise<{ generation: number }> {
+    const next = parseConfig(raw);
+    checkReloadable(routing.config, next);
+    // A new directory loads before it serves; the old one keeps serving until the switch.
+    const sameDirectory = isDeepStrictEqual(next.tenants?.directory, routing.config.tenants?.directory) && isDeepStrictEqual(next.connections, routing.config.connections);
+    const nextDirectory = sameDirectory ? directory : createTenantDirectory(next, directoryLog);
+    if (nextDirectory !== directory) await nextDirectory?.refresh();
+    setup.reload(next);
+    const oldDirectory = directory;
+    directory = nextDirectory;
+    routing.router = createTenantRouter(next, directory?.lookup);
+    routing.config = next;
+    if (oldDirectory !== directory) void oldDirectory?.close();
+    reloads++;
+    server.log.info({ generation: reloads + 1 }, 'config reloaded');
+    return { generation: reloads + 1 };
   }
 
   return {
     app: server,
-    config,
+    get config() {
+      return routing.config;
+    },
+    reload,
     async listen(listenOpts = {}) {
       await setup.ready();
+      // Bounded by the directory's query timeout; a failure leaves it retrying in the background.
+      await directory?.refresh();
       const host = listenOpts.host ?? config.server.host;
       // Fastify logs one line per bound address; "listening on <url>" is the phrase scripts wait for.
       await server.listen({ host, port: listenOpts.port ?? config.server.port, listenTextResolver: (address) => `listening on ${address}` });

@@ -2,9 +2,27 @@ import { loadConfigFile } from '../config/load.js';
 import { createEngine, type Engine } from '../engine.js';
 
 export async function serve(configPath: string, listen: { port?: number; host?: string }): Promise<Engine> {
-  const engine = createEngine(loadConfigFile(configPath));
+  const engine = createEngine(loadConfigFile(configPath), { configSource: () => loadConfigFile(configPath) });
   await listenOrClose(engine, listen);
+  reloadOnSignal(engine, configPath);
   return engine;
+}
+
+/**
+ * SIGHUP: re-read the config file and apply it (Engine.reload). A bad file or a change that needs
+ * a restart is logged and the running config stays; the process never exits on SIGHUP.
+ */
+export function reloadOnSignal(engine: Engine, configPath: string): void {
+  process.on('SIGHUP', () => {
+    let raw: unknown;
+    try {
+      raw = loadConfigFile(configPath);
+    } catch (err) {
+      engine.app.log.error({ err: (err as Error).message }, 'config reload refused; the running config stays');
+      return;
+    }
+    engine.reload(raw).catch((err: unknown) => engine.app.log.error({ err: (err as Error).message }, 'config reload refused; the running config stays'));
+  });
 }
 
 /** A failed listen (port taken) must still stop the worker threads, or the process never exits. */

@@ -14,3 +14,6 @@ export const CONNECTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
 /** `$claims.a.b` names payload.a.b. */
 export const CLAIM_REF = /^\$claims\.[^.\s]+(\.[^.\s]+)*$/;
+
+/** Permission keys "@<tier>" apply to every connection a tier's tenants are routed to. */
+export const TIER_PREFIX = '@';

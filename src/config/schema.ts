@@ -9,9 +9,12 @@ import { bool, int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
 import { deepFreeze } from './deep-freeze.js';
-import { CONNECTION_NAME } from './identifiers.js';
+import { CONNECTION_NAME, TIER_PREFIX } from './identifiers.js';
+import { healthSchema } from './health-schema.js';
 import { jwtSchema } from './jwt-schema.js';
+import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
+import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
 import type { SluiceConfig } from './types.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -28,6 +31,8 @@ const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: int(0, 65535).default(8080),
         bodyLimit: int(1024).default(MiB),
+        /** Bearer token of POST /admin/reload; absent: the admin endpoint does not exist. */
+        adminToken: z.string().min(32, 'must be at least 32 characters').optional(),
         trustProxy: bool().default(false),
       })
       .prefault({}),
@@ -55,7 +60,13 @@ const configSchema = z
       })
       .prefault({}),
     workers: z
-      .strictObject({ threads: int(1, 256).default(() => Math.min(4, availableParallelism())) })
+      .strictObject({
+        threads: int(1, 256).default(() => Math.min(4, availableParallelism())),
+        /** Database connections this process may hold across every connection's pools (absent: no cap). */
+        maxConnections: int(1).optional(),
+        /** ms a connection's pool may sit unused in a thread before it is closed (0: never). */
+        poolIdleCloseMs: int(0).default(300_000),
+      })
       .prefault({}),
     queue: z
       .strictObject({
@@ -77,6 +88,9 @@ const configSchema = z
       .prefault({}),
     logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
     permissions: permissionsSchema.default({}),
+    health: healthSchema,
+    observability: observabilitySchema,
+    tenants: tenantsSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (Object.keys(c.connections).length === 0) {
@@ -84,12 +98,44 @@ const configSchema = z
     }
     for (const [role, byConnection] of Object.entries(c.permissions)) {
       for (const name of Object.keys(byConnection)) {
-        if (!Object.hasOwn(c.connections, name)) {
+        if (name.startsWith(TIER_PREFIX)) {
+          const tier = name.slice(TIER_PREFIX.length);
+          if (!Object.hasOwn(c.tenants?.tiers ?? {}, tier)) {
+            ctx.addIssue({ code: 'custom', path: ['permissions', role, name], message: `no tier named "${tier}" in tenants.tiers` });
+          }
+        } else if (!Object.hasOwn(c.connections, name)) {
           ctx.addIssue({ code: 'custom', path: ['permissions', role, name], message: `no connection named "${name}" in connections` });
         }
       }
     }
+    if (c.tenants) checkTenants(c.tenants, c.connections, ctx);
+    if (c.workers.maxConnections !== undefined) {
+      const perThread = Math.floor(c.workers.maxConnections / c.workers.threads);
+      for (const [name, conn] of Object.entries(c.connections)) {
+        if (conn.max > perThread) {
+          ctx.addIssue({ code: 'custom', path: ['workers', 'maxConnections'], message: `leaves ${perThread} per thread, fewer than connections.${name}.max (${conn.max})` });
+        }
+      }
+    }
   });
+
+function checkTenants(t: TenantsInput, connections: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const connection = (name: string | undefined, path: (string | number)[]): void => {
+    if (name !== undefined && !Object.hasOwn(connections, name)) ctx.addIssue({ code: 'custom', path, message: `no connection named "${name}" in connections` });
+  };
+  const route = (r: TenantsInput['routes'][string], path: (string | number)[]): void => {
+    connection(r.connection, [...path, 'connection']);
+    if (r.tier !== undefined && !Object.hasOwn(t.tiers, r.tier)) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'tier'], message: `no tier named "${r.tier}" in tenants.tiers` });
+    } else if (r.connection === undefined && r.status === 'active' && (r.tier === undefined || t.tiers[r.tier]!.connection === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'connection'], message: 'is required (or a tier with a connection)' });
+    }
+  };
+  for (const [name, tier] of Object.entries(t.tiers)) connection(tier.connection, ['tenants', 'tiers', name, 'connection']);
+  if (t.default) route(t.default, ['tenants', 'default']);
+  for (const [id, r] of Object.entries(t.routes)) route(r, ['tenants', 'routes', id]);
+  if (t.directory) connection(t.directory.connection, ['tenants', 'directory', 'connection']);
+}
 
 function toIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.map((issue) => {

@@ -52,19 +52,37 @@ export interface TablePermission {
 /** role → connection → table ("table" in the connection's default schema, or "schema.table"). */
 export type Permissions = Record<string, Record<string, Record<string, TablePermission>>>;
 
-export interface PostgresConnectionConfig {
+/** Read replicas of a Postgres or MySQL connection (docs/configuration.md, "Read replicas"). */
+export interface ReadReplicas {
+  /** Replica URLs, same dialect as `url`; absent or empty: every statement runs on the primary. */
+  replicas?: string[];
+  /** `always` (default): every read-only statement goes to a replica; `overflow`: only while the primary's pool is busier than replicaUtilization. */
+  replicaReads?: 'always' | 'overflow';
+  /** 0–1 (default 0.85): the primary's (active + waiting) / max above which `overflow` diverts reads. */
+  replicaUtilization?: number;
+}
+/** Connection recycling and checkout validation (docs/configuration.md, "Connection lifecycle"). */
+export interface PoolLifecycle {
+  /** Leases a connection serves before it is closed on release; 0 or absent: unlimited. */
+  maxUses?: number;
+  /** ms a connection lives before it is closed (on release, or when idle); 0 or absent: unlimited. */
+  maxLifetimeMs?: number;
+  /** A connection idle longer than this (ms) is pinged before it is handed out; absent: 30000; 0: never. */
+  validateAfterIdleMs?: number;
+}
+export interface PostgresConnectionConfig extends ReadReplicas, PoolLifecycle {
   dialect: 'postgres';
   url: string;
   /** Connections per worker thread. */
   max: number;
-  /** SET LOCAL ROLE for every lease, when set. */
+  /** SET LOCAL ROLE for every lease, when set; `{claim.path}` parts are filled from the claims (tenant_{tenant_id}). */
   dbRole?: string;
   /** Default schema for unqualified table names. */
   schema: string;
   idleTimeoutMs: number;
   connectionTimeoutMs: number;
 }
-export interface MysqlConnectionConfig {
+export interface MysqlConnectionConfig extends ReadReplicas, PoolLifecycle {
   dialect: 'mysql';
   url: string;
   /** Connections per worker thread. */
@@ -117,8 +135,33 @@ export interface Limits {
   maxParams: number;
 }
 
+export type TenantStatus = 'active' | 'suspended' | 'maintenance';
+export interface TenantRoute {
+  /** Omitted: the tier's connection. */
+  connection?: string | undefined;
+  tier?: string | undefined;
+  status: TenantStatus;
+}
+export interface TenantTier {
+  connection?: string | undefined;
+  maxConcurrent?: number | undefined;
+  maxWaiting?: number | undefined;
+  status: TenantStatus;
+}
+export interface TenantsConfig {
+  /** Tenants with no route of their own; absent → TENANT_UNKNOWN. */
+  default?: TenantRoute | undefined;
+  tiers: Record<string, TenantTier>;
+  /** Tenant id → route. */
+  routes: Record<string, TenantRoute>;
+  maxConcurrent?: number | undefined;
+  maxWaiting?: number | undefined;
+  maintenanceRetryAfter: number;
+  directory?: { connection: string; table: string; refreshMs: number } | undefined;
+}
+
 export interface SluiceConfig {
-  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean };
+  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean; adminToken?: string | undefined };
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };
@@ -129,6 +172,10 @@ export interface SluiceConfig {
   workers: {
     /** Worker threads in the piscina pool. */
     threads: number;
+    /** Connections this process may hold across every connection's pools; each thread gets an equal share. */
+    maxConnections?: number | undefined;
+    /** ms an unused pool stays open in a thread (0: never closed). */
+    poolIdleCloseMs: number;
   };
   queue: {
     /** Jobs allowed to wait for a free connection before new ones get 503. */
@@ -154,4 +201,10 @@ export interface SluiceConfig {
   };
   logging: { level: string };
   permissions: Permissions;
+  /** Circuit breaker and health checks per connection (config/health-schema.ts). */
+  health: import('./health-schema.js').HealthConfig;
+  /** GET /metrics and the audit log (config/observability-schema.ts). */
+  observability: import('./observability-schema.js').ObservabilityConfig;
+  /** Tenant → connection/tier routing; absent: the body's `connection` (or the first) serves everyone. */
+  tenants?: TenantsConfig | undefined;
 }

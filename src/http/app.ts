@@ -10,7 +10,8 @@ import { SluiceError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { clientErrorHandler } from './client-error.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { trackUnusedConnections } from './close-unused-connections.js';
+import { registerErrorHandler, sendError, toSluiceError } from './plugins/error-handler.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import './request-context.js';
@@ -18,19 +19,29 @@ import type { AsyncJobs } from '../queue/async-jobs.js';
 import { createMemoryAsyncJobs } from '../queue/memory-async-jobs.js';
 import { dataRoute } from './routes/data.js';
 import { jobsRoute } from './routes/jobs.js';
+import { createTenantRouter, type Routing } from '../tenants/router.js';
 import { healthRoutes } from './routes/health.js';
+import { adminRoutes } from './routes/admin.js';
+import { registerObservability } from '../observability/http-observability.js';
+import { createMetrics, type SluiceMetrics } from '../observability/metrics.js';
 
 export interface AppDeps {
   config: Readonly<SluiceConfig>;
   queue: JobQueue;
   /** Only pinged, by /readyz (in queue mode: the databases and/or Redis). */
-  pool: Pick<WorkerPool, 'ping'>;
+  pool: Pick<WorkerPool, 'ping' | 'breakerStates'>;
   /** Async jobs (/jobs); default: in memory over `queue`. */
   jobs?: AsyncJobs;
   /** false: silent; true (default): pino at config.logging.level; object: extra pino options. */
   logger?: boolean | Record<string, unknown>;
   rateLimiter?: RateLimiter;
   verifier?: TokenVerifier;
+  /** Live routing (engine.ts replaces it on reload); default: `config`, with no directory. */
+  routing?: Routing;
+  /** Reload the config from its source; with server.adminToken, POST /admin/reload calls it. */
+  reload?: () => Promise<{ generation: number }>;
+  /** This engine's metrics (engine.ts adds the pool); default: request and queue metrics only. */
+  metrics?: SluiceMetrics;
 }
 
 function loggerOptions(config: Readonly<SluiceConfig>, logger: AppDeps['logger']): false | Record<string, unknown> {
@@ -47,6 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, queue, pool } = deps;
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
   const verifier = deps.verifier ?? createVerifier(config.auth.jwt);
+  const routing = deps.routing ?? { config, router: createTenantRouter(config) };
 
   const app = Fastify({
     logger: loggerOptions(config, deps.logger ?? true),
@@ -59,6 +71,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects are answered in our error shape too.
     clientErrorHandler,
+    // Errors found while routing (bad percent-encoding, a path parameter over maxParamLength)
+    // bypass the error handler and would be answered in Fastify's shape, echoing the raw path.
+    frameworkErrors: (error, request, reply) => {
+      const { error: e, unexpected } = toSluiceError(error, config.server.bodyLimit);
+      if (unexpected) request.log.error({ err: error }, 'unexpected error');
+      return sendError(reply, e.code === 'BAD_REQUEST' ? new SluiceError('BAD_REQUEST', 'The URL is malformed or a path segment is too long') : e);
+    },
     routerOptions: { maxParamLength: 100 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   });
@@ -68,8 +87,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('sluice', null as never);
 
   let closing = false;
+  const unusedConnections = trackUnusedConnections(app.server);
   app.addHook('preClose', async () => {
     closing = true;
+    // Otherwise server.close() waits up to headersTimeout for connections that carry no request.
+    unusedConnections.close();
   });
   app.addHook('onRequest', async (request) => {
     request.sluice = {};
@@ -83,10 +105,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onClose', async () => rateLimiter.close());
 
   registerErrorHandler(app, config.server.bodyLimit);
+  registerObservability(app, { config, metrics: deps.metrics ?? createMetrics(config, { queue }) });
+  if (config.server.adminToken !== undefined && deps.reload) app.register(adminRoutes, { token: config.server.adminToken, reload: deps.reload });
   app.register(healthRoutes, { pool, pingTimeoutMs: Math.max(...Object.values(config.connections).map((c) => ('connectionTimeoutMs' in c ? c.connectionTimeoutMs : 0)), 1000) + 1000 });
-  app.register(dataRoute, { config, queue, verifier, rateLimiter });
+  app.register(dataRoute, { config, routing, queue, verifier, rateLimiter });
   const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
   app.addHook('onClose', async () => jobs.close());
-  app.register(jobsRoute, { config, jobs, verifier, rateLimiter });
+  app.register(jobsRoute, { config, routing, jobs, verifier, rateLimiter });
   return app;
 }

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import { checkMethod, type BatchStatement, type QueryJob } from '../pool/messages.js';
+import { createTenantRouter, type Routing } from '../tenants/router.js';
 import type { DataBody } from './schemas/data-body.js';
 
 function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceConfig>): void {
@@ -19,14 +20,20 @@ function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceC
   }
 }
 
-/** `deadline`: epoch ms; the /data route passes now + maxWaitMs + queryTimeout. */
-export function buildJob(body: DataBody, principal: Principal, config: Readonly<SluiceConfig>, deadline: number): QueryJob {
-  const connection = body.connection ?? Object.keys(config.connections)[0]!;
-  if (!Object.hasOwn(config.connections, connection)) {
-    throw new SluiceError('UNKNOWN_CONNECTION', `No connection named "${connection}"`);
-  }
+/**
+ * `deadline`: epoch ms; the /data route passes now + maxWaitMs + queryTimeout. `routing` decides
+ * the connection and tier from the tenant (a bare config: no tenant routing).
+ */
+export function buildJob(body: DataBody, principal: Principal, routing: Routing | Readonly<SluiceConfig>, deadline: number): QueryJob {
+  const { config, router } = 'router' in routing ? routing : { config: routing, router: createTenantRouter(routing) };
+  const route = router.route(principal.tenant, body.connection);
+  const { connection } = route;
   const dialect = config.connections[connection]!.dialect;
-  const base = { id: randomUUID(), connection, role: principal.role, claims: principal.claims, deadline };
+  const base: Omit<QueryJob, 'sql' | 'params' | 'method'> = { id: randomUUID(), connection, role: principal.role, claims: principal.claims, deadline };
+  // Fair-queued by tenant; a token without a tenant claim queues in its user's line.
+  const line = route.tenant ?? (principal.user === undefined ? undefined : `user:${principal.user}`);
+  if (line !== undefined) base.tenant = line;
+  if (route.tier !== undefined) base.tier = route.tier;
   if (body.batch !== undefined) {
     const batch: BatchStatement[] = body.batch.map((st) => {
       const params = st.params ?? [];

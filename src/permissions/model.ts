@@ -2,6 +2,7 @@
  * The permission model for one connection: role → qualified table → what the role may do. Built
  * once per thread from the frozen config; lookups on the request path are Map gets.
  */
+import { TIER_PREFIX } from '../config/identifiers.js';
 import type { Columns, Filter, FilterValue, SluiceConfig, TablePermission } from '../config/types.js';
 
 export interface ColumnSet {
@@ -75,13 +76,17 @@ function compileTable(key: string, defaultSchema: string, perm: TablePermission)
   return compiled;
 }
 
-export function compilePermissions(config: SluiceConfig, connection: string): ConnectionPermissions {
+/**
+ * `tier`: a role with no entry for the connection itself falls back to its "@<tier>" entry, so one
+ * set of permissions serves every dedicated database of a tier. The connection's own entry wins.
+ */
+export function compilePermissions(config: SluiceConfig, connection: string, tier?: string): ConnectionPermissions {
   const conn = config.connections[connection];
   if (!conn) throw new Error(`unknown connection ${connection}`);
   const defaultSchema = conn.schema;
   const roles = new Map<string, RolePermissions>();
   for (const [role, byConnection] of Object.entries(config.permissions)) {
-    const tables = byConnection[connection];
+    const tables = byConnection[connection] ?? (tier === undefined ? undefined : byConnection[`${TIER_PREFIX}${tier}`]);
     if (!tables) continue;
     const map = new Map<string, CompiledTable>();
     for (const [key, perm] of Object.entries(tables)) {

@@ -10,17 +10,20 @@ export async function loadSqlParsers(): Promise<void> {
   await loadPostgresParser();
 }
 
-/** A cached validator for one connection of the config. Call loadSqlParsers() first. */
-export function createValidator(config: SluiceConfig, connection: string): CachedValidator {
+/**
+ * A cached validator for one connection of the config, with the permissions of `tier` where a role
+ * has none of its own for the connection ("@tier" keys). Call loadSqlParsers() first.
+ */
+export function createValidator(config: SluiceConfig, connection: string, tier?: string): CachedValidator {
   const conn = config.connections[connection];
   if (!conn) throw new Error(`unknown connection ${connection}`);
   switch (conn.dialect) {
     case 'postgres':
-      return createPostgresValidator(config, connection);
+      return createPostgresValidator(config, connection, tier);
     case 'mysql':
-      return createMysqlValidator(config, connection);
+      return createMysqlValidator(config, connection, tier);
     case 'sqlite':
-      return createSqliteValidator(config, connection);
+      return createSqliteValidator(config, connection, tier);
     default:
       throw new SluiceError('UNKNOWN_CONNECTION', `Dialect "${(conn as { dialect: string }).dialect}" is not supported`);
   }

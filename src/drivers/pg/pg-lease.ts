@@ -26,7 +26,7 @@ export interface LeaseState {
   cancelled: boolean;
 }
 
-/** The context step; `role` is a config value, checked as an identifier at start-up. */
+/** The context step; `dbRole` is the config's role, or its template resolved and checked as an identifier. */
 export function contextStep(req: Pick<ExecuteRequest, 'claims' | 'timeoutMs' | 'readOnly'>, dbRole: string | undefined): PipelineStep {
   const sets = ["set_config('request.jwt.claims', $1, true)", "set_config('statement_timeout', $2, true)"];
   // statement_timeout 0 would mean "no limit": never send less than 1 ms.
@@ -46,13 +46,25 @@ function checkCancelled(state: LeaseState): void {
   if (state.cancelled) throw new SluiceError('CLIENT_CLOSED');
 }
 
+/**
+ * The context step failed on the role: a templated dbRole names a role that does not exist, or one
+ * the login role may not assume. That is the tenant's setup, never a data error of the statement.
+ */
+function roleRefused(err: unknown, dbRole: string | undefined): never {
+  const e = err as { pipelineStep?: number; code?: string };
+  if (dbRole !== undefined && e.pipelineStep === 0 && (e.code === '22023' || e.code === '42501')) {
+    throw new SluiceError('DATABASE_PERMISSION_DENIED', "The tenant's database role does not exist or may not be assumed", { sqlstate: e.code });
+  }
+  throw err;
+}
+
 function statementStep(st: Pick<ExecuteRequest, 'sql' | 'params' | 'method'>): PipelineStep {
   return { text: st.sql, values: st.params, ...(st.method === 'all' && { rowMode: 'array' as const }) };
 }
 
 export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRole: string | undefined, state: LeaseState): Promise<Rows> {
   checkCancelled(state);
-  const results = await runPipeline(client, [contextStep(req, dbRole), statementStep(req)], drizzleTypes);
+  const results = await runPipeline(client, [contextStep(req, dbRole), statementStep(req)], drizzleTypes).catch((e: unknown) => roleRefused(e, dbRole));
   return results[1]!;
 }
 
@@ -62,6 +74,8 @@ export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRol
  */
 export async function runBatchLease(client: pg.PoolClient, req: ExecuteBatchRequest, dbRole: string | undefined, state: LeaseState): Promise<Rows[]> {
   checkCancelled(state);
-  const results = await runPipeline(client, [contextStep(req, dbRole), ...req.statements.map(statementStep)], drizzleTypes);
+  const results = await runPipeline(client, [contextStep(req, dbRole), ...req.statements.map(statementStep)], drizzleTypes).catch((e: unknown) =>
+    roleRefused(e, dbRole),
+  );
   return results.slice(1);
 }

@@ -111,6 +111,8 @@ class PipelineSubmittable {
 
   /** A backend error (pg stops routing messages to us) or a dead socket. */
   handleError(err: Error): void {
+    // Which step the server refused: the context step (0) failing means the role could not be set.
+    if (!this.rowError) Object.assign(err, { pipelineStep: this.current });
     this.finish(this.rowError ?? err);
   }
 

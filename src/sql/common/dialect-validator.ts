@@ -127,8 +127,8 @@ function paramOrder(order: string[], clientCount: number, ctx: Ctx): ParamSlot[]
   return slots;
 }
 
-export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, connection: string): CachedValidator {
-  const perms = compilePermissions(config, connection);
+export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, connection: string, tier?: string): CachedValidator {
+  const perms = compilePermissions(config, connection, tier);
   const functions = new Set([...spec.functions, ...config.sql.allowFunctions.map((f) => f.toLowerCase())]);
   const clientConverter = new Converter(spec.convert, false);
   const outputConverter = new Converter(spec.convert, true);

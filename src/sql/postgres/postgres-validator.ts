@@ -34,8 +34,8 @@ function faithfulSql(stmt: Node, version: number): string {
   return sql;
 }
 
-export function createPostgresValidator(config: SluiceConfig, connection: string): CachedValidator {
-  const perms = compilePermissions(config, connection);
+export function createPostgresValidator(config: SluiceConfig, connection: string, tier?: string): CachedValidator {
+  const perms = compilePermissions(config, connection, tier);
   const opts: WalkOptions = {
     limits: config.limits,
     functions: new Set([...BUILTIN_FUNCTIONS, ...config.sql.allowFunctions]),

@@ -12,10 +12,12 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
       queryTimeout: 1000, rateLimitPerUser: 0, rateLimitPerIP: 0, maxRows: 100, maxRelationDepth: 4, maxFilterNesting: 8,
       maxSqlLength: 100_000, maxParams: 1000, ...overrides,
     },
-    workers: { threads: 1 },
+    workers: { threads: 1, poolIdleCloseMs: 300_000 },
     queue: { maxWaiting: 10, maxWaitMs: 1000, prefix: 'sluice', resultTtlMs: 60_000, lockDurationMs: 10_000 },
     sql: { allowFunctions: [], allowTypes: [], cacheSize: 100 },
     logging: { level: 'silent' },
+    health: { intervalMs: 0, failureThreshold: 5, cooldownMs: 5000, maxCooldownMs: 60_000 },
+    observability: { metrics: { enabled: true, maxTenantLabels: 100 }, audit: { destination: 'log' } },
     permissions: {
       member: {
         main: {
