@@ -31,6 +31,28 @@ export interface DialectSpec extends EmitDialect {
    * outer predicates from being pushed into it): the fenced fallback (CheckedStatement.fallbackSql).
    */
   fence: { limit: string; offset?: string };
+  /**
+   * SQLite: every CTE of a WITH list is in scope in every body of that list, its own included
+   * (a self-reference is a recursive one, RECURSIVE or not). MariaDB: a body sees only the earlier
+   * ones; its own name and the later ones mean the table there.
+   */
+  cteNamesInAllBodies: boolean;
+  /**
+   * SQLite: a CTE body of a nested WITH (in a derived table or subquery) sees the CTEs of the WITH
+   * lists around it. MariaDB: it does not — the name means the table there (`WITH customers AS
+   * (…) SELECT * FROM (WITH x AS (SELECT * FROM customers) …)` reads the base table).
+   */
+  cteBodiesSeeOuterCtes: boolean;
+}
+
+/** One WITH list being walked. */
+export interface CteFrame {
+  /** Every CTE name of the list, as written. */
+  readonly names: readonly string[];
+  /** The names that mean the CTE where the walk is now (see withClause in query.ts). */
+  readonly visible: ReadonlySet<string>;
+  /** One of the list's CTE bodies is being walked. */
+  inBody: boolean;
 }
 
 export interface GatewayParam {
@@ -49,7 +71,7 @@ export interface Ctx {
   readonly capped: Set<string>;
   readonly tables: Set<string>;
   scope: Scope | null;
-  ctes: ReadonlySet<string>[];
+  ctes: CteFrame[];
   /** Output aliases of the SELECTs being walked (SQLite and MySQL let some clauses name them). */
   aliases: ReadonlySet<string>[];
   relDepth: number;
@@ -74,7 +96,36 @@ export function addParam(ctx: Ctx, source: ParamSource, json = false): Expr {
   return { k: 'param', name: `g${ctx.gateway.length}` };
 }
 
+/**
+ * Whether a bare table name means a CTE (left as it is) or the table (rewritten into its view).
+ * Resolved as the database does, innermost WITH list first; refused where engines disagree:
+ * - MariaDB and SQLite match CTE names case-insensitively (MySQL 8 may not): a name equal to a
+ *   CTE's but for case is refused, whichever it would mean;
+ * - a name of the list being walked that is not visible yet (the body's own, a later CTE's) stops
+ *   the search: MariaDB reads the table there even where an outer WITH has a CTE of that name
+ *   (passing it on to the outer CTE left the table unfiltered), SQLite reads this list's CTE;
+ * - inside a CTE body, MariaDB does not look past the body's own WITH list (cteBodiesSeeOuterCtes):
+ *   a name of an outer list's CTE is refused there, since MariaDB would read the table.
+ */
 export function isCte(ctx: Ctx, name: string): boolean {
-  for (let i = ctx.ctes.length - 1; i >= 0; i--) if (ctx.ctes[i]!.has(name)) return true;
+  const lower = name.toLowerCase();
+  let sealed = false;
+  for (let i = ctx.ctes.length - 1; i >= 0; i--) {
+    const frame = ctx.ctes[i]!;
+    const match = frame.names.find((n) => n.toLowerCase() === lower);
+    if (match === undefined) {
+      if (frame.inBody && !ctx.spec.cteBodiesSeeOuterCtes) sealed = true;
+      continue;
+    }
+    if (sealed) {
+      refuse('CONSTRUCT_NOT_ALLOWED', `"${name}" names a CTE of an outer WITH inside the body of a nested one, where MariaDB reads the table of that name instead; move the CTE into the nested WITH`);
+    }
+    if (match !== name) refuse('CONSTRUCT_NOT_ALLOWED', `"${name}" differs from the CTE name "${match}" only in case; write it exactly as the CTE is named`);
+    if (frame.visible.has(name)) return true;
+    if (ctx.spec.cteNamesInAllBodies) {
+      refuse('CONSTRUCT_NOT_ALLOWED', `"${name}" names a CTE of this WITH list that is not defined before this point; qualify the table (main.${name}) to mean the table`);
+    }
+    return false;
+  }
   return false;
 }

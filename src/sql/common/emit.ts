@@ -66,8 +66,10 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
       case 'bin':
         if (e.r.k === 'list') {
           const sep = e.op.endsWith('BETWEEN') ? ' AND ' : ', ';
+          // Left operand first: `order` must list the placeholders in the order they are printed.
+          const left = expr(e.l);
           const body = e.r.items.map(expr).join(sep);
-          return e.op.endsWith('BETWEEN') ? `(${expr(e.l)} ${e.op} ${body})` : `(${expr(e.l)} ${e.op} (${body}))`;
+          return e.op.endsWith('BETWEEN') ? `(${left} ${e.op} ${body})` : `(${left} ${e.op} (${body}))`;
         }
         return `(${expr(e.l)} ${e.op} ${expr(e.r)})`;
       case 'un':

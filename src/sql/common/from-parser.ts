@@ -77,6 +77,13 @@ const BINARY_OPS = new Set([
   'BETWEEN', 'NOT BETWEEN', 'IS', 'IS NOT', '->', '->>',
 ]);
 const UNARY_OPS = new Set(['-', '+', 'NOT']);
+/**
+ * Words of join syntax that the parser takes for a table alias when it cannot read the join (its
+ * SQLite grammar reads `a NATURAL JOIN b` as `a AS "natural" JOIN b`): refused as aliases, so the
+ * statement we check and print is never another join than the client wrote.
+ */
+const JOIN_WORDS = new Set(['natural', 'left', 'right', 'full', 'inner', 'outer', 'cross', 'join', 'using', 'on']);
+
 const JOINS: Record<string, JoinKind> = {
   'INNER JOIN': 'INNER JOIN',
   JOIN: 'INNER JOIN',
@@ -213,6 +220,7 @@ export class Converter {
     only(item, 'FROM item', ['db', 'table', 'as', 'expr', 'prefix', 'join', 'on', 'using']);
     const base: Partial<FromItem> = {};
     if (item.as !== null && item.as !== undefined) base.as = ident(item.as);
+    if (base.as !== undefined && JOIN_WORDS.has(base.as.toLowerCase())) refuse(`"${base.as}" is not allowed as an alias (NATURAL and other join forms are not supported)`);
     if (item.join !== null && item.join !== undefined) {
       const join = JOINS[String(item.join).toUpperCase()];
       if (!join) refuse(`${String(item.join)} is not allowed`);

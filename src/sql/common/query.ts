@@ -125,11 +125,17 @@ function withClause(s: Select, ctx: Ctx): void {
   if (!s.with) return;
   const visible = new Set<string>();
   // RECURSIVE makes every CTE visible in every body; otherwise a CTE sees only the ones before
-  // it — never itself, where its own name still means the (filtered, qualified) table.
+  // it — never itself, where its own name still means the (filtered, qualified) table (isCte).
   if (s.with.recursive) for (const c of s.with.ctes) visible.add(c.name);
-  ctx.ctes.push(visible);
+  const frame = { names: s.with.ctes.map((c) => c.name), visible, inBody: false };
+  ctx.ctes.push(frame);
   for (const cte of s.with.ctes) {
-    subquery(cte.q, ctx, ctx.scope);
+    frame.inBody = true;
+    try {
+      subquery(cte.q, ctx, ctx.scope);
+    } finally {
+      frame.inBody = false;
+    }
     visible.add(cte.name);
   }
 }

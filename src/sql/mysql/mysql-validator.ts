@@ -29,8 +29,11 @@ export const MYSQL_DIALECT: DialectSpec = {
   upsertClause: false,
   // MariaDB/MySQL never merge a derived table with LIMIT, nor push outer conditions into it.
   fence: { limit: '18446744073709551615' },
+  cteNamesInAllBodies: false,
+  // MariaDB reads an outer CTE's name inside a nested WITH's CTE body as the table: refused (isCte).
+  cteBodiesSeeOuterCtes: false,
 };
 
-export function createMysqlValidator(config: SluiceConfig, connection: string): CachedValidator {
-  return createDialectValidator(MYSQL_DIALECT, config, connection);
+export function createMysqlValidator(config: SluiceConfig, connection: string, tier?: string): CachedValidator {
+  return createDialectValidator(MYSQL_DIALECT, config, connection, tier);
 }

@@ -43,8 +43,11 @@ export const SQLITE_DIALECT: DialectSpec = {
   upsertClause: true,
   // SQLite never flattens a subquery with OFFSET, nor pushes outer WHERE terms into one with LIMIT.
   fence: { limit: '-1', offset: '0' },
+  // SQLite reads a WITH list's later CTEs (and a body's own name) as those CTEs: refused (isCte).
+  cteNamesInAllBodies: true,
+  cteBodiesSeeOuterCtes: true,
 };
 
-export function createSqliteValidator(config: SluiceConfig, connection: string): CachedValidator {
-  return createDialectValidator(SQLITE_DIALECT, config, connection);
+export function createSqliteValidator(config: SluiceConfig, connection: string, tier?: string): CachedValidator {
+  return createDialectValidator(SQLITE_DIALECT, config, connection, tier);
 }
