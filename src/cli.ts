@@ -8,6 +8,7 @@ import { signDevToken } from './auth/dev-token.js';
 import { EXIT, USAGE, UsageError, parseClaims, parsePort, requireOption } from './cli/usage.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfigFile } from './config/load.js';
+import { holdHangUps } from './cli/hold-hang-ups.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -32,27 +33,33 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
   switch (command) {
     case 'serve': {
+      const hangUps = holdHangUps();
       const listen: { port?: number; host?: string } = {};
       const port = parsePort(values.port);
       if (port !== undefined) listen.port = port;
       if (values.host !== undefined) listen.host = values.host;
       const { closeOnSignals, serve } = await import('./cli/serve.js');
       closeOnSignals(await serve(requireOption(values, 'config'), listen));
+      hangUps.release();
       return undefined; // keeps running until a signal
     }
     case 'api': {
+      const hangUps = holdHangUps();
       const listen: { port?: number; host?: string } = {};
       const port = parsePort(values.port);
       if (port !== undefined) listen.port = port;
       if (values.host !== undefined) listen.host = values.host;
       const [{ api }, { closeOnSignals }] = await Promise.all([import('./cli/api.js'), import('./cli/serve.js')]);
       closeOnSignals(await api(requireOption(values, 'config'), listen));
+      hangUps.release();
       return undefined;
     }
     case 'worker': {
+      const hangUps = holdHangUps();
       const { closeWorkerOnSignals, parseMetricsPort, parseThreads, worker } = await import('./cli/worker.js');
       const metricsPort = parseMetricsPort(values['metrics-port']);
       closeWorkerOnSignals(await worker(requireOption(values, 'config'), parseThreads(values.threads), undefined, { metricsPort }));
+      hangUps.release();
       return undefined;
     }
     case 'token': {

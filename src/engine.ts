@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
 import { checkReloadable } from './config/reload.js';
 import { parseConfig } from './config/schema.js';
+import { SluiceError } from './errors.js';
 import type { SluiceConfig } from './config/types.js';
 import { buildApp } from './http/app.js';
 import { createRedisRateLimiter } from './http/rate-limit/redis-rate-limiter.js';
@@ -87,6 +88,7 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
   }
 
   async function reloadNow(raw: unknown): Promise<{ generation: number }> {
+    if (closing) throw new SluiceError('SHUTTING_DOWN', 'The gateway is shutting down; the config was not reloaded');
     const next = parseConfig(raw);
     checkReloadable(routing.config, next);
     // A new directory loads before it serves; the old one keeps serving until the switch.

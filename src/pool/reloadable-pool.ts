@@ -38,6 +38,7 @@ export function createReloadablePool(config: Readonly<SluiceConfig>, factory: (c
   let current: Generation = { pool: factory(config), config, running: 0, retired: false };
   const retiring = new Set<Generation>();
   let count = 1;
+  let closed = false;
 
   function closeIfDrained(gen: Generation): void {
     if (!gen.retired || gen.running > 0 || gen.closed) return;
@@ -69,6 +70,8 @@ export function createReloadablePool(config: Readonly<SluiceConfig>, factory: (c
       return total;
     },
     reload(next) {
+      // A generation built after close() would never be closed.
+      if (closed) throw new Error('the worker pool is closed');
       const old = current;
       current = { pool: factory(next), config: next, running: 0, retired: false };
       count++;
@@ -84,6 +87,7 @@ export function createReloadablePool(config: Readonly<SluiceConfig>, factory: (c
       return count;
     },
     async close() {
+      closed = true;
       for (const gen of live()) gen.retired = true;
       await Promise.allSettled(live().map((gen) => gen.closed ?? (gen.closed = gen.pool.close())));
     },
