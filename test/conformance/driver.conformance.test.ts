@@ -25,6 +25,7 @@ import { SluiceError } from '../../src/errors.js';
 import { METHODS_BY_DIALECT, createDriver } from '../../src/pool/create-driver.js';
 import type { QueryMethod } from '../../src/pool/messages.js';
 import { MYSQL_URL, PG_URL, describeIfMysql, describeIfPg } from '../helpers/services.js';
+import { failure as sharedFailure } from '../helpers/sluice-failure.js';
 
 const log = (): void => undefined;
 
@@ -57,15 +58,7 @@ function req(t: Target, sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRe
   return { jobId: `job-${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1, role: 'member' }, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
 }
 
-async function failure(p: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return e as SluiceError;
-  }
-  throw new Error('expected the driver to fail');
-}
+const failure = (p: Promise<unknown>): Promise<SluiceError> => sharedFailure(p, 'expected the driver to fail');
 
 function conformance(name: string, describeIf: typeof describe, setup: () => Promise<Target>): void {
   describeIf(`driver conformance: ${name}`, () => {

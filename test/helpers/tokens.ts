@@ -1,4 +1,5 @@
 /** Test tokens, signed directly with jose (never through the CLI). */
+import { createHmac } from 'node:crypto';
 import { SignJWT, base64url } from 'jose';
 
 export const TEST_JWT_SECRET = 'sluice-integration-test-secret-0123456789abcdef';
@@ -16,6 +17,22 @@ export async function signToken(claims: Claims, opts: { expiresIn?: string | num
 export function unsignedToken(claims: Claims): string {
   const enc = (o: unknown): string => base64url.encode(JSON.stringify(o));
   return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ ...claims, exp: Math.floor(Date.now() / 1000) + 3600 })}.`;
+}
+
+/**
+ * A token signed by hand (HMAC-SHA512 when the header says HS512, else SHA-256), for headers,
+ * claims and secrets jose refuses to produce: `crit`, an `nbf` of any type, an empty secret.
+ */
+export function handSignedToken(header: Record<string, unknown>, payload: unknown, secret = TEST_JWT_SECRET): string {
+  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
+  const hash = header.alg === 'HS512' ? 'sha512' : 'sha256';
+  return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
+}
+
+/** A valid token re-labelled with another header, its signature kept (so it no longer matches). */
+export function relabelToken(token: string, header: Record<string, unknown>): string {
+  const [, payload, sig] = token.split('.');
+  return `${base64url.encode(JSON.stringify(header))}.${payload}.${sig}`;
 }
 
 export interface TestTokens {

@@ -13,7 +13,8 @@ import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mapMysqlError } from '../../src/drivers/mysql/mysql-errors.js';
 import { createEngine, type Engine } from '../../src/engine.js';
-import { answerOf, outOfBounds, tally, type Answer } from '../helpers/answers.js';
+import { outOfBounds, tally, type Answer } from '../helpers/answers.js';
+import { mixedWriteLoad, NAMES, readsOfBothTenants, trafficAlongside, writeAccounting, wrongReads } from '../helpers/fault-load.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { describeIfMysql } from '../helpers/services.js';
 import { post } from '../helpers/sluice-harness.js';
@@ -21,9 +22,6 @@ import { memberPermissions } from '../helpers/test-config.js';
 import { makeTokens, TEST_JWT_SECRET, type TestTokens } from '../helpers/tokens.js';
 import { sleep, waitUntil } from '../helpers/wait-until.js';
 
-const T1_NAMES = ['T1 Alice', 'T1 Carol', 'T1 Erin'];
-const T2_NAMES = ['T2 Bob', 'T2 Dan', 'T2 Fay'];
-const NAMES = { sql: 'select name from customers order by id', method: 'execute' };
 const UNAVAILABLE = { status: 503, code: 'DATABASE_UNAVAILABLE', retryAfter: '2' };
 
 describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
@@ -60,25 +58,6 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
     await fx?.drop();
   }, 30_000);
 
-  /** Reads by both tenants in a loop until `stop` resolves. */
-  async function trafficAlongside(stop: Promise<void>): Promise<Answer[]> {
-    const answers: Answer[] = [];
-    let stopped = false;
-    void stop.then(() => (stopped = true));
-    const loop = async (token: string, label: string): Promise<void> => {
-      while (!stopped) answers.push(answerOf(label, await post(url, token, NAMES), 0));
-    };
-    await Promise.all([loop(tokens.tenant1, 't1'), loop(tokens.tenant2, 't2')]);
-    return answers;
-  }
-
-  function wrongReads(answers: Answer[]): Answer[] {
-    return answers.filter((a) => {
-      const names = (a.body as { rows?: Array<{ name: string }> }).rows?.map((r) => r.name);
-      return a.status !== 200 || JSON.stringify(names) !== JSON.stringify(a.label === 't1' ? T1_NAMES : T2_NAMES);
-    });
-  }
-
   const requests = (marker: string) => ({
     update: { sql: 'update customers set name = ? where id = 1', params: [`${marker}-upd`] },
     insert: { sql: 'insert into customers (name, email) values (?, ?)', params: [`${marker}-ins`, `${marker}@t1.example`] },
@@ -111,7 +90,7 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
     const r = requests(marker);
     const release = await lockAll(marker);
     let stopTraffic!: () => void;
-    const traffic = trafficAlongside(new Promise<void>((res) => (stopTraffic = res)));
+    const traffic = trafficAlongside(url, tokens, new Promise<void>((res) => (stopTraffic = res)));
     try {
       const pending = [r.update, r.insert, r.read, r.batch].map((body) => post(url, tokens.tenant1, body));
       const victims = await waitUntil('four gateway statements blocked on the locks', async () => {
@@ -155,32 +134,7 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
 
   it('a KILL storm under load: only correct 200s and clean 503s, batches all-or-nothing, writes at most once, then healed', async () => {
     const db = fx.database;
-    const answers: Answer[] = [];
-    const writes: Array<{ markers: string[]; status: number }> = [];
-    let stopped = false;
-    let n = 0;
-    const client = async (c: number): Promise<void> => {
-      while (!stopped) {
-        const i = n++;
-        let a: Answer;
-        if (i % 4 === 1) {
-          const m = `storm-${i}-${randomBytes(3).toString('hex')}`;
-          a = answerOf('write', await post(url, tokens.tenant1, { sql: 'insert into customers (name, email) values (?, ?)', params: [m, `${m}@t1.example`] }), 0);
-          writes.push({ markers: [m], status: a.status });
-        } else if (i % 4 === 3) {
-          const [x, y] = [`storm-${i}a-${randomBytes(3).toString('hex')}`, `storm-${i}b-${randomBytes(3).toString('hex')}`];
-          const body = { batch: [x, y].map((m) => ({ sql: 'insert into customers (name, email) values (?, ?)', params: [m, `${m}@t1.example`] })) };
-          a = answerOf('batch', await post(url, tokens.tenant1, body), 0);
-          writes.push({ markers: [x, y], status: a.status });
-        } else {
-          // Only the seeded rows (ids < 100): the writes add tenant-1 customers.
-          a = answerOf(c % 2 ? 't2' : 't1', await post(url, c % 2 ? tokens.tenant2 : tokens.tenant1, { sql: 'select name from customers where id < ? order by id', params: [100], method: 'execute' }), 0);
-        }
-        answers.push(a);
-        if (a.status === 503) await sleep(50);
-      }
-    };
-    const load = Promise.all(Array.from({ length: 6 }, (_, c) => client(c)));
+    const load = mixedWriteLoad(url, tokens, () => '?');
     let kills = 0;
     try {
       const until = Date.now() + 3000;
@@ -193,9 +147,9 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
         await sleep(100);
       }
     } finally {
-      stopped = true;
-      await load;
+      await load.stop();
     }
+    const { answers, writes } = load;
     const [rows] = await fx.admin.query(`SELECT name, count(*) AS n FROM ${db}.customers WHERE name LIKE 'storm-%' GROUP BY name`);
     await fx.admin.query(`DELETE FROM ${db}.customers WHERE name LIKE 'storm-%'`);
     console.log(`faults-mysql-kill storm: ${kills} kills, answers ${JSON.stringify(tally(answers))}`);
@@ -203,17 +157,12 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
     expect(outOfBounds(answers, ['200', '503 DATABASE_UNAVAILABLE', '503 CIRCUIT_OPEN'])).toEqual([]);
     expect(wrongReads(answers.filter((a) => (a.label === 't1' || a.label === 't2') && a.status === 200))).toEqual([]);
 
-    const applied = new Map((rows as Array<{ name: string; n: number }>).map((r) => [r.name, Number(r.n)]));
-    const bad = writes.filter((w) => {
-      const counts = w.markers.map((m) => applied.get(m) ?? 0);
-      return w.status === 200 ? counts.some((x) => x !== 1) : counts.some((x) => x > 1) || new Set(counts).size > 1;
-    });
-    expect(bad).toEqual([]);
-    expect([...applied.keys()].filter((name) => !writes.some((w) => w.markers.includes(name)))).toEqual([]);
+    const { misapplied, strangers } = writeAccounting(writes, new Map((rows as Array<{ name: string; n: number }>).map((r) => [r.name, Number(r.n)])));
+    expect(misapplied).toEqual([]);
+    expect(strangers).toEqual([]);
 
     await waitUntil('reads served again', async () => (await post(url, tokens.tenant2, NAMES)).status === 200, 20_000, 200);
-    const after = await Promise.all(Array.from({ length: 8 }, (_, i) => post(url, i % 2 ? tokens.tenant2 : tokens.tenant1, NAMES).then((r) => answerOf(i % 2 ? 't2' : 't1', r, 0))));
-    expect(wrongReads(after)).toEqual([]);
+    expect(wrongReads(await readsOfBothTenants(url, tokens, 8))).toEqual([]);
   }, 40_000);
 
   it('a server error that ends the session (MariaDB 1927 ER_CONNECTION_KILLED) is DATABASE_UNAVAILABLE, not a 500', () => {
@@ -232,9 +181,7 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
       return idle.every((s) => !left.has(s.id));
     });
     const answers: Answer[] = [];
-    for (let round = 0; round < 3; round++) {
-      answers.push(...(await Promise.all(Array.from({ length: 8 }, (_, i) => post(url, i % 2 ? tokens.tenant2 : tokens.tenant1, NAMES).then((r) => answerOf(i % 2 ? 't2' : 't1', r, 0))))));
-    }
+    for (let round = 0; round < 3; round++) answers.push(...(await readsOfBothTenants(url, tokens, 8)));
     expect(wrongReads(answers)).toEqual([]);
   });
 });

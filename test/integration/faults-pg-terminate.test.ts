@@ -14,16 +14,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { answerOf, outOfBounds, tally, type Answer } from '../helpers/answers.js';
+import { mixedWriteLoad, NAMES, readsOfBothTenants, T1_NAMES, trafficAlongside, writeAccounting, wrongReads } from '../helpers/fault-load.js';
 import { blockedBackends, cancelBackends, gatewayBackends, holdLock, terminateBackends } from '../helpers/pg-backends.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 import { describeIfPg, PG_URL } from '../helpers/services.js';
 import { post, startSluice, type Sluice } from '../helpers/sluice-harness.js';
 import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 import { sleep, waitUntil } from '../helpers/wait-until.js';
-
-const T1_NAMES = ['T1 Alice', 'T1 Carol', 'T1 Erin'];
-const T2_NAMES = ['T2 Bob', 'T2 Dan', 'T2 Fay'];
-const NAMES = { sql: 'select name from customers order by id', method: 'execute' };
 
 describeIfPg('faults: Postgres sessions killed mid-statement', () => {
   let fixture: PgFixture;
@@ -43,28 +40,6 @@ describeIfPg('faults: Postgres sessions killed mid-statement', () => {
     await fixture?.drop();
   });
 
-  /** Reads by both tenants in a loop until `stop` resolves; every answer is kept. */
-  async function trafficAlongside(stop: Promise<void>): Promise<Answer[]> {
-    const answers: Answer[] = [];
-    let stopped = false;
-    void stop.then(() => (stopped = true));
-    const loop = async (token: string, label: string): Promise<void> => {
-      while (!stopped) {
-        const t = performance.now();
-        answers.push(answerOf(label, await post(sluice.url, token, NAMES), performance.now() - t));
-      }
-    };
-    await Promise.all([loop(tokens.tenant1, 't1'), loop(tokens.tenant2, 't2')]);
-    return answers;
-  }
-
-  function wrongReads(answers: Answer[]): Answer[] {
-    return answers.filter((a) => {
-      const names = (a.body as { rows?: Array<{ name: string }> }).rows?.map((r) => r.name);
-      return a.status !== 200 || JSON.stringify(names) !== JSON.stringify(a.label === 't1' ? T1_NAMES : T2_NAMES);
-    });
-  }
-
   it('terminated mid-statement: 503 DATABASE_UNAVAILABLE, nothing applied, traffic alongside served, the pool heals', async () => {
     const { schema } = fixture;
     const marker = `term-${randomBytes(4).toString('hex')}`;
@@ -76,7 +51,7 @@ describeIfPg('faults: Postgres sessions killed mid-statement', () => {
       `lock table ${schema}.order_items in access exclusive mode`,
     ]);
     let stopTraffic!: () => void;
-    const traffic = trafficAlongside(new Promise<void>((r) => (stopTraffic = r)));
+    const traffic = trafficAlongside(sluice.url, tokens, new Promise<void>((r) => (stopTraffic = r)));
     try {
       const update = post(sluice.url, tokens.tenant1, { sql: 'update customers set name = $1 where id = 1', params: [`${marker}-upd`] });
       const insert = post(sluice.url, tokens.tenant1, { sql: 'insert into customers (name, email) values ($1, $2)', params: [`${marker}-ins`, email] });
@@ -145,48 +120,13 @@ describeIfPg('faults: Postgres sessions killed mid-statement', () => {
       return idle.every((b) => !left.has(b.pid));
     });
     const answers: Answer[] = [];
-    for (let round = 0; round < 3; round++) {
-      const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => post(sluice.url, i % 2 ? tokens.tenant2 : tokens.tenant1, NAMES).then((r) => answerOf(i % 2 ? 't2' : 't1', r, 0))));
-      answers.push(...rs);
-    }
+    for (let round = 0; round < 3; round++) answers.push(...(await readsOfBothTenants(sluice.url, tokens, 8)));
     expect(wrongReads(answers)).toEqual([]);
   });
 
   it('a kill storm under load: only correct 200s and clean 503s, batches all-or-nothing, writes at most once, then healed', async () => {
     const { schema } = fixture;
-    const answers: Answer[] = [];
-    const writes: Array<{ markers: string[]; status: number }> = [];
-    let stopped = false;
-    let n = 0;
-    const client = async (c: number): Promise<void> => {
-      while (!stopped) {
-        const i = n++;
-        const t0 = performance.now();
-        if (i % 4 === 1) {
-          const m = `storm-${i}-${randomBytes(3).toString('hex')}`;
-          const r = await post(sluice.url, tokens.tenant1, { sql: 'insert into customers (name, email) values ($1, $2)', params: [m, `${m}@t1.example`] });
-          writes.push({ markers: [m], status: r.status });
-          answers.push(answerOf('write', r, performance.now() - t0));
-        } else if (i % 4 === 3) {
-          const [a, b] = [`storm-${i}a-${randomBytes(3).toString('hex')}`, `storm-${i}b-${randomBytes(3).toString('hex')}`];
-          const r = await post(sluice.url, tokens.tenant1, {
-            batch: [
-              { sql: 'insert into customers (name, email) values ($1, $2)', params: [a, `${a}@t1.example`] },
-              { sql: 'insert into customers (name, email) values ($1, $2)', params: [b, `${b}@t1.example`] },
-            ],
-          });
-          writes.push({ markers: [a, b], status: r.status });
-          answers.push(answerOf('batch', r, performance.now() - t0));
-        } else {
-          const label = c % 2 ? 't2' : 't1';
-          // Only the seeded rows (ids < 100): the writes add tenant-1 customers.
-          const r = await post(sluice.url, c % 2 ? tokens.tenant2 : tokens.tenant1, { sql: 'select name from customers where id < $1 order by id', params: [100], method: 'execute' });
-          answers.push(answerOf(label, r, performance.now() - t0));
-        }
-        if (answers.at(-1)!.status === 503) await sleep(50);
-      }
-    };
-    const load = Promise.all(Array.from({ length: 6 }, (_, c) => client(c)));
+    const load = mixedWriteLoad(sluice.url, tokens, (i) => `$${i}`);
     let kills = 0;
     try {
       const until = Date.now() + 3000;
@@ -197,9 +137,9 @@ describeIfPg('faults: Postgres sessions killed mid-statement', () => {
         await sleep(100);
       }
     } finally {
-      stopped = true;
-      await load;
+      await load.stop();
     }
+    const { answers, writes } = load;
     const { rows } = await fixture.admin.query<{ name: string; n: number }>(`select name, count(*)::int as n from ${schema}.customers where name like 'storm-%' group by name`);
     await fixture.admin.query(`delete from ${schema}.customers where name like 'storm-%'`);
     // The circuit breaker may open under the storm (consecutive DATABASE_UNAVAILABLE): a clean 503 too.
@@ -210,20 +150,13 @@ describeIfPg('faults: Postgres sessions killed mid-statement', () => {
     const reads = answers.filter((a) => a.label === 't1' || a.label === 't2');
     expect(wrongReads(reads.filter((a) => a.status === 200))).toEqual([]);
 
-    const applied = new Map(rows.map((r) => [r.name, r.n]));
-    const bad = writes.filter((w) => {
-      const counts = w.markers.map((m) => applied.get(m) ?? 0);
-      if (w.status === 200) return counts.some((x) => x !== 1);
-      // An error: at most once, and a batch all or nothing.
-      return counts.some((x) => x > 1) || new Set(counts).size > 1;
-    });
-    expect(bad).toEqual([]);
-    expect(rows.filter((r) => !writes.some((w) => w.markers.includes(r.name)))).toEqual([]);
+    const { misapplied, strangers } = writeAccounting(writes, new Map(rows.map((r) => [r.name, r.n])));
+    expect(misapplied).toEqual([]);
+    expect(strangers).toEqual([]);
 
     // Healed by itself (after the breaker's cooldown and probe, if it opened).
     await waitUntil('reads served again', async () => (await post(sluice.url, tokens.tenant2, NAMES)).status === 200, 20_000, 200);
-    const after = await Promise.all(Array.from({ length: 8 }, (_, i) => post(sluice.url, i % 2 ? tokens.tenant2 : tokens.tenant1, NAMES).then((r) => answerOf(i % 2 ? 't2' : 't1', r, 0))));
-    expect(wrongReads(after)).toEqual([]);
+    expect(wrongReads(await readsOfBothTenants(sluice.url, tokens, 8))).toEqual([]);
   }, 40_000);
 
   it('cancelled by an operator (pg_cancel_backend): a stable code, not a timeout it never hit; nothing applied', async () => {

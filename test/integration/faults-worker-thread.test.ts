@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { NAMES, T1_NAMES, T2_NAMES } from '../helpers/fault-load.js';
 import { blockedBackends, gatewayBackends, holdLock } from '../helpers/pg-backends.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 import { startInProcessGateway, type InProcessGateway } from '../helpers/in-process-gateway.js';
@@ -18,10 +19,6 @@ import { post } from '../helpers/sluice-harness.js';
 import { testConfig } from '../helpers/test-config.js';
 import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 import { waitUntil } from '../helpers/wait-until.js';
-
-const NAMES = { sql: 'select name from customers order by id', method: 'execute' };
-const T1_NAMES = ['T1 Alice', 'T1 Carol', 'T1 Erin'];
-const T2_NAMES = ['T2 Bob', 'T2 Dan', 'T2 Fay'];
 
 describeIfPg('faults: a worker thread killed mid-job (in-process mode)', () => {
   let fixture: PgFixture;

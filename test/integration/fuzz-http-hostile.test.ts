@@ -9,15 +9,15 @@
  * database (every mistyped body carries a DELETE, and the whole schema is compared before/after).
  * Bounded and seeded: fixed FUZZ_SEED, small numRuns.
  */
-import { createHmac } from 'node:crypto';
-import { connect } from 'node:net';
 import fc from 'fast-check';
 import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERRORS } from '../../src/errors.js';
+import { expectRefused } from '../helpers/expect-refused.js';
+import { malformedJson } from '../helpers/malformed-json.js';
+import { parseBody, rawRequest } from '../helpers/raw-http.js';
 import { startHarness, startSluice, type Harness, type PostResult, type Sluice } from '../helpers/sluice-harness.js';
 import { requirePostgres } from '../helpers/skip.js';
-import { TEST_JWT_SECRET, signToken, unsignedToken } from '../helpers/tokens.js';
+import { TEST_JWT_SECRET, handSignedToken, relabelToken, signToken, unsignedToken } from '../helpers/tokens.js';
 
 const run = await requirePostgres();
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
@@ -29,27 +29,7 @@ const VALID = { sql: 'select "id", "name" from "customers" order by "id"', metho
 /** The write every hostile body carries: it succeeds if it ever runs, and the before/after dump catches it. */
 const DELETE = "update customers set name = 'PWNED'";
 
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** A 4xx in our error shape with a registry code whose status matches. */
-function expectRefused(res: { status: number; body: any; text: string }, what: string): string {
-  const ctx = `${what} → ${res.status} ${res.text.slice(0, 300)}`;
-  expect(res.status, ctx).toBeGreaterThanOrEqual(400);
-  expect(res.status, ctx).toBeLessThan(500);
-  expect(res.body, ctx).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
-  const code = res.body.error.code as string;
-  expect(Object.keys(ERRORS), ctx).toContain(code);
-  expect(ERRORS[code as keyof typeof ERRORS].status, ctx).toBe(res.status);
-  return code;
-}
-
-/** Either refused as above, or answered 200 with tenant 1's rows only. */
+/** Either refused (expectRefused), or answered 200 with tenant 1's rows only. */
 function expectRefusedOrOwn(res: PostResult, what: string): void {
   if (res.status === 200) {
     expect(res.text, `${what} leaked`).not.toMatch(/T2 |SECRET/);
@@ -58,74 +38,16 @@ function expectRefusedOrOwn(res: PostResult, what: string): void {
   expectRefused(res, what);
 }
 
-interface RawResponse {
-  status: number;
-  headers: string;
-  body: any;
-  text: string;
-}
-
-/** Send raw bytes on a fresh socket and read until the server closes or answers completely. */
-function rawRequest(url: string, bytes: Buffer | string, timeoutMs = 5000): Promise<RawResponse> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const sock = connect(Number(port), hostname);
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      const all = Buffer.concat(chunks).toString('latin1');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(all);
-      if (!m) return reject(new Error(`no HTTP response: ${JSON.stringify(all.slice(0, 200))}`));
-      const split = all.indexOf('\r\n\r\n');
-      const headers = all.slice(0, split);
-      const text = Buffer.from(all.slice(split + 4), 'latin1').toString('utf8');
-      resolve({ status: Number(m[1]), headers, body: parse(text), text });
-    };
-    const complete = (): boolean => {
-      const all = Buffer.concat(chunks).toString('latin1');
-      const split = all.indexOf('\r\n\r\n');
-      if (split < 0) return false;
-      const len = /\r\ncontent-length: *(\d+)/i.exec(all.slice(0, split));
-      return len !== null && Buffer.byteLength(all.slice(split + 4), 'latin1') >= Number(len[1]);
-    };
-    const timer = setTimeout(() => (chunks.length > 0 ? finish() : (sock.destroy(), reject(new Error('raw request timed out')))), timeoutMs);
-    sock.on('data', (d) => {
-      chunks.push(d);
-      if (complete()) finish();
-    });
-    sock.on('end', finish);
-    sock.on('close', finish);
-    sock.on('error', () => (chunks.length > 0 ? finish() : undefined));
-    sock.write(bytes);
-  });
-}
-
 async function send(url: string, path: string, init: { headers?: Record<string, string>; body?: string | Uint8Array; method?: string }): Promise<PostResult> {
   const res = await fetch(`${url}${path}`, { method: init.method ?? 'POST', headers: init.headers ?? {}, ...(init.body !== undefined && { body: init.body }) });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: parse(text), text };
+  return { status: res.status, headers: res.headers, body: parseBody(text), text };
 }
 
 async function signWith(alg: 'HS256' | 'HS384' | 'HS512', claims: Record<string, unknown>, extra: { nbf?: number; exp?: number; header?: Record<string, unknown> } = {}): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...extra.header }).setIssuedAt().setExpirationTime(extra.exp ?? '1h');
   if (extra.nbf !== undefined) jwt.setNotBefore(extra.nbf);
   return jwt.sign(new TextEncoder().encode(TEST_JWT_SECRET));
-}
-
-/** A token signed by hand, for headers jose refuses to produce. */
-function hmacToken(header: Record<string, unknown>, payload: unknown, alg: 'sha256' | 'sha512' = 'sha256'): string {
-  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
-  return `${input}.${createHmac(alg, TEST_JWT_SECRET).update(input).digest('base64url')}`;
-}
-
-/** Re-label a valid HS256 token's header (signature unchanged): the signature no longer matches the header. */
-function relabel(token: string, header: Record<string, unknown>): string {
-  const [, payload, sig] = token.split('.');
-  return `${base64url.encode(JSON.stringify(header))}.${payload}.${sig}`;
 }
 
 describe.skipIf(!run)('hostile HTTP input', () => {
@@ -170,17 +92,7 @@ describe.skipIf(!run)('hostile HTTP input', () => {
   describe('bodies', () => {
     it(`malformed JSON text (${RUNS} cases, seed ${SEED}) → 400 BAD_REQUEST`, async () => {
       // Valid JSON prefixes cut short, plus arbitrary strings that do not parse as JSON.
-      const broken = fc.oneof(
-        fc.jsonValue().map((v) => JSON.stringify({ sql: DELETE, params: [v] })).chain((s) => fc.integer({ min: 1, max: Math.max(1, s.length - 1) }).map((n) => s.slice(0, n))),
-        fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }),
-      ).filter((s) => {
-        try {
-          JSON.parse(s);
-          return false;
-        } catch {
-          return s.trim() !== '';
-        }
-      });
+      const broken = malformedJson(DELETE);
       await fc.assert(
         fc.asyncProperty(broken, async (body) => {
           const res = await send(h.url, '/data', { headers: { ...auth, 'content-type': 'application/json' }, body });
@@ -417,14 +329,14 @@ describe.skipIf(!run)('hostile HTTP input', () => {
     const member = { sub: 'hostile-user', role: 'member', tenant_id: 1 };
     const now = (): number => Math.floor(Date.now() / 1000);
     const bad: Array<[string, () => Promise<string>, string]> = [
-      ['alg None (capitalised)', async () => relabel(unsignedToken(member), { alg: 'None', typ: 'JWT' }), 'TOKEN_INVALID'],
-      ['alg none with a valid HS256 signature kept', async () => relabel(await signToken(member), { alg: 'none', typ: 'JWT' }), 'TOKEN_INVALID'],
+      ['alg None (capitalised)', async () => relabelToken(unsignedToken(member), { alg: 'None', typ: 'JWT' }), 'TOKEN_INVALID'],
+      ['alg none with a valid HS256 signature kept', async () => relabelToken(await signToken(member), { alg: 'none', typ: 'JWT' }), 'TOKEN_INVALID'],
       ['HS512 signed with the right secret (only HS256 allowed)', () => signWith('HS512', member), 'TOKEN_INVALID'],
       ['HS384 signed with the right secret', () => signWith('HS384', member), 'TOKEN_INVALID'],
-      ['RS256 header over an HMAC signature', async () => relabel(await signToken(member), { alg: 'RS256', typ: 'JWT' }), 'TOKEN_INVALID'],
-      ['ES256 header over an HMAC signature', async () => relabel(await signToken(member), { alg: 'ES256', typ: 'JWT' }), 'TOKEN_INVALID'],
-      ['header with a jwk to trust', async () => relabel(await signToken(member), { alg: 'HS256', jwk: { kty: 'oct', k: 'AAAA' } }), 'TOKEN_INVALID'],
-      ['correctly signed, with an unknown crit extension', async () => hmacToken({ alg: 'HS256', crit: ['x-evil'], 'x-evil': 1 }, { ...member, exp: now() + 3600 }), 'TOKEN_INVALID'],
+      ['RS256 header over an HMAC signature', async () => relabelToken(await signToken(member), { alg: 'RS256', typ: 'JWT' }), 'TOKEN_INVALID'],
+      ['ES256 header over an HMAC signature', async () => relabelToken(await signToken(member), { alg: 'ES256', typ: 'JWT' }), 'TOKEN_INVALID'],
+      ['header with a jwk to trust', async () => relabelToken(await signToken(member), { alg: 'HS256', jwk: { kty: 'oct', k: 'AAAA' } }), 'TOKEN_INVALID'],
+      ['correctly signed, with an unknown crit extension', async () => handSignedToken({ alg: 'HS256', crit: ['x-evil'], 'x-evil': 1 }, { ...member, exp: now() + 3600 }), 'TOKEN_INVALID'],
       ['a one-character secret', () => signToken(member, { secret: 'x' }), 'TOKEN_INVALID'],
       ['signature stripped', async () => `${(await signToken(member)).split('.').slice(0, 2).join('.')}.`, 'TOKEN_INVALID'],
       ['payload swapped to tenant 2', async () => {

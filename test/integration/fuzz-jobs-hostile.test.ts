@@ -15,20 +15,21 @@
  * sequence on any write to `canary` (sequences ignore rollback), and every other table is compared
  * before/after. Bounded and seeded: fixed FUZZ_SEED, small numRuns.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { base64url } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine.js';
-import { ERRORS } from '../../src/errors.js';
 import { csvLines } from '../../src/http/routes/result-formats.js';
+import { expectRefused } from '../helpers/expect-refused.js';
+import { malformedJson } from '../helpers/malformed-json.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
+import { parseBody, rawRequest } from '../helpers/raw-http.js';
 import { describeIfPg, describeIfRedis, dropRedisPrefix, REDIS_URL } from '../helpers/services.js';
 import { memberPermissions, testConfig } from '../helpers/test-config.js';
 import { PG_TEST_URL } from '../helpers/skip.js';
-import { signToken, TEST_JWT_SECRET, unsignedToken } from '../helpers/tokens.js';
+import { handSignedToken, relabelToken, signToken, unsignedToken } from '../helpers/tokens.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
@@ -46,87 +47,9 @@ interface Answer {
   text: string;
 }
 
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** A 4xx in our error shape with a registry code whose status matches; returns the code. */
-function expectRefused(res: Answer, what: string): string {
-  const ctx = `${what} → ${res.status} ${res.text.slice(0, 300)}`;
-  expect(res.status, ctx).toBeGreaterThanOrEqual(400);
-  expect(res.status, ctx).toBeLessThan(500);
-  expect(res.body, ctx).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
-  const code = res.body.error.code as string;
-  expect(Object.keys(ERRORS), ctx).toContain(code);
-  expect(ERRORS[code as keyof typeof ERRORS].status, ctx).toBe(res.status);
-  return code;
-}
-
-/** Raw bytes on a fresh socket (Connection: close), so paths reach the server exactly as written. */
-function rawRequest(url: string, bytes: string | Buffer, timeoutMs = 5000): Promise<Answer> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const sock = connect(Number(port), hostname);
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      const all = Buffer.concat(chunks).toString('latin1');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(all);
-      if (!m) return reject(new Error(`no HTTP response: ${JSON.stringify(all.slice(0, 200))}`));
-      const split = all.indexOf('\r\n\r\n');
-      const head = all.slice(0, split);
-      let bodyBytes: Buffer = Buffer.from(all.slice(split + 4), 'latin1');
-      if (/\r\ntransfer-encoding: *chunked/i.test(head)) bodyBytes = dechunk(bodyBytes);
-      const text = bodyBytes.toString('utf8');
-      resolve({ status: Number(m[1]), contentType: /\r\ncontent-type: *([^\r]*)/i.exec(head)?.[1] ?? '', body: parse(text), text });
-    };
-    const timer = setTimeout(() => (chunks.length > 0 ? finish() : (sock.destroy(), reject(new Error('raw request timed out')))), timeoutMs);
-    sock.on('data', (d) => chunks.push(d));
-    sock.on('end', finish);
-    sock.on('close', finish);
-    sock.on('error', () => (chunks.length > 0 ? finish() : undefined));
-    sock.write(bytes);
-  });
-}
-
-function dechunk(b: Buffer): Buffer {
-  const out: Buffer[] = [];
-  let i = 0;
-  while (i < b.length) {
-    const eol = b.indexOf('\r\n', i);
-    if (eol < 0) break;
-    const size = parseInt(b.subarray(i, eol).toString('latin1'), 16);
-    if (!(size > 0)) break;
-    out.push(b.subarray(eol + 2, eol + 2 + size));
-    i = eol + 2 + size + 2;
-  }
-  return Buffer.concat(out);
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const missingId = (): string => `j_${randomBytes(18).toString('base64url')}`;
 const now = (): number => Math.floor(Date.now() / 1000);
-
-/** A token signed by hand, for headers and keys jose refuses to produce (crit, an empty secret, …). */
-async function forged(header: Record<string, unknown>, payload: Record<string, unknown>, secret = TEST_JWT_SECRET): Promise<string> {
-  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
-  const hash = header.alg === 'HS512' ? 'sha512' : 'sha256';
-  return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
-}
-
-/** Re-label a valid token's header, keeping its signature. */
-function relabel(token: string, header: Record<string, unknown>): string {
-  const [, payload, sig] = token.split('.');
-  return `${base64url.encode(JSON.stringify(header))}.${payload}.${sig}`;
-}
 
 describe('CSV export neutralises spreadsheet formulas', () => {
   const csv = (rows: unknown[]): string => [...csvLines(rows)].join('');
@@ -168,7 +91,7 @@ function suite(mode: string, queue: () => { redis?: string; prefix?: string }): 
       if (body !== undefined && h['content-type'] === undefined) h['content-type'] = 'application/json';
       const res = await fetch(`${url}${path}`, { method, headers: h, ...(body !== undefined && { body }) });
       const text = await res.text();
-      return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: parse(text), text };
+      return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: parseBody(text), text };
     }
 
     function raw(method: string, target: string, token: string | undefined, extra = '', body = ''): Promise<Answer> {
@@ -334,20 +257,14 @@ function suite(mode: string, queue: () => { redis?: string; prefix?: string }): 
       const post = (body: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> => call('POST', '/jobs', victim, body, { 'content-type': 'application/json', ...headers });
 
       it(`malformed JSON (${RUNS} cases, seed ${SEED}) → 400 BAD_REQUEST`, async () => {
-        const broken = fc
-          .oneof(
-            fc.jsonValue().map((v) => JSON.stringify({ sql: CANARY_WRITE, params: [v] })).chain((s) => fc.integer({ min: 1, max: Math.max(1, s.length - 1) }).map((n) => s.slice(0, n))),
-            fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }),
-            fc.constantFrom(`{"sql":"${CANARY_WRITE}",}`, `{'sql':'${CANARY_WRITE}'}`, `{"sql":"${CANARY_WRITE}"}}`, `{"sql":"${CANARY_WRITE}"}{"sql":"${CANARY_READ}"}`, `[{"sql":"${CANARY_WRITE}"}`, `{"sql":"${CANARY_WRITE}"} x`),
-          )
-          .filter((s) => {
-            try {
-              JSON.parse(s);
-              return false;
-            } catch {
-              return s.trim() !== '';
-            }
-          });
+        const broken = malformedJson(CANARY_WRITE, [
+          `{"sql":"${CANARY_WRITE}",}`,
+          `{'sql':'${CANARY_WRITE}'}`,
+          `{"sql":"${CANARY_WRITE}"}}`,
+          `{"sql":"${CANARY_WRITE}"}{"sql":"${CANARY_READ}"}`,
+          `[{"sql":"${CANARY_WRITE}"}`,
+          `{"sql":"${CANARY_WRITE}"} x`,
+        ]);
         await fc.assert(
           fc.asyncProperty(broken, async (body) => {
             expect(expectRefused(await post(body), `body ${JSON.stringify(body)}`)).toBe('BAD_REQUEST');
@@ -591,18 +508,18 @@ function suite(mode: string, queue: () => { redis?: string; prefix?: string }): 
       const bad: Array<[string, string, () => Promise<string | undefined>]> = [
         ['no token', 'TOKEN_MISSING', async () => undefined],
         ['alg none', 'TOKEN_INVALID', async () => unsignedToken(member())],
-        ['alg none relabel of a valid token', 'TOKEN_INVALID', async () => relabel(await signToken(member()), { alg: 'none', typ: 'JWT' })],
-        ['HS512 with the right secret (only HS256 allowed)', 'TOKEN_INVALID', () => forged({ alg: 'HS512' }, { ...member(), exp: now() + 3600 })],
-        ['RS256 header over an HMAC signature', 'TOKEN_INVALID', async () => relabel(await signToken(member()), { alg: 'RS256', typ: 'JWT' })],
+        ['alg none relabel of a valid token', 'TOKEN_INVALID', async () => relabelToken(await signToken(member()), { alg: 'none', typ: 'JWT' })],
+        ['HS512 with the right secret (only HS256 allowed)', 'TOKEN_INVALID', async () => handSignedToken({ alg: 'HS512' }, { ...member(), exp: now() + 3600 })],
+        ['RS256 header over an HMAC signature', 'TOKEN_INVALID', async () => relabelToken(await signToken(member()), { alg: 'RS256', typ: 'JWT' })],
         ['a different secret', 'TOKEN_INVALID', () => signToken(member(), { secret: 'another-secret-of-sufficient-length-0123456789' })],
-        ['an empty secret', 'TOKEN_INVALID', () => forged({ alg: 'HS256' }, { ...member(), exp: now() + 3600 }, '')],
+        ['an empty secret', 'TOKEN_INVALID', async () => handSignedToken({ alg: 'HS256' }, { ...member(), exp: now() + 3600 }, '')],
         ['expired', 'TOKEN_EXPIRED', () => signToken(member(), { expiresIn: now() - 600 })],
-        ['nbf in the future', 'TOKEN_INVALID', () => forged({ alg: 'HS256' }, { ...member(), nbf: now() + 3600, exp: now() + 7200 })],
+        ['nbf in the future', 'TOKEN_INVALID', async () => handSignedToken({ alg: 'HS256' }, { ...member(), nbf: now() + 3600, exp: now() + 7200 })],
         ['payload swapped to another user, signature kept', 'TOKEN_INVALID', async () => {
           const [h, , sig] = (await signToken({ sub: 'someone', role: 'member', tenant_id: 1 })).split('.');
           return `${h}.${base64url.encode(JSON.stringify({ ...member(), exp: now() + 3600 }))}.${sig}`;
         }],
-        ['crit header', 'TOKEN_INVALID', () => forged({ alg: 'HS256', crit: ['x-evil'], 'x-evil': 1 }, { ...member(), exp: now() + 3600 })],
+        ['crit header', 'TOKEN_INVALID', async () => handSignedToken({ alg: 'HS256', crit: ['x-evil'], 'x-evil': 1 }, { ...member(), exp: now() + 3600 })],
         ['no role', 'TOKEN_INVALID', () => signToken({ sub: victimSub, tenant_id: 1 })],
         ['role as array', 'TOKEN_INVALID', () => signToken({ ...member(), role: ['member'] })],
         ['no user claim (jobs need one)', 'CLAIM_MISSING', () => signToken({ role: 'member', tenant_id: 1 })],

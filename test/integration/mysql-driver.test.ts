@@ -10,22 +10,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MysqlConnectionConfig } from '../../src/config/types.js';
 import type { Driver, ExecuteRequest } from '../../src/drivers/driver.js';
 import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
-import { SluiceError } from '../../src/errors.js';
 import { MYSQL_URL, describeIfMysql } from '../helpers/services.js';
+import { failure } from '../helpers/sluice-failure.js';
 
 let job = 0;
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
   return { jobId: `m${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
-}
-
-async function failure(p: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return e as SluiceError;
-  }
-  throw new Error('expected a failure');
 }
 
 describeIfMysql('mysql2 driver (MariaDB)', () => {

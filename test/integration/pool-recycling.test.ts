@@ -21,9 +21,9 @@ import type { MysqlConnectionConfig, PostgresConnectionConfig } from '../../src/
 import type { Driver, ExecuteRequest } from '../../src/drivers/driver.js';
 import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
 import { createPgDriver } from '../../src/drivers/pg/pg-driver.js';
-import { SluiceError } from '../../src/errors.js';
 import { startFreezeProxy, viaProxy } from '../helpers/freeze-proxy.js';
 import { MYSQL_URL, PG_URL, describeIfMysql, describeIfPg } from '../helpers/services.js';
+import { failure } from '../helpers/sluice-failure.js';
 
 const logs: string[] = [];
 const log = (msg: string): void => void logs.push(msg);
@@ -31,16 +31,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
   return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 10, readOnly: true, ...o };
-}
-
-async function failure(p: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return e as SluiceError;
-  }
-  throw new Error('expected a failure');
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {

@@ -19,9 +19,9 @@ import { withReplicas } from '../../src/drivers/common/replica-driver.js';
 import type { Driver, ExecuteBatchRequest, ExecuteRequest } from '../../src/drivers/driver.js';
 import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
 import { createPgDriver } from '../../src/drivers/pg/pg-driver.js';
-import { SluiceError } from '../../src/errors.js';
 import { createDriver } from '../../src/pool/create-driver.js';
 import { MYSQL_URL, PG_URL, createTestSchema, describeIfMysql, describeIfPg } from '../helpers/services.js';
+import { failure } from '../helpers/sluice-failure.js';
 
 const log = (): void => undefined;
 
@@ -31,16 +31,6 @@ function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
 
 function batch(statements: ExecuteBatchRequest['statements'], readOnly: boolean): ExecuteBatchRequest {
   return { jobId: randomUUID(), statements, claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, readOnly };
-}
-
-async function failure(p: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return e as SluiceError;
-  }
-  throw new Error('expected a failure');
 }
 
 /** A driver that counts the statements it was asked to run (to prove the primary never saw one). */
@@ -80,6 +70,21 @@ interface Setup {
   sleepSql: (seconds: number) => string;
   /** Kill the replica session currently running sleepSql. */
   killRunningOnReplica(): Promise<boolean>;
+}
+
+/** Setup.driver over `base`: the first `o.replicas` of the replica URLs, and the routing asked for. */
+function replicatedDriver(base: PostgresConnectionConfig | MysqlConnectionConfig, replicaUrl: (i: number) => string): Setup['driver'] {
+  return (o) =>
+    createDriver(
+      {
+        ...base,
+        max: o.max ?? base.max,
+        replicas: [0, 1].slice(0, o.replicas).map(replicaUrl),
+        ...(o.reads && { replicaReads: o.reads }),
+        ...(o.utilization !== undefined && { replicaUtilization: o.utilization }),
+      },
+      log,
+    );
 }
 
 function replicaCases(name: string, describeIf: typeof describeIfPg, make: () => Promise<Setup & { teardown(): Promise<void> }>): void {
@@ -184,17 +189,7 @@ replicaCases('pg', describeIfPg, async () => {
     writeSql: () => `insert into ${schema}.items (note) values ('w')`,
     primaryTag: 'sluice',
     replicaTag: (i) => `sluice_rep_${tag}_${i}`,
-    driver: (o) =>
-      createDriver(
-        {
-          ...base,
-          max: o.max ?? base.max,
-          replicas: [0, 1].slice(0, o.replicas).map(replicaUrl),
-          ...(o.reads && { replicaReads: o.reads }),
-          ...(o.utilization !== undefined && { replicaUtilization: o.utilization }),
-        },
-        log,
-      ),
+    driver: replicatedDriver(base, replicaUrl),
     rawPrimary: () => createPgDriver(base, log),
     rawReplica: () => createPgDriver({ ...base, url: replicaUrl(0) }, log),
     rawDown: () => createPgDriver({ ...base, url: 'postgres://postgres@127.0.0.1:1/test' }, log),
@@ -237,17 +232,7 @@ replicaCases('mysql2 (MariaDB)', describeIfMysql, async () => {
     writeSql: () => `insert into ${table} (note) values ('w')`,
     primaryTag: primaryUser,
     replicaTag: (i) => `${users[i]}@127.0.0.1`,
-    driver: (o) =>
-      createDriver(
-        {
-          ...base,
-          max: o.max ?? base.max,
-          replicas: [0, 1].slice(0, o.replicas).map(replicaUrl),
-          ...(o.reads && { replicaReads: o.reads }),
-          ...(o.utilization !== undefined && { replicaUtilization: o.utilization }),
-        },
-        log,
-      ),
+    driver: replicatedDriver(base, replicaUrl),
     rawPrimary: () => createMysqlDriver(base, log),
     rawReplica: () => createMysqlDriver({ ...base, url: replicaUrl(0) }, log),
     rawDown: () => createMysqlDriver({ ...base, url: 'mysql://root@127.0.0.1:1/test' }, log),

@@ -23,8 +23,8 @@ import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
 import { createMysqlPool } from '../../src/drivers/mysql/mysql-pools.js';
 import { createPgDriver, pgLeasePoolOptions } from '../../src/drivers/pg/pg-driver.js';
 import { createPgPool } from '../../src/drivers/pg/pg-pools.js';
-import { SluiceError } from '../../src/errors.js';
 import { MYSQL_URL, PG_URL, createTestSchema, describeIfMysql, describeIfPg } from '../helpers/services.js';
+import { failure } from '../helpers/sluice-failure.js';
 
 const log = (): void => undefined;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -43,14 +43,8 @@ function batch(statements: ExecuteBatchRequest['statements'], o: Partial<Execute
 }
 
 async function fails(p: Promise<unknown>, code?: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    if (code !== undefined) expect((e as SluiceError).code).toBe(code);
-    return;
-  }
-  throw new Error('expected the lease to fail');
+  const e = await failure(p, 'expected the lease to fail');
+  if (code !== undefined) expect(e.code).toBe(code);
 }
 
 interface Scenario {
@@ -58,6 +52,59 @@ interface Scenario {
   /** false: the driver must destroy the connection (the next inspection sees a new session). */
   keepsSession: boolean;
   run(): Promise<void>;
+}
+
+/**
+ * The two batches both dialects run alike: `insert` adds a (tenant_id, body) row, `selectBody`
+ * reads a body back by value. Their SQL differs only in placeholders.
+ */
+function batchScenarios(driver: Driver, insert: string, selectBody: string, body: () => string): Scenario[] {
+  return [
+    {
+      name: 'a batch (write, then read)',
+      keepsSession: true,
+      async run() {
+        const b = body();
+        const r = await driver.executeBatch(batch([
+          { sql: insert, params: [1, b], method: 'execute' },
+          { sql: selectBody, params: [b], method: 'all' },
+        ]));
+        expect(r.results[1]!.rows).toEqual([[b]]);
+      },
+    },
+    {
+      name: 'a batch that fails half way (unique violation)',
+      keepsSession: true,
+      async run() {
+        const b = body();
+        await fails(driver.executeBatch(batch([{ sql: insert, params: [1, b], method: 'execute' }, { sql: insert, params: [1, b], method: 'execute' }])), 'UNIQUE_VIOLATION');
+      },
+    },
+  ];
+}
+
+/** The failing leases both dialects run alike, on `table`; `sleepSql(s)` sleeps s seconds on the server. */
+function failingScenarios(driver: Driver, table: string, sleepSql: (seconds: number) => string): Scenario[] {
+  return [
+    { name: 'a syntax error', keepsSession: true, run: () => fails(driver.execute(req('selec 1')), 'INVALID_SQL') },
+    {
+      name: 'a write in a read-only lease',
+      keepsSession: true,
+      run: () => fails(driver.execute(req(`update ${table} set body = body where id = 0`, { readOnly: true })), 'STATEMENT_NOT_ALLOWED'),
+    },
+    { name: 'a server-side timeout', keepsSession: true, run: () => fails(driver.execute(req(sleepSql(3), { timeoutMs: 250 })), 'QUERY_TIMEOUT') },
+    {
+      name: 'a cancel (the connection is destroyed)',
+      keepsSession: false,
+      async run() {
+        const r = req(sleepSql(5), { timeoutMs: 10_000, claims: { tenant_id: 2 } });
+        const running = fails(driver.execute(r), 'CLIENT_CLOSED');
+        await sleep(CANCEL_AFTER_MS);
+        await driver.cancel(r.jobId);
+        await running;
+      },
+    },
+  ];
 }
 
 /** Run every scenario ROUNDS times in rotated orders; inspect the session after each lease. */
@@ -185,29 +232,7 @@ describeIfPg('session sanitization: pg', () => {
         keepsSession: true,
         run: () => fails(driver.execute(req(`select 1`, { claims: { tenant_id: 3 } }))),
       },
-      {
-        name: 'a batch (write, then read)',
-        keepsSession: true,
-        async run() {
-          const b = body();
-          const r = await driver.executeBatch(batch([
-            { sql: `insert into ${t} (tenant_id, body) values ($1, $2)`, params: [1, b], method: 'execute' },
-            { sql: `select body from ${t} where body = $1`, params: [b], method: 'all' },
-          ]));
-          expect(r.results[1]!.rows).toEqual([[b]]);
-        },
-      },
-      {
-        name: 'a batch that fails half way (unique violation)',
-        keepsSession: true,
-        async run() {
-          const b = body();
-          await fails(driver.executeBatch(batch([
-            { sql: `insert into ${t} (tenant_id, body) values ($1, $2)`, params: [1, b], method: 'execute' },
-            { sql: `insert into ${t} (tenant_id, body) values ($1, $2)`, params: [1, b], method: 'execute' },
-          ])), 'UNIQUE_VIOLATION');
-        },
-      },
+      ...batchScenarios(driver, `insert into ${t} (tenant_id, body) values ($1, $2)`, `select body from ${t} where body = $1`, body),
       {
         name: 'a read-only batch',
         keepsSession: true,
@@ -225,24 +250,7 @@ describeIfPg('session sanitization: pg', () => {
         },
       },
       { name: 'a data error', keepsSession: true, run: () => fails(driver.execute(req('select 1/0')), 'INVALID_INPUT') },
-      { name: 'a syntax error', keepsSession: true, run: () => fails(driver.execute(req('selec 1')), 'INVALID_SQL') },
-      {
-        name: 'a write in a read-only lease',
-        keepsSession: true,
-        run: () => fails(driver.execute(req(`update ${t} set body = body where id = 0`, { readOnly: true })), 'STATEMENT_NOT_ALLOWED'),
-      },
-      { name: 'a server-side timeout', keepsSession: true, run: () => fails(driver.execute(req('select pg_sleep(3)', { timeoutMs: 250 })), 'QUERY_TIMEOUT') },
-      {
-        name: 'a cancel (the connection is destroyed)',
-        keepsSession: false,
-        async run() {
-          const r = req('select pg_sleep(5)', { timeoutMs: 10_000, claims: { tenant_id: 2 } });
-          const running = fails(driver.execute(r), 'CLIENT_CLOSED');
-          await sleep(CANCEL_AFTER_MS);
-          await driver.cancel(r.jobId);
-          await running;
-        },
-      },
+      ...failingScenarios(driver, t, (seconds) => `select pg_sleep(${seconds})`),
       {
         name: 'a truncated read',
         keepsSession: true,
@@ -366,26 +374,7 @@ describeIfMysql('session sanitization: mysql2 (MariaDB)', () => {
           expect(r.rowCount).toBe(1);
         },
       },
-      {
-        name: 'a batch (write, then read)',
-        keepsSession: true,
-        async run() {
-          const b = body();
-          const r = await driver.executeBatch(batch([
-            { sql: insert, params: [1, b], method: 'execute' },
-            { sql: `select body from ${table} where body = ?`, params: [b], method: 'all' },
-          ]));
-          expect(r.results[1]!.rows).toEqual([[b]]);
-        },
-      },
-      {
-        name: 'a batch that fails half way (unique violation)',
-        keepsSession: true,
-        async run() {
-          const b = body();
-          await fails(driver.executeBatch(batch([{ sql: insert, params: [1, b], method: 'execute' }, { sql: insert, params: [1, b], method: 'execute' }])), 'UNIQUE_VIOLATION');
-        },
-      },
+      ...batchScenarios(driver, insert, `select body from ${table} where body = ?`, body),
       {
         name: 'a read-only batch',
         keepsSession: true,
@@ -395,24 +384,7 @@ describeIfMysql('session sanitization: mysql2 (MariaDB)', () => {
         },
       },
       { name: 'a data error', keepsSession: true, run: () => fails(driver.execute(req(insert, { params: [1, 'x'.repeat(40)], readOnly: false, method: 'execute' })), 'INVALID_INPUT') },
-      { name: 'a syntax error', keepsSession: true, run: () => fails(driver.execute(req('selec 1')), 'INVALID_SQL') },
-      {
-        name: 'a write in a read-only lease',
-        keepsSession: true,
-        run: () => fails(driver.execute(req(`update ${table} set body = body where id = 0`, { readOnly: true })), 'STATEMENT_NOT_ALLOWED'),
-      },
-      { name: 'a server-side timeout', keepsSession: true, run: () => fails(driver.execute(req('select sleep(3)', { timeoutMs: 250 })), 'QUERY_TIMEOUT') },
-      {
-        name: 'a cancel (the connection is destroyed)',
-        keepsSession: false,
-        async run() {
-          const r = req('select sleep(5)', { timeoutMs: 10_000, claims: { tenant_id: 2 } });
-          const running = fails(driver.execute(r), 'CLIENT_CLOSED');
-          await sleep(CANCEL_AFTER_MS);
-          await driver.cancel(r.jobId);
-          await running;
-        },
-      },
+      ...failingScenarios(driver, table, (seconds) => `select sleep(${seconds})`),
       // What the validator never lets through, run straight through the driver: the reset must clear it.
       {
         name: 'user variables and SET SESSION',

@@ -12,23 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecuteRequest } from '../../src/drivers/driver.js';
 import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
 import { createSqliteDriver, type SqliteDriver } from '../../src/drivers/sqlite/sqlite-driver.js';
-import { SluiceError } from '../../src/errors.js';
+import { failure } from '../helpers/sluice-failure.js';
 
 const RUNAWAY = 'with recursive r(n) as (select 1 union all select n + 1 from r where n < 10000000000) select count(*) from r';
 
 let job = 0;
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
   return { jobId: `j${++job}`, sql, params: [], method: 'all', claims: {}, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
-}
-
-async function failure(p: Promise<unknown>): Promise<SluiceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return e as SluiceError;
-  }
-  throw new Error('expected a failure');
 }
 
 function alive(pid: number): boolean {

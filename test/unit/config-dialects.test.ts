@@ -1,21 +1,11 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/schema.js';
+import { configErrorOf, withConnection } from '../helpers/config-error.js';
 
-const SECRET = 'a-secret-that-is-at-least-32-chars-long';
-const withConnection = (main: unknown): any => ({ auth: { jwt: { secret: SECRET, algorithms: ['HS256'] } }, connections: { main } });
 const connectionOf = (main: unknown): unknown => parseConfig(withConnection(main)).connections.main;
 
-function errorOf(main: unknown): string {
-  try {
-    parseConfig(withConnection(main));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (main: unknown): string => configErrorOf(withConnection(main));
 
 const mysqlDefaults = { dialect: 'mysql', max: 10, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id' };
 const sqliteDefaults = { dialect: 'sqlite', schema: 'main', max: 1, busyTimeoutMs: 5000 };

@@ -4,22 +4,12 @@
  * defaults), and a normalized config parses to itself.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/schema.js';
+import { configErrorOf, withConnection } from '../helpers/config-error.js';
 
-const SECRET = 'a-secret-that-is-at-least-32-chars-long';
-const withConnection = (main: unknown): any => ({ auth: { jwt: { secret: SECRET, algorithms: ['HS256'] } }, connections: { main } });
 const connectionOf = (main: unknown): Record<string, unknown> => parseConfig(withConnection(main)).connections.main as unknown as Record<string, unknown>;
 
-function errorOf(main: unknown): string {
-  try {
-    parseConfig(withConnection(main));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (main: unknown): string => configErrorOf(withConnection(main));
 
 describe('connections: replicas and lifecycle keys', () => {
   it('accepts them on Postgres and keeps exactly what was set', () => {

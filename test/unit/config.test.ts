@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { parseConfig } from '../../src/config/schema.js';
+import { configErrorOf } from '../helpers/config-error.js';
 
 const SECRET = 'a-secret-that-is-at-least-32-chars-long';
 const base = (): any => ({
@@ -13,15 +14,7 @@ const base = (): any => ({
   connections: { main: 'postgres://app@127.0.0.1:5432/app' },
 });
 
-function errorOf(raw: unknown): string {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = configErrorOf;
 
 function withChange(change: (c: any) => void): any {
   const c = base();

@@ -1,25 +1,14 @@
 /** The `health` config key (circuit breaker and health checks) and its place in /readyz. */
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { healthRoutes } from '../../src/http/routes/health.js';
 import type { BreakerState } from '../../src/pool/worker-pool.js';
+import { configErrorOf, withConnection } from '../helpers/config-error.js';
 
-const base = (): Record<string, unknown> => ({
-  auth: { jwt: { secret: 'a-secret-that-is-at-least-32-chars-long', algorithms: ['HS256'] } },
-  connections: { main: 'postgres://app@127.0.0.1:5432/app' },
-});
+const base = (): Record<string, unknown> => withConnection('postgres://app@127.0.0.1:5432/app');
 
-function errorOf(health: unknown): string {
-  try {
-    parseConfig({ ...base(), health });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = (health: unknown): string => configErrorOf({ ...base(), health });
 
 describe('health config', () => {
   it('defaults', () => {
