@@ -17,6 +17,7 @@ import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import type { QueryOutcome } from '../../pool/messages.js';
 import type { WorkerPool } from '../../pool/worker-pool.js';
+import { createEarlyCancels } from '../../pool/early-cancels.js';
 import { cancelChannel, queueNameFor } from './names.js';
 import type { JobPayload, JobReturn } from './payload.js';
 import { settleWithin } from '../../timeouts.js';
@@ -48,16 +49,8 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
   const log = opts.log ?? (() => undefined);
   const { prefix, lockDurationMs } = config.queue;
   const running = new Set<string>();
-  /** Cancels for jobs not running here (yet): id → expiry. */
-  const cancelled = new Map<string, number>();
-
-  function rememberCancel(id: string): void {
-    const now = Date.now();
-    if (cancelled.size >= CANCEL_MEMORY_MAX) {
-      for (const [k, exp] of cancelled) if (exp < now || cancelled.size >= CANCEL_MEMORY_MAX) cancelled.delete(k);
-    }
-    cancelled.set(id, now + CANCEL_MEMORY_MS);
-  }
+  /** Cancels for jobs not running here (yet), bounded in time and count. */
+  const cancelled = createEarlyCancels({ ttlMs: CANCEL_MEMORY_MS, max: CANCEL_MEMORY_MAX });
 
   const lastLogged = new Map<string, number>();
   function logThrottled(msg: string, extra: { connection: string; err: string }): void {
@@ -74,7 +67,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
   subscribed.catch(() => undefined);
   subscriber.on('message', (_channel: string, id: string) => {
     if (running.has(id)) pool.cancel(id);
-    else rememberCancel(id);
+    else cancelled.add(id);
   });
 
   async function processJob(job: Job<JobPayload, JobReturn>): Promise<JobReturn> {
@@ -86,11 +79,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
       task.readOnlyRetry = true;
       log('job restarted after its worker was lost', { jobId: task.id });
     }
-    const exp = cancelled.get(task.id);
-    if (exp !== undefined) {
-      cancelled.delete(task.id);
-      if (exp >= Date.now()) return { ok: false, error: new SluiceError('CLIENT_CLOSED').toBody() };
-    }
+    if (cancelled.take(task.id)) return { ok: false, error: new SluiceError('CLIENT_CLOSED').toBody() };
     running.add(task.id);
     try {
       return await pool.run(task);
