@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
+import { ConfigError } from './config/config-error.js';
 import { checkReloadable } from './config/reload.js';
 import { parseConfig } from './config/schema.js';
 import { SluiceError } from './errors.js';
@@ -94,8 +95,17 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
     // A new directory loads before it serves; the old one keeps serving until the switch.
     const sameDirectory = isDeepStrictEqual(next.tenants?.directory, routing.config.tenants?.directory) && isDeepStrictEqual(next.connections, routing.config.connections);
     const nextDirectory = sameDirectory ? directory : createTenantDirectory(next, directoryLog);
-    if (nextDirectory !== directory) await nextDirectory?.refresh();
-    setup.reload(next);
+    if (nextDirectory !== directory && nextDirectory && !(await nextDirectory.refresh())) {
+      // Serving on a directory that cannot be read would turn its tenants into 503s: keep the old.
+      await nextDirectory.close();
+      throw new ConfigError([{ path: 'tenants.directory', message: 'could not be read with the new config (see the log); the running config stays' }]);
+    }
+    try {
+      setup.reload(next);
+    } catch (e) {
+      if (nextDirectory !== directory) await nextDirectory?.close();
+      throw e;
+    }
     const oldDirectory = directory;
     directory = nextDirectory;
     routing.router = createTenantRouter(next, directory?.lookup);

@@ -20,10 +20,8 @@ interface Generation {
 }
 
 export interface ReloadablePool extends WorkerPool {
-  /** Switch new jobs to a pool built from `next`; resolves once the new pool exists (not when the old one has drained). */
+  /** Switch new jobs to a pool built from `next` at once; the old pool closes once its running jobs end. Throws after close(). */
   reload(next: Readonly<SluiceConfig>): void;
-  /** Resolves when every retired generation has closed (tests, shutdown). */
-  drained(): Promise<void>;
   readonly generations: number;
 }
 
@@ -78,10 +76,6 @@ export function createReloadablePool(config: Readonly<SluiceConfig>, factory: (c
       old.retired = true;
       retiring.add(old);
       closeIfDrained(old);
-    },
-    async drained() {
-      await Promise.allSettled([...retiring].map((g) => g.closed ?? Promise.resolve()));
-      if (retiring.size > 0) await new Promise((r) => setTimeout(r, 10)).then(() => pool.drained());
     },
     get generations() {
       return count;

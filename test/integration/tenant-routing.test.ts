@@ -154,6 +154,36 @@ describeIfPg('tenant routing', () => {
   });
 });
 
+describeIfPg('tenant routing: reloading the directory', () => {
+  it('a reload whose directory cannot be read is refused and the running directory keeps serving', async () => {
+    const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const s = `t_${randomBytes(5).toString('hex')}_dir`;
+    await admin.query(`create schema ${s}; create table ${s}.notes (id serial primary key, tenant_id text not null, body text not null)`);
+    await admin.query(`create table ${s}.dir (tenant_id text primary key, connection text, tier text, status text)`);
+    await admin.query(`insert into ${s}.dir values ('d1', null, null, 'suspended')`);
+    const make = (table: string): Record<string, unknown> => {
+      const raw = config({
+        tenants: { default: { connection: 'main' }, tiers: { dedicated: {} }, directory: { connection: 'main', table, refreshMs: 60_000 } },
+        permissions: { member: { main: { notes: { select: { columns: '*', filter: { tenant_id: '$claims.tenant_id' } } } } } },
+      });
+      (raw.connections as Record<string, Record<string, unknown>>).main!.schema = s;
+      return raw;
+    };
+    const { engine, url } = await start(make(`${s}.dir`));
+    try {
+      expect((await post(url, await token('d1'), READ)).body.error.code).toBe('TENANT_SUSPENDED');
+      await expect(engine.reload(make(`${s}.no_such_table`))).rejects.toThrow(/tenants\.directory: could not be read/);
+      // Still the old directory: d1 is still suspended, others still on the default route.
+      expect((await post(url, await token('d1'), READ)).body.error.code).toBe('TENANT_SUSPENDED');
+      expect((await post(url, await token('d2'), READ)).status).toBe(200);
+    } finally {
+      await engine.close();
+      await admin.query(`drop schema ${s} cascade`);
+      await admin.end();
+    }
+  }, 30_000);
+});
+
 describeIfPg('tenant routing: config checks', () => {
   it('refuses routes to unknown connections or tiers, and "@tier" permissions for unknown tiers', () => {
     const bad = config({
