@@ -15,37 +15,12 @@
  * runs long with a random seed, printed so that a failure replays with FUZZ_SEED=<seed>.
  * CORPUS holds shrunk failures found so far; it runs every time.
  */
-import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQLITE_PROFILE, readCase } from '../helpers/sql-fuzz-dialect-gen.js';
-import { writeCase } from '../helpers/sql-fuzz-dialect-writes.js';
-import { tenantView, type TableName } from '../helpers/sql-fuzz-dialect.js';
-import type { FuzzBackend } from '../helpers/sql-fuzz-fixture.js';
-import { FuzzStats, judgeRead, judgeWrite, startFuzzEngine, type FuzzEngine } from '../helpers/sql-fuzz-run.js';
+import { describe } from 'vitest';
+import { SQLITE_PROFILE } from '../helpers/sql-fuzz-dialect-gen.js';
 import { createSqliteFuzzBackend } from '../helpers/sql-fuzz-sqlite.js';
+import { defineDialectFuzzSuite, oracleView, type CorpusEntry } from '../helpers/sql-fuzz-suite.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
-const WRITE_RUNS = Number(process.env.FUZZ_WRITE_RUNS ?? process.env.FUZZ_RUNS ?? 100);
-const SEED = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 0x5eed);
-
-interface CorpusEntry {
-  name: string;
-  kind: 'read' | 'write';
-  tenant: 1 | 2;
-  sluice: string;
-  oracle: string;
-  /** The oracle's fenced form (defaults to `oracle`). */
-  fenced?: string;
-  /** sluice's `?` values (the oracle writes them inline). */
-  params?: unknown[];
-  ordered?: boolean;
-  probe?: boolean;
-  /** What the judge must conclude (it throws on any difference anyway). */
-  expect: 'equal' | 'overRefused' | 'bothRefused' | 'probe';
-}
-
-/** The oracle's view of a table for tenant 1 (as the generator prints it). */
-const view = (t: TableName): string => tenantView(t, { dialect: 'sqlite', mode: 'oracle', tenant: 1, fenced: false, quoted: false });
+const view = oracleView('sqlite');
 
 /** Shrunk failures of earlier runs (and the cases that pin their fixes). */
 const CORPUS: CorpusEntry[] = [
@@ -120,65 +95,10 @@ const CORPUS: CorpusEntry[] = [
   },
 ];
 
-describe('differential fuzzing of SQLite reads and writes against a hand-written tenant predicate', () => {
-  let backend: FuzzBackend;
-  let sluice: FuzzEngine;
-  const reads = new FuzzStats();
-  const writes = new FuzzStats();
-
-  beforeAll(async () => {
-    backend = createSqliteFuzzBackend();
-    sluice = await startFuzzEngine(backend);
-  }, 60_000);
-
-  afterAll(async () => {
-    console.info(`${reads.summary('fuzz-sqlite reads', SEED)}\n${writes.summary('fuzz-sqlite writes', SEED)}`);
-    try {
-      await sluice?.close();
-    } finally {
-      await backend?.close();
-    }
-  }, 60_000);
-
-  it('the judges notice a difference (another tenant\'s rows, another write)', async () => {
-    const stats = new FuzzStats();
-    const other = tenantView('customers', { dialect: 'sqlite', mode: 'oracle', tenant: 2, fenced: false, quoted: false });
-    const read = { tenant: 1 as const, sluice: 'select id from customers', oracle: `select id from ${other} customers`, probe: false, ordered: false };
-    await expect(judgeRead({ ...read, fenced: read.oracle }, backend, sluice, stats)).rejects.toThrow(/rows differ/);
-    const write = { tenant: 1 as const, sluice: "update customers set name = 'x' where id = 1", oracle: "update customers set name = 'y' where tenant_id = 1 and id = 1", probe: false };
-    await expect(judgeWrite({ ...write, fenced: write.oracle }, backend, sluice, stats)).rejects.toThrow(/differs from the oracle/);
-    // Both copies are back at the seed: the next case starts clean.
-    expect(await backend.pristine('a', await backend.dump('a'))).toBe(true);
-    expect(await backend.pristine('b', await backend.dump('b'))).toBe(true);
-  }, 30_000);
-
-  it('the corpus of earlier findings', async () => {
-    const stats = new FuzzStats();
-    for (const c of CORPUS) {
-      const entry = { probe: false, ordered: false, fenced: c.oracle, ...c };
-      const outcome = c.kind === 'read' ? await judgeRead(entry, backend, sluice, stats) : await judgeWrite(entry, backend, sluice, stats);
-      expect(outcome, c.name).toBe(c.expect);
-    }
-  }, 60_000);
-
-  it.skipIf(RUNS === 0)(`answers every generated read like the oracle, or refuses it (${RUNS} cases, seed ${SEED})`, async () => {
-    await fc.assert(
-      fc.asyncProperty(readCase(SQLITE_PROFILE), async (c) => {
-        await judgeRead(c, backend, sluice, reads);
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: false },
-    );
-    // Most statements must be answered by both sides, or the property proves little.
-    expect(reads.counts.equal).toBeGreaterThanOrEqual(Math.floor(RUNS * 0.4));
-  }, Math.max(120_000, RUNS * 300));
-
-  it.skipIf(WRITE_RUNS === 0)(`leaves other tenants alone and writes what the oracle writes (${WRITE_RUNS} cases, seed ${SEED})`, async () => {
-    await fc.assert(
-      fc.asyncProperty(writeCase(SQLITE_PROFILE), async (c) => {
-        await judgeWrite(c, backend, sluice, writes);
-      }),
-      { numRuns: WRITE_RUNS, seed: SEED, endOnFailure: false },
-    );
-    expect(writes.counts.equal).toBeGreaterThanOrEqual(Math.floor(WRITE_RUNS * 0.3));
-  }, Math.max(120_000, WRITE_RUNS * 600));
+defineDialectFuzzSuite({
+  title: 'differential fuzzing of SQLite reads and writes against a hand-written tenant predicate',
+  describe: describe,
+  profile: SQLITE_PROFILE,
+  createBackend: createSqliteFuzzBackend,
+  corpus: CORPUS,
 });
