@@ -2,16 +2,11 @@
  * The do-it-yourself baseline: a Drizzle pg-proxy endpoint with the tenant filter written by hand.
  * No auth, no parsing, no checks, no threads — what sluice's overhead is measured against.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import pg from 'pg';
+import { listenBare, type BareTarget } from './load.js';
 
-export interface BareProxy {
-  app: FastifyInstance;
-  url: string;
-  close(): Promise<void>;
-}
-
-export async function startBareProxy(opts: { dbUrl: string; schema: string; poolSize: number; tenant: number }): Promise<BareProxy> {
+export async function startBareProxy(opts: { dbUrl: string; schema: string; poolSize: number; tenant: number }): Promise<BareTarget> {
   const pool = new pg.Pool({ connectionString: opts.dbUrl, max: opts.poolSize, options: `-c search_path=${opts.schema}` });
   const app = Fastify({ logger: false });
   app.post<{ Body: { sql: string; params?: unknown[]; method?: 'all' | 'execute' } }>('/data', async (request) => {
@@ -21,15 +16,5 @@ export async function startBareProxy(opts: { dbUrl: string; schema: string; pool
     const result = await pool.query({ text, values: [...params, opts.tenant], ...(method === 'all' ? { rowMode: 'array' as const } : {}) });
     return { rows: result.rows, rowCount: result.rowCount, truncated: false };
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    app,
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      await pool.end();
-    },
-  };
+  return listenBare(app, () => pool.end());
 }

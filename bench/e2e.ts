@@ -10,15 +10,10 @@ import { testConfig } from '../test/helpers/test-config.js';
 import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
 import { startBareProxy } from './bare-proxy.js';
 import { jwtVerifyUs, tenantContextUs, threadHopUs, validatorUs } from './stage-costs.js';
-import { CONNECTIONS, DURATION, fmt, measure, measureSluice, PER_THREAD, printComparison, ratio, THREADS, WARMUP, type Run } from './load.js';
+import { CONNECTIONS, DURATION, fmt, measureBare, measureSluice, PER_THREAD, printComparison, ratio, THREADS, WARMUP } from './load.js';
 
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = $1';
 const BODY = { sql: QUERY, params: [1], method: 'all', typings: ['none'] };
-const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
-
-
-
-
 
 async function main(): Promise<void> {
   const fixture = await createPgFixture();
@@ -31,12 +26,7 @@ async function main(): Promise<void> {
   console.log(`query: ${QUERY}  [$1 = 1, tenant 1]\n`);
   try {
     const bare = await startBareProxy({ dbUrl: PG_TEST_URL, schema: fixture.schema, poolSize: THREADS * PER_THREAD, tenant: 1 });
-    let bareRun: Run;
-    try {
-      bareRun = await measureTarget('bare proxy', bare.url, {});
-    } finally {
-      await bare.close();
-    }
+    const bareRun = await measureBare(bare, BODY, 'T1 Alice');
 
     const sluiceRun = await measureSluice(config, BODY, 'T1 Alice');
 

@@ -1,7 +1,9 @@
 /** What every end-to-end bench shares: settings from the environment, the load driver, formatting. */
 import autocannon from 'autocannon';
+import type { FastifyInstance } from 'fastify';
 import { createEngine } from '../src/engine.js';
-import { signToken } from '../test/helpers/tokens.js';
+import { memberPermissions } from '../test/helpers/test-config.js';
+import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
 
 export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -69,4 +71,46 @@ export function printComparison(label: string, bare: Run, sluice: Run): void {
   }
   console.log(`\nsluice/bare${label}: throughput ${ratio(sluice.rps, bare.rps)}, p50 ${ratio(sluice.p50, bare.p50)}, p99 ${ratio(sluice.p99, bare.p99)}`);
   if (sluice.non2xx + sluice.errors + bare.non2xx + bare.errors > 0) console.log('WARNING: some requests failed; the numbers above are not comparable');
+}
+
+/** A hand-written baseline proxy, listening on loopback. */
+export interface BareTarget {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listen on a free loopback port; `close` closes the app, then whatever else the proxy holds. */
+export async function listenBare(app: FastifyInstance, release: () => unknown): Promise<BareTarget> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await release();
+    },
+  };
+}
+
+/** Measures the bare proxy (no token), then closes it. */
+export async function measureBare(bare: BareTarget, body: Record<string, unknown>, expect: string): Promise<Run> {
+  try {
+    return await measure({ name: 'bare proxy', url: bare.url, headers: {} }, body, expect);
+  } finally {
+    await bare.close();
+  }
+}
+
+/** The sluice config the MySQL and SQLite e2e benches run: the `member` role over one connection. */
+export function memberBenchConfig(connection: unknown): Record<string, unknown> {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
+    connections: { main: connection },
+    limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
+    workers: { threads: THREADS },
+    logging: { level: 'silent' },
+    permissions: memberPermissions(),
+  };
 }

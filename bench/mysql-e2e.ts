@@ -12,14 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import mysql from 'mysql2/promise';
-import { memberPermissions } from '../test/helpers/test-config.js';
-import { TEST_JWT_SECRET } from '../test/helpers/tokens.js';
-import { CONNECTIONS, DURATION, measure, measureSluice, PER_THREAD, printComparison, THREADS, WARMUP, type Run } from './load.js';
+import { CONNECTIONS, DURATION, listenBare, measureBare, measureSluice, memberBenchConfig, PER_THREAD, printComparison, THREADS, WARMUP, type BareTarget } from './load.js';
 
 const SERVER = 'mysql://root@127.0.0.1:3306';
 const QUERY = 'select `id`, `name`, `email` from `customers` where `customers`.`id` = ?';
 const BODY = { sql: QUERY, params: [1], method: 'all' };
-const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
 
 const FIXTURE = [
   'create table customers (id int auto_increment primary key, tenant_id int not null, name varchar(100) not null, email varchar(100) unique, secret_note text)',
@@ -29,7 +26,7 @@ const FIXTURE = [
      (5, 1, 'T1 Erin', 'erin@t1.example', 'SECRET-T1-erin'), (6, 2, 'T2 Frank', 'frank@t2.example', 'SECRET-T2-frank')`,
 ];
 
-async function startBare(dbUrl: string, poolSize: number, tenant: number): Promise<{ url: string; close(): Promise<void> }> {
+async function startBare(dbUrl: string, poolSize: number, tenant: number): Promise<BareTarget> {
   const pool = mysql.createPool({ uri: dbUrl, connectionLimit: poolSize });
   const app = Fastify({ logger: false });
   app.post<{ Body: { sql: string; params?: unknown[]; method?: 'all' | 'execute' } }>('/data', async (request) => {
@@ -39,16 +36,7 @@ async function startBare(dbUrl: string, poolSize: number, tenant: number): Promi
     const rows = Array.isArray(result) ? result : [];
     return { rows, rowCount: rows.length, truncated: false };
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      await pool.end();
-    },
-  };
+  return listenBare(app, () => pool.end());
 }
 
 async function main(): Promise<void> {
@@ -67,26 +55,8 @@ async function main(): Promise<void> {
     console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
 
     const bare = await startBare(dbUrl, THREADS * PER_THREAD, 1);
-    let bareRun: Run;
-    try {
-      bareRun = await measureTarget('bare proxy', bare.url, {});
-    } finally {
-      await bare.close();
-    }
-
-    const sluiceRun = await measureSluice(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
-        connections: { main: { url: dbUrl, max: PER_THREAD } },
-        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
-        workers: { threads: THREADS },
-        logging: { level: 'silent' },
-        permissions: memberPermissions(),
-      },
-      BODY,
-      'T1 Alice',
-    );
+    const bareRun = await measureBare(bare, BODY, 'T1 Alice');
+    const sluiceRun = await measureSluice(memberBenchConfig({ url: dbUrl, max: PER_THREAD }), BODY, 'T1 Alice');
 
     printComparison(' (MySQL)', bareRun, sluiceRun);
   } finally {

@@ -14,18 +14,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { runSqliteAdminSql } from '../src/drivers/sqlite/sqlite-admin.js';
-import { memberPermissions } from '../test/helpers/test-config.js';
-import { TEST_JWT_SECRET } from '../test/helpers/tokens.js';
-import { CONNECTIONS, DURATION, measure, measureSluice, printComparison, THREADS, WARMUP, type Run } from './load.js';
+import { CONNECTIONS, DURATION, listenBare, measureBare, measureSluice, memberBenchConfig, printComparison, THREADS, WARMUP, type BareTarget } from './load.js';
 
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = ?';
 const BODY = { sql: QUERY, params: [1], method: 'all' };
-const measureTarget = (name: string, url: string, headers: Record<string, string>): Promise<Run> => measure({ name, url, headers }, BODY, 'T1 Alice');
 
-
-
-
-async function startBare(file: string, tenant: number): Promise<{ url: string; close(): Promise<void> }> {
+async function startBare(file: string, tenant: number): Promise<BareTarget> {
   const db = new Database(file, { readonly: true });
   const cache = new Map<string, Database.Statement>();
   const app = Fastify({ logger: false });
@@ -37,18 +31,8 @@ async function startBare(file: string, tenant: number): Promise<{ url: string; c
     const rows = stmt.all(...params, tenant);
     return { rows, rowCount: rows.length, truncated: false };
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      db.close();
-    },
-  };
+  return listenBare(app, () => db.close());
 }
-
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-e2e-'));
@@ -65,26 +49,8 @@ async function main(): Promise<void> {
     console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
 
     const bare = await startBare(file, 1);
-    let bareRun: Run;
-    try {
-      bareRun = await measureTarget('bare proxy', bare.url, {});
-    } finally {
-      await bare.close();
-    }
-
-    const sluiceRun = await measureSluice(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-        connections: { main: file },
-        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
-        workers: { threads: THREADS },
-        logging: { level: 'silent' },
-        permissions: memberPermissions(),
-      },
-      BODY,
-      'T1 Alice',
-    );
+    const bareRun = await measureBare(bare, BODY, 'T1 Alice');
+    const sluiceRun = await measureSluice(memberBenchConfig(file), BODY, 'T1 Alice');
 
     printComparison(' (SQLite)', bareRun, sluiceRun);
   } finally {
