@@ -10,9 +10,14 @@ import { SluiceError } from '../../errors.js';
 
 export type Release = () => void;
 
+/** A caller's handle on its wait: while it waits, `abortWait` ends it (cancel() calls it); null otherwise. */
+export interface Waiting {
+  abortWait: ((err: Error) => void) | null;
+}
+
 export interface LeaseGate {
-  /** `onWaiting` receives a function that aborts the wait (used by cancel()). */
-  acquire(timeoutMs: number, onWaiting: (abort: (err: Error) => void) => void): Promise<Release>;
+  /** `waiting.abortWait` is set for as long as the caller waits, and null again once it has a lease or gave up. */
+  acquire(timeoutMs: number, waiting: Waiting): Promise<Release>;
   /** Leases held now and callers waiting for one. */
   stats(): { active: number; waiting: number };
 }
@@ -38,7 +43,7 @@ export function createLeaseGate(max: number): LeaseGate {
 
   return {
     stats: () => ({ active, waiting: waiters.size }),
-    acquire(timeoutMs, onWaiting) {
+    acquire(timeoutMs, waiting) {
       if (active < max && waiters.size === 0) {
         active++;
         return Promise.resolve(releaser());
@@ -46,16 +51,18 @@ export function createLeaseGate(max: number): LeaseGate {
       return new Promise<Release>((resolve, reject) => {
         const grant = (): void => {
           clearTimeout(timer);
+          waiting.abortWait = null;
           resolve(releaser());
         };
         const abort = (err: Error): void => {
           if (!waiters.delete(grant)) return;
           clearTimeout(timer);
+          waiting.abortWait = null;
           reject(err);
         };
         const timer = setTimeout(() => abort(new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout')), timeoutMs);
         waiters.add(grant);
-        onWaiting(abort);
+        waiting.abortWait = abort;
       });
     },
   };

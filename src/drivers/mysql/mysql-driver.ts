@@ -10,7 +10,7 @@
 import type mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
-import { createLeaseGate } from '../common/lease-gate.js';
+import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
 import { isConnectionError, mapMysqlError } from './mysql-errors.js';
 import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
@@ -35,12 +35,12 @@ const STALL_GRACE_MS = 2000;
 
 class StalledError extends Error {}
 
-interface Running extends LeaseState {
+/** `abortWait` (Waiting): set while waiting for a free connection; cancel() ends the wait. */
+interface Running extends LeaseState, Waiting {
   threadId: number | null;
   /** A KILL QUERY in flight or done: the connection must not be reused. */
   killing: Promise<void> | null;
   timedOut: boolean;
-  abortWait: ((err: Error) => void) | null;
 }
 
 export interface MysqlDriverOptions {
@@ -133,10 +133,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     const started = performance.now();
     let releaseGate: (() => void) | undefined;
     try {
-      releaseGate = await gate.acquire(req.timeoutMs, (abort) => {
-        state.abortWait = abort;
-      });
-      state.abortWait = null;
+      releaseGate = await gate.acquire(req.timeoutMs, state);
       let c: mysql.PoolConnection;
       try {
         c = await checkout(req.timeoutMs - (performance.now() - started));

@@ -13,7 +13,7 @@ import { createPgCheckout } from './pg-checkout.js';
 import { lifecycleOf } from '../common/pool-lifecycle.js';
 import { markNotSent } from '../common/not-sent.js';
 import { resolveDbRole } from '../../permissions/db-role.js';
-import { createLeaseGate } from '../common/lease-gate.js';
+import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import { isConnectionError, mapPgError } from './pg-errors.js';
 import { runBatchLease, runLease, type LeaseState } from './pg-lease.js';
 import { createPgPool, type PgLog, type PgPoolOptions } from './pg-pools.js';
@@ -26,14 +26,13 @@ const PING_TIMEOUT_MS = 2000;
 /** Clock granularity between our timer and the server's when telling a timeout from another cancel. */
 const TIMEOUT_CLOCK_SLACK_MS = 10;
 
-interface Running extends LeaseState {
+/** `abortWait` (Waiting): set while waiting for a free connection; cancel() ends the wait. */
+interface Running extends LeaseState, Waiting {
   pid: number | null;
   /** The lease's work once it has started: cancels repeat until it settles. */
   work: Promise<unknown> | null;
   /** A pg_cancel_backend in flight; the client must not be reused until it is done. */
   cancelling: Promise<void> | null;
-  /** Set while waiting for a free connection: cancel() ends the wait. */
-  abortWait: ((err: Error) => void) | null;
 }
 
 class BackstopError extends Error {}
@@ -94,10 +93,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
     const started = performance.now();
     let release: (() => void) | undefined;
     try {
-      release = await gate.acquire(timeoutMs, (abort) => {
-        state.abortWait = abort;
-      });
-      state.abortWait = null;
+      release = await gate.acquire(timeoutMs, state);
       let client: pg.PoolClient;
       try {
         client = await checkout(timeoutMs - (performance.now() - started));

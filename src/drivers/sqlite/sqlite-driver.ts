@@ -6,17 +6,17 @@
  */
 import type { SqliteConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
-import { createLeaseGate } from '../common/lease-gate.js';
+import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
 import type { SqliteExecMessage, SqliteStatementResult } from './sqlite-protocol.js';
 import { createSqliteProcess, type SqliteLog } from './sqlite-process.js';
 
 const PING_TIMEOUT_MS = 2000;
 
-interface Running {
+/** `abortWait` (Waiting): set while waiting for a free connection; cancel() ends the wait. */
+interface Running extends Waiting {
   cancelled: boolean;
   inFlight: boolean;
-  abortWait: ((err: Error) => void) | null;
 }
 
 export interface SqliteDriver extends Driver {
@@ -38,10 +38,7 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
     const started = performance.now();
     let release: (() => void) | undefined;
     try {
-      release = await gate.acquire(timeoutMs, (abort) => {
-        state.abortWait = abort;
-      });
-      state.abortWait = null;
+      release = await gate.acquire(timeoutMs, state);
       if (state.cancelled) throw new SluiceError('CLIENT_CLOSED');
       const leased = performance.now();
       const remaining = timeoutMs - (leased - started);
@@ -82,7 +79,7 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
     stats: () => ({ max: 1, ...gate.stats(), open: proc.pid() === undefined ? 0 : 1 }),
     async ping() {
       // Behind the statement in flight, never beside it: the ping's kill must not hit a query.
-      const release = await gate.acquire(PING_TIMEOUT_MS, () => undefined);
+      const release = await gate.acquire(PING_TIMEOUT_MS, { abortWait: null });
       const timer = setTimeout(() => proc.kill(new SluiceError('DATABASE_UNAVAILABLE', 'The SQLite process did not answer', { retryAfter: 1 })), PING_TIMEOUT_MS);
       try {
         await proc.request({ type: 'ping' });
