@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import { checkMethod, type BatchStatement, type QueryJob } from '../pool/messages.js';
-import { createTenantRouter, type Routing } from '../tenants/router.js';
+import type { Routing } from '../tenants/router.js';
 import type { DataBody } from './schemas/data-body.js';
 
 function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceConfig>): void {
@@ -22,10 +22,10 @@ function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceC
 
 /**
  * `deadline`: epoch ms; the /data route passes now + maxWaitMs + queryTimeout. `routing` decides
- * the connection and tier from the tenant (a bare config: no tenant routing).
+ * the connection and tier from the tenant.
  */
-export function buildJob(body: DataBody, principal: Principal, routing: Routing | Readonly<SluiceConfig>, deadline: number): QueryJob {
-  const { config, router } = 'router' in routing ? routing : { config: routing, router: createTenantRouter(routing) };
+export function buildJob(body: DataBody, principal: Principal, routing: Routing, deadline: number): QueryJob {
+  const { config, router } = routing;
   const route = router.route(principal.tenant, body.connection);
   const { connection } = route;
   const dialect = config.connections[connection]!.dialect;

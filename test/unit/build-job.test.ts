@@ -3,6 +3,7 @@ import type { Principal } from '../../src/auth/principal.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { SluiceError } from '../../src/errors.js';
 import { buildJob } from '../../src/http/build-job.js';
+import { createTenantRouter } from '../../src/tenants/router.js';
 
 const config = parseConfig({
   auth: { jwt: { secret: 'a-secret-that-is-at-least-32-chars-long', algorithms: ['HS256'] } },
@@ -20,16 +21,18 @@ function codeOf(fn: () => unknown): string {
   return 'built';
 }
 
+const routing = { config, router: createTenantRouter(config) };
+
 describe('buildJob refuses a method the connection cannot serve before anything is queued', () => {
   it('get/run/values on Postgres → METHOD_NOT_SUPPORTED, also inside a batch', () => {
     for (const method of ['get', 'run', 'values'] as const) {
-      expect(codeOf(() => buildJob({ sql: 'select 1', method }, principal, config, Date.now() + 1000))).toBe('METHOD_NOT_SUPPORTED');
+      expect(codeOf(() => buildJob({ sql: 'select 1', method }, principal, routing, Date.now() + 1000))).toBe('METHOD_NOT_SUPPORTED');
     }
-    expect(codeOf(() => buildJob({ batch: [{ sql: 'select 1' }, { sql: 'select 2', method: 'get' }] } as never, principal, config, Date.now() + 1000))).toBe('METHOD_NOT_SUPPORTED');
+    expect(codeOf(() => buildJob({ batch: [{ sql: 'select 1' }, { sql: 'select 2', method: 'get' }] } as never, principal, routing, Date.now() + 1000))).toBe('METHOD_NOT_SUPPORTED');
   });
 
   it('the same methods are fine on SQLite, and all/execute everywhere', () => {
-    expect(codeOf(() => buildJob({ sql: 'select 1', method: 'get', connection: 'lite' }, principal, config, Date.now() + 1000))).toBe('built');
-    expect(codeOf(() => buildJob({ sql: 'select 1', method: 'execute' }, principal, config, Date.now() + 1000))).toBe('built');
+    expect(codeOf(() => buildJob({ sql: 'select 1', method: 'get', connection: 'lite' }, principal, routing, Date.now() + 1000))).toBe('built');
+    expect(codeOf(() => buildJob({ sql: 'select 1', method: 'execute' }, principal, routing, Date.now() + 1000))).toBe('built');
   });
 });
