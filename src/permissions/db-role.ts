@@ -4,9 +4,9 @@
  * identifier, or the request is refused (CLAIM_MISSING). The role is then bound as a parameter of
  * set_config('role', …, true), so it lasts for the one transaction of the lease.
  */
-import { claimAt } from '../auth/principal.js';
 import { IDENTIFIER } from '../config/identifiers.js';
 import { SluiceError } from '../errors.js';
+import { resolveClaim } from './claims.js';
 
 const PLACEHOLDER = /\{([^{}\s]+)\}/g;
 const CLAIM_VALUE = /^[A-Za-z0-9_]+$/;
@@ -18,7 +18,8 @@ export function isDbRoleTemplate(dbRole: string): boolean {
 export function resolveDbRole(dbRole: string, claims: Record<string, unknown>): string {
   if (!isDbRoleTemplate(dbRole)) return dbRole;
   const role = dbRole.replace(PLACEHOLDER, (_, path: string) => {
-    const v = claimAt(claims, path);
+    // The same claim lookup as "$claims.…" in row filters (a missing claim is CLAIM_MISSING).
+    const v = resolveClaim(claims, path.split('.'));
     if ((typeof v !== 'string' && typeof v !== 'number') || !CLAIM_VALUE.test(String(v))) {
       throw new SluiceError('CLAIM_MISSING', `The claim "${path}" that names the database role is missing or not letters, digits and _`);
     }
