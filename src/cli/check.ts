@@ -10,7 +10,7 @@ import { EXIT, UsageError } from './usage.js';
 /** A claim the request would need but the token lacks makes the verdict "refused" (CLAIM_MISSING). */
 function describeParam(source: ParamSource, claims: Record<string, unknown>): string {
   if (source.kind === 'literal') return `literal ${JSON.stringify(source.value)}`;
-  return `$claims.${source.path.join('.')} = ${JSON.stringify(resolveClaim(claims, source.path))}`;
+  return `$claims.${source.ref} = ${JSON.stringify(resolveClaim(claims, source.ref))}`;
 }
 
 export async function check(

@@ -21,7 +21,7 @@ export function bindParams(checked: CheckedStatement, clientParams: unknown[], c
 }
 
 function gatewayValue(source: ParamSource, claims: Record<string, unknown>): unknown {
-  return source.kind === 'claim' ? resolveClaim(claims, source.path) : source.value;
+  return source.kind === 'claim' ? resolveClaim(claims, source.ref) : source.value;
 }
 
 /** A client LIMIT value, clamped to `max` (SQLite reads a negative LIMIT as "no limit"). */
