@@ -61,6 +61,7 @@ export const ERRORS = {
   // 429
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   TENANT_BUSY: { status: 429, message: "The tenant's line of waiting requests is full; retry later" },
+  JOB_QUOTA_EXCEEDED: { status: 429, message: 'Too many stored async jobs; retry when results expire' },
   // 499-ish: the client went away; never sent, only logged
   CLIENT_CLOSED: { status: 499, message: 'The client closed the request' },
   // 503 — come back later

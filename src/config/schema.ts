@@ -76,6 +76,10 @@ const configSchema = z
         redis: z.string().regex(/^rediss?:\/\/./, 'must be a redis:// or rediss:// URL').optional(),
         prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _, . or -').default('sluice'),
         resultTtlMs: int(1000).default(3_600_000),
+        // Async jobs stored (queued + running + finished, unexpired): full → 429, never an eviction.
+        maxStoredJobs: int(1).default(10_000),
+        maxStoredJobsPerTenant: int(1).default(500),
+        maxStoredJobsPerUser: int(1).default(100),
         lockDurationMs: int(1000).default(10_000),
       })
       .prefault({}),

@@ -18,3 +18,11 @@ export function cancelChannel(prefix: string): string {
 export function cancelledKey(prefix: string, id: string): string {
   return `${prefix}:cancelled:${id}`;
 }
+
+/**
+ * Sorted sets counting stored async jobs (redis-job-quotas.ts): one per owner, one per tenant, one
+ * for all. Owners and tenants are hashed: claim values never become key syntax.
+ */
+export function jobQuotaKey(prefix: string, scope: 'user' | 'tenant' | 'total', id = ''): string {
+  return scope === 'total' ? `${prefix}:jobquota:all` : `${prefix}:jobquota:${scope}:${id}`;
+}
