@@ -17,16 +17,15 @@ import { EXIT } from '../../src/cli/usage.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { startCli } from '../helpers/cli-process.js';
 import { describeIfPg, PG_URL } from '../helpers/services.js';
+import { createTenantSchemas, type TenantSchemas } from '../helpers/tenant-schemas.js';
 import { post } from '../helpers/sluice-harness.js';
 import { signToken, TEST_JWT_SECRET } from '../helpers/tokens.js';
 
 const hex = randomBytes(5).toString('hex');
-const shared = `t_${hex}_chk_shared`;
-const dedicated = `t_${hex}_chk_acme`;
-const rolePrefix = `r_${hex}_`;
 const READ = 'select body from notes order by id';
 
-function rawConfig(directoryTable: string): Record<string, unknown> {
+function rawConfig(db: Pick<TenantSchemas, 'shared' | 'dedicated' | 'rolePrefix'>, directoryTable: string): Record<string, unknown> {
+  const { shared, dedicated, rolePrefix } = db;
   return {
     auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
     connections: {
@@ -129,28 +128,20 @@ const CASES: Case[] = [
 ];
 
 describeIfPg('sluice check agrees with the gateway', () => {
-  let admin: pg.Pool;
+  let db: TenantSchemas;
   let engine: Engine;
   let url: string;
   let dir: string;
   let configFile: string;
 
   beforeAll(async () => {
-    admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
-    await admin.query(`create schema ${shared}; create schema ${dedicated}`);
-    for (const s of [shared, dedicated]) await admin.query(`create table ${s}.notes (id serial primary key, tenant_id text not null, body text not null)`);
-    await admin.query(`insert into ${shared}.notes (tenant_id, body) values ('t1', 't1-shared'), ('t2', 't2-shared'), ('acme', 'acme-in-shared')`);
-    await admin.query(`insert into ${dedicated}.notes (tenant_id, body) values ('acme', 'dedicated-1'), ('legacy', 'dedicated-2')`);
+    db = await createTenantSchemas({ roles: ['t1', 't2'] });
+    const { admin, shared } = db;
     await admin.query(`create table ${shared}.tenant_dir (tenant_id text primary key, connection text, tier text, status text)`);
     await admin.query(`insert into ${shared}.tenant_dir values ('dirco', 'acme_db', 'dedicated', null), ('badrow', 'no_such_db', null, null), ('dirmaint', null, null, 'maintenance')`);
-    for (const t of ['t1', 't2']) {
-      const role = `${rolePrefix}${t}`;
-      await admin.query(`create role ${role} nologin`);
-      await admin.query(`grant usage on schema ${shared} to ${role}; grant select on ${shared}.notes to ${role}`);
-    }
     dir = mkdtempSync(join(tmpdir(), 'sluice-check-'));
     configFile = join(dir, 'sluice.json');
-    const raw = rawConfig(`${shared}.tenant_dir`);
+    const raw = rawConfig(db, `${db.shared}.tenant_dir`);
     writeFileSync(configFile, JSON.stringify(raw));
     engine = createEngine(raw, { logger: false });
     ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
@@ -158,9 +149,7 @@ describeIfPg('sluice check agrees with the gateway', () => {
 
   afterAll(async () => {
     await engine?.close();
-    await admin?.query(`drop schema if exists ${shared} cascade; drop schema if exists ${dedicated} cascade`);
-    for (const t of ['t1', 't2']) await admin?.query(`drop role if exists ${rolePrefix}${t}`);
-    await admin?.end();
+    await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -184,7 +173,7 @@ describeIfPg('sluice check agrees with the gateway', () => {
   it('prints the routed tenant, connection, tier, db role and the claim params', async () => {
     const t1 = await runCheck(configFile, member('t1'), READ);
     expect(t1.lines).toEqual(
-      expect.arrayContaining(['tenant: "t1"', 'connection: main', 'tier: shared', 'role: member', `db role: ${rolePrefix}t1`, '  $1  $claims.tenant_id = "t1"']),
+      expect.arrayContaining(['tenant: "t1"', 'connection: main', 'tier: shared', 'role: member', `db role: ${db.rolePrefix}t1`, '  $1  $claims.tenant_id = "t1"']),
     );
     const acme = await runCheck(configFile, member('acme'), READ);
     expect(acme.lines).toEqual(expect.arrayContaining(['connection: acme_db', 'tier: dedicated']));
@@ -209,7 +198,7 @@ describeIfPg('sluice check with a tenant directory it cannot read', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'sluice-check-'));
     const file = join(tmp, 'sluice.json');
     await admin.query(`create schema ${schema}; create table ${schema}.notes (id serial primary key, tenant_id text not null, body text not null)`);
-    const raw = rawConfig(`${schema}.no_such_table`);
+    const raw = rawConfig({ shared: schema, dedicated: schema, rolePrefix: 'r_unused_' }, `${schema}.no_such_table`);
     (raw.connections as Record<string, Record<string, unknown>>).main = { url: PG_URL, max: 1, schema };
     writeFileSync(file, JSON.stringify(raw));
     const engine = createEngine(raw, { logger: false });

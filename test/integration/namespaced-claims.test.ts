@@ -10,19 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { describeIfPg, PG_URL } from '../helpers/services.js';
+import { createTenantSchemas, type TenantSchemas } from '../helpers/tenant-schemas.js';
 import { post } from '../helpers/sluice-harness.js';
 import { signToken, TEST_JWT_SECRET } from '../helpers/tokens.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const NS = 'https://app.example/';
 const hex = randomBytes(5).toString('hex');
-const shared = `t_${hex}_ns_shared`;
-const dedicated = `t_${hex}_ns_acme`;
-const rolePrefix = `r_${hex}_`;
 const READ = { sql: 'select body from notes order by id', params: [], method: 'all' };
 
 function claims(tenant: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -30,26 +27,16 @@ function claims(tenant: unknown, extra: Record<string, unknown> = {}): Record<st
 }
 
 describeIfPg('namespaced claims end to end (Postgres)', () => {
-  let admin: pg.Pool;
+  let db: TenantSchemas;
   let engine: Engine;
   let url: string;
   let dir: string;
   let auditFile: string;
 
   beforeAll(async () => {
-    admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
-    await admin.query(`create schema ${shared}; create schema ${dedicated}`);
-    for (const s of [shared, dedicated]) {
-      await admin.query(`create table ${s}.notes (id serial primary key, tenant_id text not null, body text not null, owner text not null default current_user)`);
-    }
-    await admin.query(`insert into ${shared}.notes (tenant_id, body) values ('t1', 't1-shared'), ('t2', 't2-shared'), ('acme', 'acme-in-shared'), ('gone', 'gone-shared')`);
-    await admin.query(`insert into ${dedicated}.notes (tenant_id, body) values ('acme', 'dedicated-1'), ('legacy', 'dedicated-2')`);
     // One database role per tenant on the shared pool (dbRole template over the namespaced claim).
-    for (const t of ['t1', 't2']) {
-      const role = `${rolePrefix}${t}`;
-      await admin.query(`create role ${role} nologin`);
-      await admin.query(`grant usage on schema ${shared} to ${role}; grant select, insert on ${shared}.notes to ${role}; grant usage on sequence ${shared}.notes_id_seq to ${role}`);
-    }
+    db = await createTenantSchemas({ roles: ['t1', 't2'], grants: 'select, insert' });
+    const { shared, dedicated, rolePrefix } = db;
     dir = mkdtempSync(join(tmpdir(), 'sluice-ns-claims-'));
     auditFile = join(dir, 'audit.log');
     engine = createEngine(
@@ -87,9 +74,7 @@ describeIfPg('namespaced claims end to end (Postgres)', () => {
 
   afterAll(async () => {
     await engine?.close();
-    await admin?.query(`drop schema if exists ${shared} cascade; drop schema if exists ${dedicated} cascade`);
-    for (const t of ['t1', 't2']) await admin?.query(`drop role if exists ${rolePrefix}${t}`);
-    await admin?.end();
+    await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -103,8 +88,8 @@ describeIfPg('namespaced claims end to end (Postgres)', () => {
     const body = `ns-write-${hex}`;
     const res = await post(url, await signToken(claims('t2')), { sql: 'insert into notes (body) values ($1)', params: [body], method: 'execute' });
     expect(res.status).toBe(200);
-    const { rows } = await admin.query(`select tenant_id, owner from ${shared}.notes where body = $1`, [body]);
-    expect(rows).toEqual([{ tenant_id: 't2', owner: `${rolePrefix}t2` }]);
+    const { rows } = await db.admin.query(`select tenant_id, owner from ${db.shared}.notes where body = $1`, [body]);
+    expect(rows).toEqual([{ tenant_id: 't2', owner: `${db.rolePrefix}t2` }]);
   });
 
   it('routing reads it: the dedicated tenant runs on its own connection with its tier permissions', async () => {
