@@ -189,7 +189,7 @@ describeIfRedis('queue mode', () => {
         expect(await redis.zscore(key, young)).not.toBeNull();
         // An old one whose job is gone is given back when the bound is full (once per reconcile period).
         await redis.zadd(key, 1e15 + Date.now() - 120_000, young);
-        await redis.del(`${key}:reconciled`);
+        await redis.del(key.replace(':jobquota:', ':jobquota-reconciled:'));
         const accepted = await call(url, 'POST', '/jobs', t, FAST);
         expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
         expect(await redis.zscore(key, young)).toBeNull();

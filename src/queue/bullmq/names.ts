@@ -21,8 +21,10 @@ export function cancelledKey(prefix: string, id: string): string {
 
 /**
  * Sorted sets counting stored async jobs (redis-job-quotas.ts): one per owner, one per tenant, one
- * for all. Owners and tenants are hashed: claim values never become key syntax.
+ * for all. Owners and tenants are hashed: claim values never become key syntax. `reconciled`: the
+ * marker that spaces out the reconciling of one set.
  */
-export function jobQuotaKey(prefix: string, scope: 'user' | 'tenant' | 'total', id = ''): string {
-  return scope === 'total' ? `${prefix}:jobquota:all` : `${prefix}:jobquota:${scope}:${id}`;
+export function jobQuotaKey(prefix: string, scope: 'user' | 'tenant' | 'total', id = '', kind: 'set' | 'reconciled' = 'set'): string {
+  const base = `${prefix}:${kind === 'set' ? 'jobquota' : 'jobquota-reconciled'}`;
+  return scope === 'total' ? `${base}:all` : `${base}:${scope}:${id}`;
 }

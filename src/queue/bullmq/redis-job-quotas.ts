@@ -76,11 +76,18 @@ function hash(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
 
-function keysOf(prefix: string, owner: JobOwner): Array<[QuotaScope, string]> {
-  const keys: Array<[QuotaScope, string]> = [['user', jobQuotaKey(prefix, 'user', hash(ownerKey(owner)))]];
-  if (owner.tenant !== null) keys.push(['tenant', jobQuotaKey(prefix, 'tenant', hash(owner.tenant))]);
-  keys.push(['total', jobQuotaKey(prefix, 'total')]);
-  return keys;
+interface Bound {
+  scope: QuotaScope;
+  key: string;
+  /** Marker spacing out reconciles of this set. */
+  reconciled: string;
+}
+
+function boundsOf(prefix: string, owner: JobOwner): Bound[] {
+  const ids: Array<[QuotaScope, string]> = [['user', hash(ownerKey(owner))]];
+  if (owner.tenant !== null) ids.push(['tenant', hash(owner.tenant)]);
+  ids.push(['total', '']);
+  return ids.map(([scope, id]) => ({ scope, key: jobQuotaKey(prefix, scope, id), reconciled: jobQuotaKey(prefix, scope, id, 'reconciled') }));
 }
 
 const memberOf = (connection: string, id: string): string => `${connection}/${id}`;
@@ -102,17 +109,17 @@ export function createRedisJobQuotas(
     await client.eval(SETTLE, keys.length, ...keys, member, String(score));
   }
 
-  async function tryAdmit(keys: Array<[QuotaScope, string]>, member: string): Promise<{ full: [QuotaScope, string]; lowest: number } | undefined> {
+  async function tryAdmit(bounds: Bound[], member: string): Promise<{ full: Bound; lowest: number } | undefined> {
     const t = now();
-    const args = [String(t), member, String(UNFINISHED + t), ...keys.map(([scope]) => String(limits[scope]))];
-    const [index, lowest] = (await client.eval(ADMIT, keys.length, ...keys.map(([, key]) => key), ...args)) as [number, string?];
-    return index === 0 ? undefined : { full: keys[index - 1]!, lowest: Number(lowest) };
+    const args = [String(t), member, String(UNFINISHED + t), ...bounds.map((b) => String(limits[b.scope]))];
+    const [index, lowest] = (await client.eval(ADMIT, bounds.length, ...bounds.map((b) => b.key), ...args)) as [number, string?];
+    return index === 0 ? undefined : { full: bounds[index - 1]!, lowest: Number(lowest) };
   }
 
   /** Moves the oldest unfinished members of `key` whose job has finished or gone; true when any moved. */
-  async function reconcile(key: string): Promise<boolean> {
+  async function reconcile({ key, reconciled }: Bound): Promise<boolean> {
     if (!inspect) return false;
-    if ((await client.set(`${key}:reconciled`, '1', 'PX', RECONCILE_EVERY_MS, 'NX')) === null) return false;
+    if ((await client.set(reconciled, '1', 'PX', RECONCILE_EVERY_MS, 'NX')) === null) return false;
     const stale = await client.zrangebyscore(key, UNFINISHED, UNFINISHED + now() - RECONCILE_AGE_MS, 'LIMIT', 0, RECONCILE_MAX);
     const moved = await Promise.all(
       stale.map(async (member) => {
@@ -128,19 +135,19 @@ export function createRedisJobQuotas(
 
   return {
     async admit(owner, connection, id) {
-      const keys = keysOf(prefix, owner);
+      const bounds = boundsOf(prefix, owner);
       const member = memberOf(connection, id);
-      let refused = await tryAdmit(keys, member);
-      if (refused && (await reconcile(refused.full[1]))) refused = await tryAdmit(keys, member);
+      let refused = await tryAdmit(bounds, member);
+      if (refused && (await reconcile(refused.full))) refused = await tryAdmit(bounds, member);
       if (!refused) return undefined;
       const t = now();
-      return quotaRefusal(refused.full[0], limits, refused.lowest < UNFINISHED ? refused.lowest : t + resultTtlMs, t);
+      return quotaRefusal(refused.full.scope, limits, refused.lowest < UNFINISHED ? refused.lowest : t + resultTtlMs, t);
     },
     async expiresAt(owner, connection, id, at) {
-      await settle(keysOf(prefix, owner).map(([, key]) => key), memberOf(connection, id), at);
+      await settle(boundsOf(prefix, owner).map((b) => b.key), memberOf(connection, id), at);
     },
     async release(owner, connection, id) {
-      await settle(keysOf(prefix, owner).map(([, key]) => key), memberOf(connection, id), 'remove');
+      await settle(boundsOf(prefix, owner).map((b) => b.key), memberOf(connection, id), 'remove');
     },
   };
 }
