@@ -10,10 +10,14 @@
  * (CLAIM_AMBIGUOUS): preferring either reading would let two parts of sluice read different
  * values from one token (the route one tenant, the row filter another).
  */
+import { MAX_CLAIM_PARTS } from '../config/identifiers.js';
 import { SluiceError } from '../errors.js';
 
-/** Claims nested deeper than this are not indexed: no reference reaches them (they read as missing). */
-const MAX_DEPTH = 32;
+/**
+ * Claims nested deeper are not indexed: a reference has at most MAX_CLAIM_PARTS parts (the config
+ * refuses longer ones), so every reading of one lies within this depth and ambiguity is always seen.
+ */
+const MAX_DEPTH = MAX_CLAIM_PARTS;
 
 interface ClaimIndex {
   /** Every reference the payload answers → its value (first reading; see `ambiguous`). */

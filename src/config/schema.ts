@@ -9,7 +9,7 @@ import { bool, int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
 import { deepFreeze } from './deep-freeze.js';
-import { CONNECTION_NAME, TIER_PREFIX } from './identifiers.js';
+import { CONNECTION_NAME, MAX_CLAIM_PARTS, TIER_PREFIX } from './identifiers.js';
 import { healthSchema } from './health-schema.js';
 import { jwtSchema } from './jwt-schema.js';
 import { observabilitySchema } from './observability-schema.js';
@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
 /** The Postgres wire protocol carries at most 65535 bind parameters, gateway params included. */
 const MAX_BIND_PARAMS = 65535;
 
-const claimPath = z.string().min(1);
+const claimPath = z.string().min(1).refine((ref) => ref.split('.').length <= MAX_CLAIM_PARTS, `a claim reference has at most ${MAX_CLAIM_PARTS} dot-separated parts`);
 
 const configSchema = z
   .strictObject({

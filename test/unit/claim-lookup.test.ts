@@ -69,7 +69,19 @@ describe('readClaim', () => {
     expect(ambiguousClaim({ [NS]: 1, 'https://app': { other: 2 }, app: { tenant: 1 }, 'app.other': 3 })).toBeUndefined();
   });
 
-  it('does not index claims deeper than 32 levels (they read as missing)', () => {
+  it('the config refuses references of more than 32 parts, so every reading of one is indexed', () => {
+    const long = Array.from({ length: 33 }, (_, i) => `p${i}`).join('.');
+    const ok = long.split('.').slice(0, 32).join('.');
+    const base = { auth: { jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'] } } };
+    const filterOn = (ref: string) => ({ member: { main: { notes: { select: { columns: '*', filter: { tenant_id: `$claims.${ref}` } } } } } });
+    expect(() => parseConfig({ ...base, connections: { main: 'postgres://u@h/db' }, permissions: filterOn(long) })).toThrow(/permissions/);
+    expect(() => parseConfig({ ...base, connections: { main: 'postgres://u@h/db' }, permissions: filterOn(ok) })).not.toThrow();
+    expect(() => parseConfig({ ...base, connections: { main: { url: 'postgres://u@h/db', dbRole: `t_{${long}}` } } })).toThrow(/dbRole/);
+    expect(() => parseConfig({ ...base, connections: { main: { url: 'mysql://u@h/db', tenantClaim: long } } })).toThrow(/tenantClaim/);
+    expect(() => parseConfig({ ...base, auth: { ...base.auth, claims: { tenant: long } }, connections: { main: 'postgres://u@h/db' } })).toThrow(/auth\.claims\.tenant/);
+  });
+
+  it('does not index claims deeper than 32 levels (no reference reaches them: they read as missing)', () => {
     let deep: Record<string, unknown> = { v: 'bottom' };
     for (let i = 0; i < 40; i++) deep = { n: deep };
     expect(readClaim(deep, `${'n.'.repeat(31)}n`)).toEqual(expect.objectContaining({ n: expect.anything() }));
