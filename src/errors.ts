@@ -38,6 +38,7 @@ export const ERRORS = {
   CONSTRUCT_NOT_ALLOWED: { status: 403, message: 'The SQL uses a construct the gateway does not allow' },
   PRESET_COLUMN: { status: 403, message: 'The column is set by the gateway and cannot be supplied' },
   CLAIM_MISSING: { status: 403, message: 'The token lacks a claim the permissions need' },
+  CLAIM_AMBIGUOUS: { status: 403, message: 'The token spells one claim name two ways (a key with dots and a nested path)' },
   TENANT_UNKNOWN: { status: 403, message: 'The tenant has no route to a database' },
   TENANT_SUSPENDED: { status: 403, message: 'The tenant is suspended' },
   CONNECTION_NOT_ROUTED: { status: 403, message: "The tenant's route does not include this connection" },
@@ -60,6 +61,7 @@ export const ERRORS = {
   // 429
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
   TENANT_BUSY: { status: 429, message: "The tenant's line of waiting requests is full; retry later" },
+  JOB_QUOTA_EXCEEDED: { status: 429, message: 'Too many stored async jobs; retry when results expire' },
   // 499-ish: the client went away; never sent, only logged
   CLIENT_CLOSED: { status: 499, message: 'The client closed the request' },
   // 503 — come back later

@@ -1,5 +1,8 @@
-/** Exit codes: 0 success, 1 refused / failed at run time, 2 bad usage or bad config. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 success, 1 refused / failed at run time, 2 bad usage or bad config, 3 `check` could
+ * not determine the route (the tenant directory it depends on could not be read).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, undetermined: 3 } as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -11,7 +11,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { int } from './coerce.js';
-import { IDENTIFIER } from './identifiers.js';
+import { CLAIM_REFERENCE, DB_ROLE, IDENTIFIER } from './identifiers.js';
 import type { ConnectionConfig } from './types.js';
 
 export type Dialect = ConnectionConfig['dialect'];
@@ -73,9 +73,6 @@ function urlOf(dialect: Dialect) {
     message: `must be a ${schemes.join(' or ')} URL`,
   });
 }
-
-/** A role name, or a template whose `{claim.path}` parts are filled from the claims per lease. */
-const DB_ROLE = /^(?=.{1,200}$)(?:[A-Za-z_]|\{[A-Za-z_][A-Za-z0-9_.]*\})(?:[A-Za-z0-9_]|\{[A-Za-z_][A-Za-z0-9_.]*\})*$/;
 
 /** A decimal between 0 and 1; a string (from `${VAR}`) only in plain decimal spelling. */
 const fraction = z.preprocess(
@@ -173,8 +170,8 @@ const mysqlSchema = z
     schema: z.string().optional(),
     idleTimeoutMs: int(0).default(0),
     connectionTimeoutMs: int(1).default(5000),
-    /** Claim bound as @sluice_tenant_id for each lease (dotted path). */
-    tenantClaim: z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a claim path such as tenant_id or org.id').default('tenant_id'),
+    /** Claim bound as @sluice_tenant_id for each lease (a claim reference, as in "$claims.…"). */
+    tenantClaim: z.string().regex(CLAIM_REFERENCE, 'must be a claim reference such as tenant_id, org.id or https://app.example/tenant').default('tenant_id'),
     ...poolKeys('mysql'),
   })
   .superRefine((c, ctx) => {

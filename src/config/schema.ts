@@ -9,7 +9,7 @@ import { bool, int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
 import { deepFreeze } from './deep-freeze.js';
-import { CONNECTION_NAME, TIER_PREFIX } from './identifiers.js';
+import { CONNECTION_NAME, MAX_CLAIM_PARTS, TIER_PREFIX } from './identifiers.js';
 import { healthSchema } from './health-schema.js';
 import { jwtSchema } from './jwt-schema.js';
 import { observabilitySchema } from './observability-schema.js';
@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
 /** The Postgres wire protocol carries at most 65535 bind parameters, gateway params included. */
 const MAX_BIND_PARAMS = 65535;
 
-const claimPath = z.string().min(1);
+const claimPath = z.string().min(1).refine((ref) => ref.split('.').length <= MAX_CLAIM_PARTS, `a claim reference has at most ${MAX_CLAIM_PARTS} dot-separated parts`);
 
 const configSchema = z
   .strictObject({
@@ -76,6 +76,10 @@ const configSchema = z
         redis: z.string().regex(/^rediss?:\/\/./, 'must be a redis:// or rediss:// URL').optional(),
         prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _, . or -').default('sluice'),
         resultTtlMs: int(1000).default(3_600_000),
+        // Async jobs stored (queued + running + finished, unexpired): full → 429, never an eviction.
+        maxStoredJobs: int(1).default(10_000),
+        maxStoredJobsPerTenant: int(1).default(500),
+        maxStoredJobsPerUser: int(1).default(100),
         lockDurationMs: int(1000).default(10_000),
       })
       .prefault({}),

@@ -188,6 +188,12 @@ export interface SluiceConfig {
     prefix: string;
     /** ms an async job's state and result are kept after it finishes. */
     resultTtlMs: number;
+    /** Async jobs stored at once (queued, running, finished and unexpired): in this process, or in Redis per prefix. */
+    maxStoredJobs: number;
+    /** … of one tenant (jobs of tokens without a tenant claim count only per user and in all). */
+    maxStoredJobsPerTenant: number;
+    /** … of one owner (user and tenant). */
+    maxStoredJobsPerUser: number;
     /** ms a worker's lock on a running job lasts; a dead worker's jobs are detected within ~1.5× this. */
     lockDurationMs: number;
   };

@@ -1,7 +1,8 @@
 /**
  * `dbRole` templates: "tenant_{tenant_id}" names a database role per tenant on one shared pool. Each
- * `{path}` is a claim; its value must be letters, digits and _ only, and the whole result a plain
- * identifier, or the request is refused (CLAIM_MISSING). The role is then bound as a parameter of
+ * `{ref}` is a claim reference read as "$claims.<ref>" is (`{app.org}`, `{https://app.example/t}`);
+ * its value must be letters, digits and _ only, and the whole result a plain identifier, or the
+ * request is refused (CLAIM_MISSING). The role is then bound as a parameter of
  * set_config('role', …, true), so it lasts for the one transaction of the lease.
  */
 import { IDENTIFIER } from '../config/identifiers.js';
@@ -17,11 +18,11 @@ export function isDbRoleTemplate(dbRole: string): boolean {
 
 export function resolveDbRole(dbRole: string, claims: Record<string, unknown>): string {
   if (!isDbRoleTemplate(dbRole)) return dbRole;
-  const role = dbRole.replace(PLACEHOLDER, (_, path: string) => {
-    // The same claim lookup as "$claims.…" in row filters (a missing claim is CLAIM_MISSING).
-    const v = resolveClaim(claims, path.split('.'));
+  const role = dbRole.replace(PLACEHOLDER, (_, ref: string) => {
+    // The same claim lookup as "$claims.…" in row filters (missing: CLAIM_MISSING; two readings: CLAIM_AMBIGUOUS).
+    const v = resolveClaim(claims, ref);
     if ((typeof v !== 'string' && typeof v !== 'number') || !CLAIM_VALUE.test(String(v))) {
-      throw new SluiceError('CLAIM_MISSING', `The claim "${path}" that names the database role is missing or not letters, digits and _`);
+      throw new SluiceError('CLAIM_MISSING', `The claim "${ref}" that names the database role is missing or not letters, digits and _`);
     }
     return String(v);
   });

@@ -1,17 +1,18 @@
 /**
  * Async jobs in memory, for in-process mode: each job goes through the same JobQueue as /data
- * (so it counts against the same bounds) and its outcome is kept for resultTtlMs. Lost on
- * restart; queue mode keeps them in Redis instead.
+ * (so it counts against the same bounds) and its outcome is kept for resultTtlMs. Stored jobs are
+ * bounded per owner, per tenant and in all (memory-job-store.ts): a full bound refuses the new job,
+ * it never evicts another's. Lost on restart; queue mode keeps them in Redis instead.
  */
-import { LRUCache } from 'lru-cache';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
 import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobOwner, type JobStatus } from './async-jobs.js';
 import type { JobQueue } from './job-queue.js';
+import { quotaLimits } from './job-quotas.js';
+import { createMemoryJobStore } from './memory-job-store.js';
 import { settleWithin } from '../timeouts.js';
 
-const MAX_JOBS = 10_000;
 const CANCEL_WAIT_MS = 2000;
 
 interface Record {
@@ -23,18 +24,12 @@ interface Record {
 }
 
 export function createMemoryAsyncJobs(config: Readonly<SluiceConfig>, queue: JobQueue, now: () => number = Date.now): AsyncJobs {
-  const ttl = config.queue.resultTtlMs;
-  const records = new LRUCache<string, Record>({ max: MAX_JOBS });
+  const records = createMemoryJobStore<Record>(quotaLimits(config), config.queue.resultTtlMs, now);
   let closed = false;
 
   function find(id: string, owner: JobOwner): Record | undefined {
     const r = records.get(id);
-    if (!r || !sameOwner(r.owner, owner)) return undefined;
-    if (r.outcome !== undefined && r.expiresAt <= now()) {
-      records.delete(id);
-      return undefined;
-    }
-    return r;
+    return r && sameOwner(r.owner, owner) ? r : undefined;
   }
 
   function status(id: string, r: Record): JobStatus {
@@ -45,14 +40,14 @@ export function createMemoryAsyncJobs(config: Readonly<SluiceConfig>, queue: Job
     async submit(job: QueryJob, owner) {
       if (closed) return { ok: false, error: new SluiceError('SHUTTING_DOWN').toBody() };
       const id = newJobId();
-      const controller = new AbortController();
+      const record: Record = { owner, controller: new AbortController(), expiresAt: Infinity, done: Promise.resolve() };
+      const refused = records.admit(id, record);
+      if (refused) return { ok: false, error: refused };
       const task: QueryJob = { ...job, id, deadline: now() + config.queue.maxWaitMs + config.limits.queryTimeout };
-      const record: Record = { owner, controller, expiresAt: Infinity, done: Promise.resolve() };
-      record.done = queue.submit(task, controller.signal).then((outcome) => {
+      record.done = queue.submit(task, record.controller.signal).then((outcome) => {
         record.outcome = outcome;
-        record.expiresAt = now() + ttl;
+        records.finish(id);
       });
-      records.set(id, record);
       return { ok: true, id };
     },
     async status(id, owner) {

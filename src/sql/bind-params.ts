@@ -20,8 +20,9 @@ export function bindParams(checked: CheckedStatement, clientParams: unknown[], c
   return out;
 }
 
-function gatewayValue(source: ParamSource, claims: Record<string, unknown>): unknown {
-  return source.kind === 'claim' ? resolveClaim(claims, source.path) : source.value;
+/** The value of one gateway param: its claim (CLAIM_MISSING / CLAIM_AMBIGUOUS) or its literal. */
+export function gatewayValue(source: ParamSource, claims: Record<string, unknown>): unknown {
+  return source.kind === 'claim' ? resolveClaim(claims, source.ref) : source.value;
 }
 
 /** A client LIMIT value, clamped to `max` (SQLite reads a negative LIMIT as "no limit"). */

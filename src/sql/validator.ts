@@ -8,7 +8,7 @@ export type StatementKind = 'select' | 'insert' | 'update' | 'delete';
 
 /** Where an appended parameter's value comes from at execution time. */
 export type ParamSource =
-  | { kind: 'claim'; path: string[] } // a JWT claim; missing → CLAIM_MISSING (403)
+  | { kind: 'claim'; ref: string } // a JWT claim (auth/claim-lookup.ts); missing → CLAIM_MISSING (403)
   | { kind: 'literal'; value: string | number | boolean | null }; // a literal from the config
 
 export interface CheckInput {

@@ -59,6 +59,23 @@ describeIfMysql('mysql2 driver (MariaDB)', () => {
     expect(none.rows).toEqual([]);
   });
 
+  it('reads a namespaced tenantClaim whole (the one claim lookup) and refuses a token that spells it two ways', async () => {
+    const database = new URL(MYSQL_URL).pathname.slice(1);
+    const ns = 'https://app.example/tenant';
+    const nsDriver = createMysqlDriver({ dialect: 'mysql', url: MYSQL_URL, max: 1, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: ns }, () => undefined);
+    try {
+      const ambiguous = await failure(nsDriver.execute(req(`select email from ${view} order by id`, { claims: { [ns]: 2, 'https://app': { 'example/tenant': 1 } } })));
+      expect(ambiguous.code).toBe('CLAIM_AMBIGUOUS');
+      // Refused before a connection was leased: the fresh pool has not opened one.
+      expect(nsDriver.stats()).toMatchObject({ open: 0, active: 0 });
+      const two = await nsDriver.execute(req(`select email from ${view} order by id`, { claims: { [ns]: 2 } }));
+      expect(two.rows).toEqual([['bob@two.example']]);
+      expect(nsDriver.stats().open).toBe(1);
+    } finally {
+      await nsDriver.close();
+    }
+  });
+
   it('binds all claims as @sluice_claims JSON, intact whatever quotes or backslashes they hold', async () => {
     const name = `o'brien \\ "x" \\' ; -- ${'\u00e9'}`;
     const r = await driver.execute(req(`select json_unquote(json_extract(@sluice_claims, '$.name')) as n`, { claims: { name, org: { tenant: 1 } } }));

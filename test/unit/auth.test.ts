@@ -3,7 +3,8 @@ import { SignJWT, importPKCS8 } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { bearerToken } from '../../src/auth/bearer.js';
 import { signDevToken } from '../../src/auth/dev-token.js';
-import { claimAt, toPrincipal } from '../../src/auth/principal.js';
+import { readClaim } from '../../src/auth/claim-lookup.js';
+import { toPrincipal } from '../../src/auth/principal.js';
 import { createVerifier } from '../../src/auth/verifier.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { SluiceError } from '../../src/errors.js';
@@ -134,10 +135,10 @@ describe('toPrincipal', () => {
     expect(toPrincipal({ sub: 'u1', role: 'member', tenant_id: 7 }, claims)).toEqual({ user: 'u1', role: 'member', tenant: 7, claims: { sub: 'u1', role: 'member', tenant_id: 7 } });
   });
 
-  it('follows dotted paths, and matches namespaced keys whole first', () => {
+  it('follows dotted paths and reads namespaced keys whole', () => {
     const payload = { app: { role: 'editor', org: { id: 'o1' } }, 'https://x.example/user': 'u9' };
     expect(toPrincipal(payload, { role: 'app.role', tenant: 'app.org.id', user: 'https://x.example/user' })).toMatchObject({ role: 'editor', tenant: 'o1', user: 'u9' });
-    expect(claimAt(payload, 'app.missing.deep')).toBeUndefined();
+    expect(readClaim(payload, 'app.missing.deep')).toBeUndefined();
   });
 
   it('refuses a token without a role', () => {

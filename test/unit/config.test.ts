@@ -39,7 +39,7 @@ describe('parseConfig', () => {
     });
     expect(c.workers.threads).toBeGreaterThanOrEqual(1);
     expect(c.workers.threads).toBeLessThanOrEqual(4);
-    expect(c.queue).toEqual({ maxWaiting: 1000, maxWaitMs: 10000, prefix: 'sluice', resultTtlMs: 3_600_000, lockDurationMs: 10_000 });
+    expect(c.queue).toEqual({ maxWaiting: 1000, maxWaitMs: 10000, prefix: 'sluice', resultTtlMs: 3_600_000, maxStoredJobs: 10_000, maxStoredJobsPerTenant: 500, maxStoredJobsPerUser: 100, lockDurationMs: 10_000 });
     expect(c.sql).toEqual({ allowFunctions: [], allowTypes: [], cacheSize: 1000 });
     expect(c.logging).toEqual({ level: 'info' });
     expect(c.permissions).toEqual({});

@@ -80,6 +80,76 @@ describe('memory async jobs', () => {
   });
 });
 
+describe('memory async jobs: stored-job quotas (issue 11, finding 10)', () => {
+  const quotas = { ...config, queue: { ...config.queue, maxStoredJobs: 6, maxStoredJobsPerTenant: 4, maxStoredJobsPerUser: 2 } } as SluiceConfig;
+  const owner = (user: string, tenant: string | null = '1') => ({ user, tenant });
+
+  async function submitted(jobs: ReturnType<typeof createMemoryAsyncJobs>, who: { user: string; tenant: string | null }): Promise<string> {
+    const sub = await jobs.submit(job, who);
+    if (!sub.ok) throw new Error(`refused: ${sub.error.code}`);
+    return sub.id;
+  }
+
+  it('refuses an owner past maxStoredJobsPerUser (429, Retry-After) and leaves every stored job alone', async () => {
+    let now = 1_000_000;
+    const q = fakeQueue();
+    const jobs = createMemoryAsyncJobs(quotas, q, () => now);
+    const a = await submitted(jobs, alice);
+    const b = await submitted(jobs, alice);
+    const third = await jobs.submit(job, alice);
+    // Both still running: none can free a slot sooner than resultTtlMs.
+    expect(third).toMatchObject({ ok: false, error: { code: 'JOB_QUOTA_EXCEEDED', retryAfter: 5 } });
+    expect(q.jobs).toHaveLength(2);
+    q.jobs[0]!.finish(OK);
+    await tick();
+    now += 2000;
+    // The first result expires in 3 s.
+    expect(await jobs.submit(job, alice)).toMatchObject({ ok: false, error: { code: 'JOB_QUOTA_EXCEEDED', retryAfter: 3 } });
+    expect(await jobs.status(a, alice)).toEqual({ id: a, state: 'completed' });
+    expect(await jobs.status(b, alice)).toEqual({ id: b, state: 'queued' });
+    // Another user of the tenant and the owner in another tenant are not affected.
+    await submitted(jobs, owner('bob'));
+    await submitted(jobs, owner('alice', '2'));
+    now += 3000;
+    // Alice's first result expired: its slot is free again; the running one never expires.
+    expect(await jobs.status(a, alice)).toBeUndefined();
+    await submitted(jobs, alice);
+    expect(await jobs.submit(job, alice)).toMatchObject({ ok: false, error: { code: 'JOB_QUOTA_EXCEEDED' } });
+    now += 60_000;
+    expect(await jobs.status(b, alice)).toEqual({ id: b, state: 'queued' });
+  });
+
+  it('refuses a tenant past maxStoredJobsPerTenant whichever of its users submits', async () => {
+    const jobs = createMemoryAsyncJobs(quotas, fakeQueue());
+    for (const user of ['u1', 'u1', 'u2', 'u3']) await submitted(jobs, owner(user));
+    const refused = await jobs.submit(job, owner('u4'));
+    expect(refused).toMatchObject({ ok: false, error: { code: 'JOB_QUOTA_EXCEEDED', message: expect.stringContaining('maxStoredJobsPerTenant') } });
+    // Tokens without a tenant claim count per user and in all only.
+    await submitted(jobs, owner('x', null));
+    await submitted(jobs, owner('x', null));
+  });
+
+  it('a flood of one tenant fills the global bound and is refused there: another tenant\'s finished job is never evicted', async () => {
+    const flood = { ...config, queue: { ...config.queue, maxStoredJobs: 50, maxStoredJobsPerTenant: 1000, maxStoredJobsPerUser: 1000 } } as SluiceConfig;
+    const q = fakeQueue();
+    const jobs = createMemoryAsyncJobs(flood, q);
+    const victim = owner('victim', '2');
+    const kept = await submitted(jobs, victim);
+    q.jobs[0]!.finish(OK);
+    await tick();
+    let refused = 0;
+    for (let i = 0; i < 100; i++) {
+      const sub = await jobs.submit(job, owner('flooder', '1'));
+      if (!sub.ok) {
+        expect(sub.error).toMatchObject({ code: 'JOB_QUOTA_EXCEEDED', message: expect.stringContaining('queue.maxStoredJobs)') });
+        refused++;
+      }
+    }
+    expect(refused).toBe(51);
+    expect(await jobs.result(kept, victim)).toEqual({ status: { id: kept, state: 'completed' }, outcome: OK });
+  });
+});
+
 describe('result formats', () => {
   it('csv: header from object keys, quoting only where needed, JSON for objects, empty for null', () => {
     const rows = [
@@ -97,6 +167,13 @@ describe('result formats', () => {
 
 describe('queue config', () => {
   const base = { auth: { jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'] } }, connections: { main: 'postgres://u@h/db' } };
+
+  it('stored-job quotas: defaults, and at least 1', () => {
+    expect(parseConfig(base).queue).toMatchObject({ maxStoredJobs: 10_000, maxStoredJobsPerTenant: 500, maxStoredJobsPerUser: 100 });
+    for (const key of ['maxStoredJobs', 'maxStoredJobsPerTenant', 'maxStoredJobsPerUser']) {
+      expect(() => parseConfig({ ...base, queue: { [key]: 0 } })).toThrow(new RegExp(`queue\\.${key}`));
+    }
+  });
 
   it('accepts a redis URL and names a bad one', () => {
     expect(parseConfig({ ...base, queue: { redis: 'redis://127.0.0.1:6379', prefix: 'p1' } }).queue).toMatchObject({ redis: 'redis://127.0.0.1:6379', prefix: 'p1' });

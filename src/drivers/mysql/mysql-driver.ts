@@ -14,7 +14,7 @@ import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
 import { isConnectionError, mapMysqlError } from './mysql-errors.js';
 import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
-import { runLease, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
+import { runLease, tenantOf, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
 import { createMysqlLifecycle } from './mysql-lifecycle.js';
 import { markNotSent } from '../common/not-sent.js';
 import { MAX_VALIDATION_FAILURES, VALIDATION_PING_MAX_MS } from '../common/pool-lifecycle.js';
@@ -128,6 +128,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     statements: LeaseStatement[],
     req: { claims: Record<string, unknown>; timeoutMs: number; readOnly: boolean },
   ): Promise<{ outcomes: StatementOutcome[]; acquireMs: number; leaseMs: number }> {
+    const tenantId = tenantOf(req.claims, conn.tenantClaim);
     const state: Running = { cancelled: false, threadId: null, killing: null, timedOut: false, abortWait: null };
     running.set(jobId, state);
     const started = performance.now();
@@ -148,7 +149,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
         const f = await detectFlavor(c);
         const timeoutMs = req.timeoutMs - (performance.now() - started);
         if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
-        const work = runLease(c, statements, { ...req, timeoutMs, tenantClaim: conn.tenantClaim, flavor: f }, state);
+        const work = runLease(c, statements, { ...req, timeoutMs, tenantId, flavor: f }, state);
         work.catch(() => undefined);
         const backstopMs = f.enforcesTimeout(req.readOnly) ? timeoutMs + BACKSTOP_GRACE_MS : timeoutMs;
         const timer = setTimeout(() => {

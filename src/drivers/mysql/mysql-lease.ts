@@ -46,20 +46,26 @@ export function sqlLiteral(value: unknown): string {
   return `CONVERT(X'${Buffer.from(text, 'utf8').toString('hex')}' USING utf8mb4)`;
 }
 
-function tenantOf(claims: Record<string, unknown>, tenantClaim: string): unknown {
+/**
+ * The value of @sluice_tenant_id: read with the one claim lookup before any connection is leased,
+ * so a token it cannot be read from unambiguously never reaches the pool.
+ */
+export function tenantOf(claims: Record<string, unknown>, tenantClaim: string): unknown {
   try {
-    return resolveClaim(claims, tenantClaim.split('.'));
-  } catch {
-    // No tenant claim: the variable is NULL, and views keyed on it show nothing.
-    return null;
+    return resolveClaim(claims, tenantClaim);
+  } catch (e) {
+    // No tenant claim: the variable is NULL, and views keyed on it show nothing. An ambiguous one
+    // is refused like everywhere else.
+    if (e instanceof SluiceError && e.code === 'CLAIM_MISSING') return null;
+    throw e;
   }
 }
 
-export function contextSql(claims: Record<string, unknown>, tenantClaim: string, timeoutMs: number, flavor: MysqlFlavor, sessionReadOnly = false): string {
+export function contextSql(claims: Record<string, unknown>, tenantId: unknown, timeoutMs: number, flavor: MysqlFlavor, sessionReadOnly = false): string {
   return (
     `SET SESSION sql_mode = '${SQL_MODE}', SESSION time_zone = '+00:00', ${flavor.timeoutAssignment(timeoutMs)}, ` +
     (sessionReadOnly ? `${flavor.readOnlyAssignment}, ` : '') +
-    `@sluice_tenant_id = ${sqlLiteral(tenantOf(claims, tenantClaim))}, @sluice_claims = ${sqlLiteral(claims)}`
+    `@sluice_tenant_id = ${sqlLiteral(tenantId)}, @sluice_claims = ${sqlLiteral(claims)}`
   );
 }
 
@@ -104,13 +110,13 @@ function shape(result: unknown, method: LeaseStatement['method']): StatementOutc
 export async function runLease(
   c: mysql.PoolConnection,
   statements: LeaseStatement[],
-  ctx: { claims: Record<string, unknown>; tenantClaim: string; timeoutMs: number; readOnly: boolean; flavor: MysqlFlavor },
+  ctx: { claims: Record<string, unknown>; tenantId: unknown; timeoutMs: number; readOnly: boolean; flavor: MysqlFlavor },
   state: LeaseState,
 ): Promise<StatementOutcome[]> {
   checkCancelled(state);
   // A lone read needs no explicit transaction; a batch of reads keeps one for a single snapshot.
   const autocommitRead = ctx.readOnly && statements.length === 1;
-  await c.query(contextSql(ctx.claims, ctx.tenantClaim, ctx.timeoutMs, ctx.flavor, autocommitRead));
+  await c.query(contextSql(ctx.claims, ctx.tenantId, ctx.timeoutMs, ctx.flavor, autocommitRead));
   if (!autocommitRead) await c.query(ctx.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
   const out: StatementOutcome[] = [];
   for (const s of statements) {

@@ -2,12 +2,15 @@
  * Async jobs in Redis: the BullMQ job is the record (owner and claims in its data, the outcome as
  * its return value), kept `resultTtlMs` after it finishes, so any API instance answers for it.
  * A job cancelled while still waiting is removed and leaves a small tombstone for the same TTL.
+ * Stored jobs are bounded per owner, per tenant and in all (redis-job-quotas.ts): a full bound
+ * refuses the new job; nothing is evicted (BullMQ removes a result only once its TTL has passed).
  */
 import { Job } from 'bullmq';
 import { SluiceError } from '../../errors.js';
 import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
 import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobOwner, type JobStatus } from '../async-jobs.js';
 import { cancelledKey } from './names.js';
+import { createRedisJobQuotas, type StoredJobState } from './redis-job-quotas.js';
 import type { JobPayload, JobReturn } from './payload.js';
 import { unavailable, unavailableError, type DataQueue, type RedisContext } from './redis-context.js';
 import { failedOutcome } from './result-listener.js';
@@ -35,6 +38,16 @@ export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
   const ttlSeconds = Math.ceil(ttl / 1000);
   const connections = Object.keys(config.connections);
   let closed = false;
+
+  /** Where a quota member's job stands, for reconciling a bound that looks full. */
+  async function inspect(connection: string, id: string): Promise<StoredJobState> {
+    if (!connections.includes(connection)) return { state: 'gone' };
+    const job = await Job.fromId<JobPayload, JobReturn>(ctx.queue(connection), id);
+    if (job) return job.finishedOn === undefined ? { state: 'live' } : { state: 'expires', at: job.finishedOn + ttl };
+    const left = await ctx.client.pttl(cancelledKey(config.queue.prefix, id));
+    return left > 0 ? { state: 'expires', at: Date.now() + left } : { state: 'gone' };
+  }
+  const quotas = createRedisJobQuotas(ctx.client, config, inspect);
 
   async function find(id: string, owner: JobOwner): Promise<Found | undefined> {
     if (!/^j_[A-Za-z0-9_-]{24}$/.test(id)) return undefined;
@@ -92,8 +105,16 @@ export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
         if ((await queue.getWaitingCount()) >= config.queue.maxWaiting) {
           return { ok: false, error: new SluiceError('OVERLOADED', undefined, { retryAfter: 1 }).toBody() };
         }
+        const refused = await quotas.admit(owner, job.connection, id);
+        if (refused) return { ok: false, error: refused };
         const payload: JobPayload = { kind: 'async', job: { ...job, id, deadline: 0 }, owner };
-        await queue.add('query', payload, { jobId: id, removeOnComplete: { age: ttlSeconds }, removeOnFail: { age: ttlSeconds }, attempts: 1 });
+        try {
+          await queue.add('query', payload, { jobId: id, removeOnComplete: { age: ttlSeconds }, removeOnFail: { age: ttlSeconds }, attempts: 1 });
+        } catch {
+          // Never stored: give the place back (if this fails too, reconciling does it later).
+          await quotas.release(owner, job.connection, id).catch(() => undefined);
+          return unavailable();
+        }
         return { ok: true, id };
       } catch {
         return unavailable();
@@ -113,6 +134,8 @@ export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
         const { queue, job } = r.found;
         if ((await queue.remove(id)) === 1) {
           await ctx.client.set(cancelledKey(config.queue.prefix, id), JSON.stringify(owner), 'PX', ttl);
+          // The tombstone is what is stored now; reconciling would find it if this update were lost.
+          await quotas.expiresAt(owner, job.data.job.connection, id, Date.now() + ttl).catch(() => undefined);
           return { id, state: 'cancelled' } satisfies JobStatus;
         }
         // Running on some worker: it cancels the statement on the server and finishes the job.

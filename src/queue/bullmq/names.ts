@@ -18,3 +18,13 @@ export function cancelChannel(prefix: string): string {
 export function cancelledKey(prefix: string, id: string): string {
   return `${prefix}:cancelled:${id}`;
 }
+
+/**
+ * Sorted sets counting stored async jobs (redis-job-quotas.ts): one per owner, one per tenant, one
+ * for all. Owners and tenants are hashed: claim values never become key syntax. `reconciled`: the
+ * marker that spaces out the reconciling of one set.
+ */
+export function jobQuotaKey(prefix: string, scope: 'user' | 'tenant' | 'total', id = '', kind: 'set' | 'reconciled' = 'set'): string {
+  const base = `${prefix}:${kind === 'set' ? 'jobquota' : 'jobquota-reconciled'}`;
+  return scope === 'total' ? `${base}:all` : `${base}:${scope}:${id}`;
+}

@@ -21,7 +21,8 @@ import { createEarlyCancels } from '../../pool/early-cancels.js';
 import { cancelChannel, queueNameFor } from './names.js';
 import type { JobPayload, JobReturn } from './payload.js';
 import { settleWithin } from '../../timeouts.js';
-import { blockingOptions, createSubscriber } from './redis-options.js';
+import { blockingOptions, createFrontClient, createSubscriber } from './redis-options.js';
+import { createRedisJobQuotas } from './redis-job-quotas.js';
 
 const CLOSE_WAIT_MS = 10_000;
 const FORCE_CLOSE_WAIT_MS = 3000;
@@ -60,6 +61,16 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     if (lastLogged.size > 100) lastLogged.clear();
     lastLogged.set(key, now);
     log(msg, extra);
+  }
+
+  // An async job's quota place counts from now until its result expires (redis-job-quotas.ts).
+  const quotaClient = createFrontClient(url, 'sluice-worker-quotas');
+  const quotas = createRedisJobQuotas(quotaClient, config);
+  function finished(job: Job<JobPayload, JobReturn> | undefined): void {
+    if (job?.data.kind !== 'async' || job.data.owner === undefined || job.id === undefined) return;
+    const at = (job.finishedOn ?? Date.now()) + config.queue.resultTtlMs;
+    // Lost (Redis away): the front reconciles the place when the bound is full.
+    quotas.expiresAt(job.data.owner, job.data.job.connection, job.id, at).catch(() => undefined);
   }
 
   const subscriber = createSubscriber(url, 'sluice-worker-cancel');
@@ -102,6 +113,8 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     // Connection errors are retried by BullMQ itself (every second while Redis is away): log each
     // distinct error at most every 10 s, never crash.
     worker.on('error', (err) => logThrottled('queue worker error', { connection: name, err: String(err) }));
+    worker.on('completed', (job) => finished(job));
+    worker.on('failed', (job) => finished(job));
     return worker;
   });
 
@@ -129,6 +142,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
       await settleWithin(Promise.allSettled(workers.map((w) => w.close(true))), FORCE_CLOSE_WAIT_MS);
     }
     subscriber.disconnect();
+    quotaClient.disconnect();
   }
 
   return {

@@ -3,14 +3,14 @@
  * or claim becomes a gateway placeholder whose source is recorded.
  */
 import type { Filter, FilterOps, FilterValue } from '../../config/types.js';
-import { claimPath } from '../../permissions/claims.js';
+import { claimRef } from '../../permissions/claims.js';
 import type { ParamSource } from '../validator.js';
 import { addParam, type Ctx } from './context.js';
 import { and, bin, col, type Expr } from './ir.js';
 
 export function sourceOf(value: FilterValue): ParamSource {
-  const path = claimPath(value);
-  return path ? { kind: 'claim', path } : { kind: 'literal', value };
+  const ref = claimRef(value);
+  return ref === null ? { kind: 'literal', value } : { kind: 'claim', ref };
 }
 
 const TRUE: Expr = { k: 'bool', v: true };

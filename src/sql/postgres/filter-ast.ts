@@ -4,7 +4,7 @@
  * depends only on (role, SQL) and can be cached.
  */
 import type { Filter, FilterOps, FilterValue } from '../../config/types.js';
-import { claimPath } from '../../permissions/claims.js';
+import { claimRef } from '../../permissions/claims.js';
 import type { ParamSource } from '../validator.js';
 import { and, boolExpr, columnRef, nullTest, op, type Node } from './ast.js';
 
@@ -14,8 +14,8 @@ export interface ParamSink {
 }
 
 export function sourceOf(value: FilterValue): ParamSource {
-  const path = claimPath(value);
-  return path ? { kind: 'claim', path } : { kind: 'literal', value };
+  const ref = claimRef(value);
+  return ref === null ? { kind: 'literal', value } : { kind: 'claim', ref };
 }
 
 // Shaped exactly as the parser emits them, so the deparse round trip compares equal.

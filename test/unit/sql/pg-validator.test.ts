@@ -29,8 +29,8 @@ describe('postgres validator: rewrites', () => {
     expect(c.sql).toContain('AS c');
     expect(c.sql).not.toContain('secret_note');
     expect(c.claimParams).toEqual([
-      { kind: 'claim', path: ['tenant_id'] },
-      { kind: 'claim', path: ['tenant_id'] },
+      { kind: 'claim', ref: 'tenant_id' },
+      { kind: 'claim', ref: 'tenant_id' },
       { kind: 'literal', value: 'deleted' },
     ]);
     expect(c.tables.sort()).toEqual(['app.customers', 'app.orders']);
