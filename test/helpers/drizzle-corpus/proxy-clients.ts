@@ -41,16 +41,24 @@ export interface ProxyTarget {
   recorded: CapturedStatement[];
 }
 
+/**
+ * JSON has no bigint, and Drizzle hands some bigint columns' values to the driver as bigints: an app's
+ * callback must send them somehow, and a decimal string is what every database reads back exactly.
+ */
+function json(body: unknown): string {
+  return JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
 async function postOne(target: ProxyTarget, statement: CapturedStatement): Promise<{ rows: unknown }> {
   target.recorded.push(statement);
   const body = statement.typings === undefined ? { sql: statement.sql, params: statement.params, method: statement.method } : statement;
-  return answer(await post(target.url, target.token, body));
+  return answer(await post(target.url, target.token, json(body)));
 }
 
 async function postBatch(target: ProxyTarget, statements: CapturedStatement[]): Promise<Array<{ rows: unknown }>> {
   target.recorded.push(...statements);
   const batch = statements.map((s) => (s.typings === undefined ? { sql: s.sql, params: s.params, method: s.method } : s));
-  return (answer(await post(target.url, target.token, { batch })) as unknown as { results: Array<{ rows: unknown }> }).results;
+  return (answer(await post(target.url, target.token, json({ batch }))) as unknown as { results: Array<{ rows: unknown }> }).results;
 }
 
 // Drizzle types the proxy callbacks' rows as any[]; the gateway's answer is handed over unchanged.
