@@ -59,9 +59,11 @@ export async function startMysqlCorpus(): Promise<CorpusTarget<MysqlCorpusContex
     const out: Record<string, unknown> = {};
     const [counters] = await admin.query('SELECT table_schema, table_name, auto_increment FROM information_schema.tables WHERE table_schema IN (?, ?)', [side[which].db, side[which].schema]);
     const counter = new Map((counters as Array<{ table_schema: string; table_name: string; auto_increment: unknown }>).map((r) => [`${r.table_schema}.${r.table_name}`, r.auto_increment]));
-    for (const t of tables) {
-      out[t.key] = { rows: (await admin.query(`SELECT * FROM ${t.at(which)} ORDER BY ${t.order}`))[0], autoIncrement: counter.get(t.at(which)) ?? null };
-    }
+    // One round trip: the admin connection runs several statements per query.
+    const [sets] = await admin.query(tables.map((t) => `SELECT * FROM ${t.at(which)} ORDER BY ${t.order}`).join(';\n'));
+    tables.forEach((t, i) => {
+      out[t.key] = { rows: (sets as unknown[])[i], autoIncrement: counter.get(t.at(which)) ?? null };
+    });
     return out;
   };
   const seed = async (keys: string[]): Promise<void> => {
