@@ -66,7 +66,8 @@ const nsp: Record<BenchDialect, NspParser> = (() => {
 })();
 
 const NSP_SPEC = { mysql: MYSQL_DIALECT, sqlite: SQLITE_DIALECT };
-const NSP_LITERALS = new Set(['single_quote_string', 'double_quote_string', 'natural_string', 'hex_string', 'full_hex_string', 'bit_string', 'number', 'bool', 'boolean', 'null', 'string']);
+// Not double_quote_string: for SQLite that is how this grammar returns a "quoted" identifier.
+const NSP_LITERALS = new Set(['single_quote_string', 'natural_string', 'hex_string', 'full_hex_string', 'bit_string', 'number', 'bool', 'boolean', 'null', 'string']);
 
 /** sluice's own preprocessing before node-sql-parser: `?` named, DISTINCT aggregates marked. */
 function nspInput(sql: string, dialect: BenchDialect): string {
