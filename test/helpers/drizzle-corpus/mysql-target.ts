@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { drizzle as mysql2Drizzle } from 'drizzle-orm/mysql2';
 import type { MySqlDatabase, MySqlQueryResultHKT, PreparedQueryHKTBase } from 'drizzle-orm/mysql-core';
-import { drizzle as mysqlProxy } from 'drizzle-orm/mysql-proxy';
 import mysql from 'mysql2/promise';
 import { SQL_MODE } from '../../../src/drivers/mysql/mysql-lease.js';
 import {
@@ -25,7 +24,7 @@ import {
 } from '../../fixtures/drizzle-corpus/mysql-schema.js';
 import { MYSQL_URL } from '../services.js';
 import { permissiveRole, startCorpusGateway } from './corpus-gateway.js';
-import { deferredBatch, mysqlProxyDb, type CapturedStatement } from './proxy-clients.js';
+import { deferredBatch, inOrder, mysqlProxyDb, postTo, type CapturedStatement } from './proxy-clients.js';
 import { normalize, sameAnswer } from './normalize.js';
 import type { CorpusTarget, Side } from './run-corpus.js';
 
@@ -107,7 +106,7 @@ export async function startMysqlCorpus(): Promise<CorpusTarget<MysqlCorpusContex
 
   const recorded: CapturedStatement[] = [];
   const target = { url: gateway.url, token: gateway.token, recorded };
-  const proxy = mysqlProxyDb(target, mysqlCorpusSchema) as unknown as MysqlCorpusDb;
+  const proxy = mysqlProxyDb(postTo(target), mysqlCorpusSchema) as unknown as MysqlCorpusDb;
   const nativeDb = mysql2Drizzle(native, { schema: mysqlCorpusSchema, mode: 'default' }) as unknown as MysqlCorpusDb;
   const sluiceSchema = schemaTables(side.sluice.schema);
   const nativeSchema = schemaTables(side.native.schema);
@@ -121,19 +120,14 @@ export async function startMysqlCorpus(): Promise<CorpusTarget<MysqlCorpusContex
       batch: (build) =>
         deferredBatch(
           target,
-          (callback) => mysqlProxy(async (sql, params, method) => (await callback({ sql, params, method })) as { rows: never[] }, { schema: mysqlCorpusSchema }) as unknown as MysqlCorpusDb,
+          (hold) => mysqlProxyDb(hold, mysqlCorpusSchema) as unknown as MysqlCorpusDb,
           (db) => build(db, sluiceSchema),
         ),
     },
     native: {
       db: nativeDb,
       s: nativeSchema,
-      batch: (build) =>
-        nativeDb.transaction(async (tx) => {
-          const out: unknown[] = [];
-          for (const q of build(tx as unknown as MysqlCorpusDb, nativeSchema)) out.push(await q);
-          return out;
-        }),
+      batch: (build) => nativeDb.transaction((tx) => inOrder(build(tx as unknown as MysqlCorpusDb, nativeSchema))),
     },
     recorded,
     stableSql: (sql) => sql.replaceAll(side.sluice.schema, '{{schema}}'),

@@ -6,12 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { drizzle as nodePgDrizzle } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as pgProxy } from 'drizzle-orm/pg-proxy';
 import pg from 'pg';
 import { PG_CORPUS_DDL, PG_CORPUS_DUMP, PG_CORPUS_SEED, PG_CORPUS_TABLES, pgCorpusSchema, type PgCorpusSchema } from '../../fixtures/drizzle-corpus/pg-schema.js';
 import { PG_URL } from '../services.js';
 import { permissiveRole, startCorpusGateway } from './corpus-gateway.js';
-import { deferredBatch, pgProxyDb, type CapturedStatement } from './proxy-clients.js';
+import { deferredBatch, inOrder, pgProxyDb, postTo, type CapturedStatement } from './proxy-clients.js';
 import type { CorpusTarget, Side } from './run-corpus.js';
 
 export type PgCorpusDb = PgDatabase<PgQueryResultHKT, PgCorpusSchema>;
@@ -63,7 +62,7 @@ export async function startPgCorpus(): Promise<CorpusTarget<PgCorpusContext> & {
   }
   const recorded: CapturedStatement[] = [];
   const target = { url: gateway.url, token: gateway.token, recorded };
-  const proxy = pgProxyDb(target, pgCorpusSchema) as unknown as PgCorpusDb;
+  const proxy = pgProxyDb(postTo(target), pgCorpusSchema) as unknown as PgCorpusDb;
   const nativeDb = nodePgDrizzle(pools.native!, { schema: pgCorpusSchema }) as unknown as PgCorpusDb;
   const g = gateway;
 
@@ -74,19 +73,14 @@ export async function startPgCorpus(): Promise<CorpusTarget<PgCorpusContext> & {
       batch: (build) =>
         deferredBatch(
           target,
-          (callback) => pgProxy(async (sql, params, method, typings) => (await callback({ sql, params, method, typings })) as { rows: never[] }, { schema: pgCorpusSchema }) as unknown as PgCorpusDb,
+          (hold) => pgProxyDb(hold, pgCorpusSchema) as unknown as PgCorpusDb,
           build,
         ),
     },
     native: {
       db: nativeDb,
       rows: rowsOf,
-      batch: (build) =>
-        nativeDb.transaction(async (tx) => {
-          const out: unknown[] = [];
-          for (const q of build(tx as unknown as PgCorpusDb)) out.push(await q);
-          return out;
-        }),
+      batch: (build) => nativeDb.transaction((tx) => inOrder(build(tx as unknown as PgCorpusDb))),
     },
     recorded,
     stableSql: (sql) => sql,

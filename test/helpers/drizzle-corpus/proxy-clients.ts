@@ -64,12 +64,20 @@ async function postBatch(target: ProxyTarget, statements: CapturedStatement[]): 
 // Drizzle types the proxy callbacks' rows as any[]; the gateway's answer is handed over unchanged.
 type ProxyRows = { rows: never[] };
 
-export function pgProxyDb<S extends Record<string, unknown>>(target: ProxyTarget, schema: S): PgRemoteDatabase<S> {
-  return pgProxy(async (sql, params, method, typings) => (await postOne(target, { sql, params, method, typings })) as ProxyRows, { schema });
+/** Where a proxy callback sends one statement: straight to `/data`, or held for a batch. */
+export type Poster = (statement: CapturedStatement) => Promise<{ rows: unknown }>;
+
+export const postTo =
+  (target: ProxyTarget): Poster =>
+  (statement) =>
+    postOne(target, statement);
+
+export function pgProxyDb<S extends Record<string, unknown>>(post: Poster, schema: S): PgRemoteDatabase<S> {
+  return pgProxy(async (sql, params, method, typings) => (await post({ sql, params, method, typings })) as ProxyRows, { schema });
 }
 
-export function mysqlProxyDb<S extends Record<string, unknown>>(target: ProxyTarget, schema: S): MySqlRemoteDatabase<S> {
-  return mysqlProxy(async (sql, params, method) => (await postOne(target, { sql, params, method })) as ProxyRows, { schema });
+export function mysqlProxyDb<S extends Record<string, unknown>>(post: Poster, schema: S): MySqlRemoteDatabase<S> {
+  return mysqlProxy(async (sql, params, method) => (await post({ sql, params, method })) as ProxyRows, { schema });
 }
 
 /** sqlite-proxy with its batch callback posting one `/data` batch (one transaction). */
@@ -86,11 +94,7 @@ export function sqliteProxyDb<S extends Record<string, unknown>>(target: ProxyTa
  * until `count` of them are queued, then posts them as one `/data` batch and answers each its own
  * result. Queries are started one at a time so the batch keeps their order.
  */
-export async function deferredBatch<Db>(
-  target: ProxyTarget,
-  makeDb: (callback: (statement: CapturedStatement) => Promise<{ rows: unknown }>) => Db,
-  build: (db: Db) => PromiseLike<unknown>[],
-): Promise<unknown[]> {
+export async function deferredBatch<Db>(target: ProxyTarget, makeDb: (hold: Poster) => Db, build: (db: Db) => PromiseLike<unknown>[]): Promise<unknown[]> {
   const held: Array<{ statement: CapturedStatement; resolve(v: { rows: unknown }): void; reject(e: unknown): void }> = [];
   let onHeld: (() => void) | undefined;
   const db = makeDb(
@@ -115,4 +119,11 @@ export async function deferredBatch<Db>(
     for (const h of held) h.reject(err);
   }
   return Promise.all(settled);
+}
+
+/** The native side of a batch: the same queries awaited one after another (inside the caller's transaction). */
+export async function inOrder(queries: readonly unknown[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const q of queries) out.push(await q);
+  return out;
 }

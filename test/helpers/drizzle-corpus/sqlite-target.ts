@@ -18,7 +18,7 @@ import {
   type SqliteCorpusSchema,
 } from '../../fixtures/drizzle-corpus/sqlite-schema.js';
 import { permissiveRole, startCorpusGateway } from './corpus-gateway.js';
-import { sqliteProxyDb, type CapturedStatement } from './proxy-clients.js';
+import { inOrder, sqliteProxyDb, type CapturedStatement } from './proxy-clients.js';
 import type { CorpusTarget, Side } from './run-corpus.js';
 
 export type SqliteCorpusDb = BaseSQLiteDatabase<'async' | 'sync', unknown, SqliteCorpusSchema>;
@@ -87,8 +87,7 @@ export async function startSqliteCorpus(): Promise<CorpusTarget<SqliteCorpusCont
     async batch(build) {
       native.exec('BEGIN');
       try {
-        const out: unknown[] = [];
-        for (const q of build(nativeDb as unknown as SqliteCorpusDb)) out.push(await q);
+        const out = await inOrder(build(nativeDb as unknown as SqliteCorpusDb));
         native.exec('COMMIT');
         return out;
       } catch (err) {
