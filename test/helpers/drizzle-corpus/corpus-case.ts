@@ -7,7 +7,10 @@ export interface CorpusCase<C> {
   name: string;
   /** Changes data: afterwards both databases' tables are compared too (and reseeded if they differ). */
   write?: true;
-  /** The statement fixes no row order (no ORDER BY): rows are compared as multisets. */
+  /**
+   * The statement fixes no row order (no ORDER BY; RETURNING of a multi-row write follows the plan,
+   * and sluice's rewrite may change the plan): rows are compared as multisets.
+   */
   unordered?: true;
   /** A promise, a thenable Drizzle query, or (better-sqlite3's sync driver) the value itself. */
   run(c: C): unknown;

@@ -42,31 +42,35 @@ function short(value: unknown): string {
   return text.length > 400 ? `${text.slice(0, 400)}…` : text;
 }
 
+/** Runs one side; the two sides use different databases, so they run at the same time. */
+async function settle(run: () => unknown, now: number): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: normalize(await run(), now) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 export async function runCase<C>(c: CorpusCase<C>, target: CorpusTarget<C>): Promise<CaseOutcome> {
   const now = Date.now();
-  let expected: unknown;
-  try {
-    expected = normalize(await c.run(target.native), now);
-  } catch (err) {
-    throw new Error(`corpus case "${c.name}" fails on the native driver (a corpus bug): ${(err as Error).message}`);
-  }
   const before = target.recorded.length;
+  const [native, viaSluice] = await Promise.all([settle(() => c.run(target.native), now), settle(() => c.run(target.sluice), now)]);
+  if (!native.ok) {
+    throw new Error(`corpus case "${c.name}" fails on the native driver (a corpus bug): ${(native.error as Error).message}`);
+  }
   let code = PASS;
   let detail = '';
-  try {
-    const got = normalize(await c.run(target.sluice), now);
-    if (!sameAnswer(got, expected, c.unordered)) {
-      code = 'RESULT_DIFFERS';
-      detail = `through sluice ${short(got)}\nnative        ${short(expected)}`;
-    }
-  } catch (err) {
-    ({ code, detail } = errorCode(err));
+  if (!viaSluice.ok) {
+    ({ code, detail } = errorCode(viaSluice.error));
+  } else if (!sameAnswer(viaSluice.value, native.value, c.unordered)) {
+    code = 'RESULT_DIFFERS';
+    detail = `through sluice ${short(viaSluice.value)}\nnative        ${short(native.value)}`;
   }
   if (c.write) {
-    const [viaSluice, native] = [normalize(await target.dump('sluice'), now), normalize(await target.dump('native'), now)];
-    if (code === PASS && !sameAnswer(viaSluice, native)) {
+    const [sluiceTables, nativeTables] = await Promise.all([target.dump('sluice'), target.dump('native')]);
+    if (code === PASS && !sameAnswer(normalize(sluiceTables, now), normalize(nativeTables, now))) {
       code = 'STATE_DIFFERS';
-      detail = `tables after the write differ:\nthrough sluice ${short(viaSluice)}\nnative        ${short(native)}`;
+      detail = `tables after the write differ:\nthrough sluice ${short(normalize(sluiceTables, now))}\nnative        ${short(normalize(nativeTables, now))}`;
     }
     if (code !== PASS) await target.reseed();
   }
