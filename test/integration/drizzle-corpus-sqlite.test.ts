@@ -1,0 +1,12 @@
+/**
+ * The SQLite Drizzle corpus end to end: every case on sqlite-proxy through `POST /data` (permissive
+ * role) must answer what better-sqlite3's Drizzle driver answers on an identical database, except
+ * the known failures (test/fixtures/drizzle-corpus/known-failures.ts), which must still fail.
+ */
+import { describe } from 'vitest';
+import { ISSUE13_GROUPS, SQLITE_KNOWN_FAILURES } from '../fixtures/drizzle-corpus/known-failures.js';
+import { sqliteCorpus } from '../fixtures/drizzle-corpus/sqlite-cases.js';
+import { describeCorpus } from '../helpers/drizzle-corpus/corpus-suite.js';
+import { startSqliteCorpus } from '../helpers/drizzle-corpus/sqlite-target.js';
+
+describeCorpus({ dialect: 'sqlite', cases: sqliteCorpus, known: SQLITE_KNOWN_FAILURES, groupTitles: ISSUE13_GROUPS, start: startSqliteCorpus }, describe);
