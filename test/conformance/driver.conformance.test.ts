@@ -55,7 +55,7 @@ const SEED = [
 
 let job = 0;
 function req(t: Target, sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: `job-${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1, role: 'member' }, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
+  return { jobId: `job-${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1, role: 'member' }, timeoutMs: 10_000, maxRows: 1000, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 const failure = (p: Promise<unknown>): Promise<SluiceError> => sharedFailure(p, 'expected the driver to fail');
@@ -160,6 +160,7 @@ function conformance(name: string, describeIf: typeof describe, setup: () => Pro
           claims: { tenant_id: 1 },
           timeoutMs: 10_000,
           maxRows: 100,
+          maxResponseBytes: 1 << 20,
           readOnly: false,
           statements: [
             { sql: insert, params: [1, email], method: t.writeMethod },
@@ -175,6 +176,7 @@ function conformance(name: string, describeIf: typeof describe, setup: () => Pro
         claims: { tenant_id: 1 },
         timeoutMs: 10_000,
         maxRows: 100,
+        maxResponseBytes: 1 << 20,
         readOnly: false,
         statements: [
           { sql: insert, params: [1, email], method: t.writeMethod },
@@ -325,11 +327,11 @@ describe('methods per dialect (createDriver)', () => {
   ] as const)('%s refuses method %s with METHOD_NOT_SUPPORTED (400) before touching the database', async (dialect, method) => {
     const driver = createDriver(conns[dialect], log);
     try {
-      const err = await failure(driver.execute({ jobId: 'm', sql: 'select 1', params: [], method, claims: {}, timeoutMs: 1000, maxRows: 10, readOnly: true }));
+      const err = await failure(driver.execute({ jobId: 'm', sql: 'select 1', params: [], method, claims: {}, timeoutMs: 1000, maxRows: 10, maxResponseBytes: 1 << 20, readOnly: true }));
       expect(err.code).toBe('METHOD_NOT_SUPPORTED');
       expect(err.status).toBe(400);
       const batch = await failure(
-        driver.executeBatch({ jobId: 'b', claims: {}, timeoutMs: 1000, maxRows: 10, readOnly: true, statements: [{ sql: 'select 1', params: [], method }] }),
+        driver.executeBatch({ jobId: 'b', claims: {}, timeoutMs: 1000, maxRows: 10, maxResponseBytes: 1 << 20, readOnly: true, statements: [{ sql: 'select 1', params: [], method }] }),
       );
       expect(batch.code).toBe('METHOD_NOT_SUPPORTED');
     } finally {
