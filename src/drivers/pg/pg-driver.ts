@@ -39,13 +39,14 @@ interface Running extends LeaseState, Waiting {
 class BackstopError extends Error {}
 
 /**
- * maxRows cut; for SELECT, pg's rowCount is just the rows sent (at most maxRows + 1): report what
- * we return. A write's rowCount is its command tag's, whatever rows were dropped.
+ * maxRows cut; for a read, pg's rowCount is just the rows sent (at most maxRows + 1, and none at
+ * all when the byte cap cancelled it): report what we return. A write's rowCount is its command
+ * tag's, whatever rows were dropped.
  */
-function shapeRows({ result, truncated: bytesTruncated }: PipelineResult, maxRows: number): StatementResult {
+function shapeRows({ result, truncated: bytesTruncated }: PipelineResult, maxRows: number, readOnly: boolean): StatementResult {
   const truncated = bytesTruncated || result.rows.length > maxRows;
   const rows = result.rows.length > maxRows ? result.rows.slice(0, maxRows) : result.rows;
-  return { rows, rowCount: result.command === 'SELECT' ? rows.length : result.rowCount, truncated };
+  return { rows, rowCount: readOnly || result.command === 'SELECT' ? rows.length : result.rowCount, truncated };
 }
 
 export interface PgDriverOptions {
@@ -151,7 +152,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
       runLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state)),
     );
-    return { ...shapeRows(value, req.maxRows), acquireMs, leaseMs };
+    return { ...shapeRows(value, req.maxRows, req.readOnly), acquireMs, leaseMs };
   }
 
   async function executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
@@ -159,7 +160,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
       runBatchLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state)),
     );
-    return { results: value.map((r) => shapeRows(r, req.maxRows)), acquireMs, leaseMs };
+    return { results: value.map((r) => shapeRows(r, req.maxRows, req.readOnly)), acquireMs, leaseMs };
   }
 
   return {
