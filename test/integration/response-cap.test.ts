@@ -18,9 +18,10 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 import { describeIfMysql, describeIfPg } from '../helpers/services.js';
+import { startDialectEngine, type DialectEngine } from '../helpers/dialect-engine.js';
 import { post } from '../helpers/sluice-harness.js';
 import { memberPermissions, testConfig } from '../helpers/test-config.js';
-import { TEST_JWT_SECRET, makeTokens, type TestTokens } from '../helpers/tokens.js';
+import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 
 const MiB = 1024 * 1024;
 const own = { tenant_id: '$claims.tenant_id' };
@@ -165,38 +166,23 @@ describeIfPg('maxResponseBytes on Postgres', () => {
 
 describeIfMysql('maxResponseBytes on MariaDB', () => {
   let fx: MysqlFixture;
-  let engine: Engine;
-  let url: string;
-  let tokens: TestTokens;
+  let gw: DialectEngine;
 
   beforeAll(async () => {
     fx = await createMysqlFixture();
     await fx.admin.query(`CREATE TABLE ${fx.database}.notes (id INT AUTO_INCREMENT PRIMARY KEY, tenant_id INT NOT NULL, kind VARCHAR(10) NOT NULL, body LONGTEXT NOT NULL)`);
     await fx.admin.query(`INSERT INTO ${fx.database}.notes (tenant_id, kind, body) SELECT 1, 'big', REPEAT('x', ${MiB}) FROM seq_1_to_10`);
     await fx.admin.query(`INSERT INTO ${fx.database}.notes (tenant_id, kind, body) VALUES (1, 'wide', REPEAT('w', ${3 * MiB}))`);
-    engine = createEngine(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-        connections: { main: { url: fx.url, max: 2 } },
-        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0, maxResponseBytes: 2 * MiB },
-        workers: { threads: 1 },
-        logging: { level: 'silent' },
-        permissions: permissions(),
-      },
-      { logger: false },
-    );
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
-    tokens = await makeTokens();
+    gw = await startDialectEngine({ url: fx.url, max: 2 }, { permissions: permissions(), limits: { maxResponseBytes: 2 * MiB } });
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gw?.engine.close();
     await fx?.drop();
   }, 30_000);
 
   it('a read of 100 MiB answers the rows that fit, truncated, and its statement is killed', async () => {
-    const res = await post(url, tokens.tenant1, { sql: "select a.body as big_marker from notes a, notes b where a.kind = 'big' and b.kind = 'big'", method: 'all' });
+    const res = await post(gw.url, gw.tokens.tenant1, { sql: "select a.body as big_marker from notes a, notes b where a.kind = 'big' and b.kind = 'big'", method: 'all' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ rowCount: 1, truncated: true });
     expect(res.body.rows).toHaveLength(1);
@@ -204,7 +190,7 @@ describeIfMysql('maxResponseBytes on MariaDB', () => {
   }, 60_000);
 
   it('a read whose first row does not fit → 400 RESULT_TOO_LARGE', async () => {
-    const res = await post(url, tokens.tenant1, { sql: "select body from notes where kind = 'wide'", method: 'execute' });
+    const res = await post(gw.url, gw.tokens.tenant1, { sql: "select body from notes where kind = 'wide'", method: 'execute' });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('RESULT_TOO_LARGE');
   });
@@ -213,7 +199,7 @@ describeIfMysql('maxResponseBytes on MariaDB', () => {
 describe('maxResponseBytes on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cap-'));
   const file = join(dir, 'app.db');
-  let engine: Engine;
+  let gw: DialectEngine;
   let url: string;
   let tokens: TestTokens;
 
@@ -225,24 +211,12 @@ describe('maxResponseBytes on SQLite', () => {
        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) INSERT INTO notes (tenant_id, kind, body) SELECT 1, 'small', printf('%.100c', 's') FROM n;
        INSERT INTO notes (tenant_id, kind, body) VALUES (1, 'wide', printf('%.10240c', 'w'));`,
     );
-    engine = createEngine(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-        connections: { main: file },
-        limits: { rateLimitPerUser: 0, rateLimitPerIP: 0, maxResponseBytes: 4096 },
-        workers: { threads: 1 },
-        logging: { level: 'silent' },
-        permissions: permissions(),
-      },
-      { logger: false },
-    );
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
-    tokens = await makeTokens();
+    gw = await startDialectEngine(file, { permissions: permissions(), limits: { maxResponseBytes: 4096 } });
+    ({ url, tokens } = gw);
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gw?.engine.close();
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 

@@ -17,28 +17,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
-import { createEngine, type Engine } from '../../src/engine.js';
+import { startDialectEngine, type DialectEngine } from '../helpers/dialect-engine.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { describeIfMysql, describeIfPg } from '../helpers/services.js';
 import { post, startHarness, type Harness } from '../helpers/sluice-harness.js';
-import { memberPermissions } from '../helpers/test-config.js';
-import { TEST_JWT_SECRET, makeTokens, type TestTokens } from '../helpers/tokens.js';
-
-/** One worker thread with one connection: every request of both tenants runs on the same session. */
-function sharedConnectionEngine(connection: unknown): Engine {
-  return createEngine(
-    {
-      server: { host: '127.0.0.1', port: 0 },
-      auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-      connections: { main: connection },
-      limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
-      workers: { threads: 1 },
-      logging: { level: 'silent' },
-      permissions: memberPermissions(),
-    },
-    { logger: false },
-  );
-}
+import type { TestTokens } from '../helpers/tokens.js';
 
 const SQLITE_FIXTURE = `
 CREATE TABLE customers (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, name TEXT NOT NULL, email TEXT UNIQUE, secret_note TEXT);
@@ -48,7 +31,7 @@ INSERT INTO customers (id, tenant_id, name, email) VALUES (1, 1, 'T1 Alice', 'al
 describe('write metadata describes only the caller\'s statement: SQLite run, one shared connection', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-write-meta-'));
   const file = join(dir, 'app.db');
-  let engine: Engine;
+  let gw: DialectEngine;
   let url: string;
   let tokens: TestTokens;
   const run = async (token: string, sql: string, params: unknown[] = []): Promise<unknown> => {
@@ -65,13 +48,13 @@ describe('write metadata describes only the caller\'s statement: SQLite run, one
 
   beforeAll(async () => {
     runSqliteAdminSql(file, SQLITE_FIXTURE);
-    engine = sharedConnectionEngine(file);
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
-    tokens = await makeTokens();
+    // One worker thread with one connection: every request of both tenants runs on the same session.
+    gw = await startDialectEngine(file);
+    ({ url, tokens } = gw);
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gw?.engine.close();
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -150,7 +133,7 @@ interface MysqlHeader {
 
 describeIfMysql('write metadata describes only the caller\'s statement: MySQL execute, one shared connection', () => {
   let fx: MysqlFixture;
-  let engine: Engine;
+  let gw: DialectEngine;
   let url: string;
   let tokens: TestTokens;
   const execute = async (token: string, sql: string, params: unknown[] = []): Promise<MysqlHeader> => {
@@ -167,13 +150,12 @@ describeIfMysql('write metadata describes only the caller\'s statement: MySQL ex
 
   beforeAll(async () => {
     fx = await createMysqlFixture();
-    engine = sharedConnectionEngine({ url: fx.url, max: 1 });
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
-    tokens = await makeTokens();
+    gw = await startDialectEngine({ url: fx.url, max: 1 });
+    ({ url, tokens } = gw);
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gw?.engine.close();
     await fx?.drop();
   }, 30_000);
 

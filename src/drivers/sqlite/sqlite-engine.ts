@@ -153,9 +153,10 @@ function runResult(conn: Connection, stmt: Database.Statement, params: unknown[]
 
 /** Shapes as Drizzle's sqlite-proxy expects them (all/values: row arrays, get: one flat row, run: the run result). */
 function runOne(conn: Connection, stmt: Database.Statement, s: SqliteStatement, params: unknown[], maxRows: number, budget: ResponseBudget, readOnly: boolean): SqliteStatementResult {
+  // `run` answers no rows, so the byte cap has nothing to cut.
+  if (s.method === 'run') return runResult(conn, stmt, params);
   // A read batch the byte cap already stopped: the rest does not run.
   if (readOnly && budget.exhausted) return { rows: [], rowCount: 0, truncated: true };
-  if (s.method === 'run') return runResult(conn, stmt, params);
   if (!stmt.reader) return { rows: [], rowCount: stmt.run(...params).changes, truncated: false };
   stmt.raw(s.method !== 'execute');
   if (s.method === 'get') {
