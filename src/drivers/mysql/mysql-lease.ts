@@ -123,17 +123,25 @@ function fieldInfo(f: FieldPacket): FieldInfo {
  * rows[0].insertId for $returningId()), for a statement that returned rows the row objects plus
  * `fields` (the edge answers `[rows, fields]`).
  */
+/** The parts of mysql2's callback connection a streamed statement uses. */
+interface StreamingConnection {
+  query(options: QueryOptions): Query;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  off(event: 'error', listener: (err: unknown) => void): unknown;
+}
+
 /**
  * The callback connection under mysql2's promise wrapper (`.connection`), whose query() streams
  * rows as events; mysql2's typings call that property a promise Connection, which it is not.
  */
-function streaming(c: mysql.PoolConnection): { query(options: QueryOptions): Query } {
-  return (c as unknown as { connection: { query(options: QueryOptions): Query } }).connection;
+function streaming(c: mysql.PoolConnection): StreamingConnection {
+  return (c as unknown as { connection: StreamingConnection }).connection;
 }
 
 function runStatement(c: mysql.PoolConnection, s: LeaseStatement, budget: ResponseBudget, stop: StopStatement | null): Promise<{ header?: ResultHeader; outcome: StatementOutcome }> {
   return new Promise((resolve, reject) => {
-    const query = streaming(c).query({ sql: s.sql, values: s.params.map(bindable) as QueryValues, rowsAsArray: s.method === 'all' });
+    const conn = streaming(c);
+    const query = conn.query({ sql: s.sql, values: s.params.map(bindable) as QueryValues, rowsAsArray: s.method === 'all' });
     const rows: unknown[] = [];
     let fields: FieldInfo[] | undefined;
     let header: ResultHeader | undefined;
@@ -146,6 +154,7 @@ function runStatement(c: mysql.PoolConnection, s: LeaseStatement, budget: Respon
     const done = (): void => {
       if (settled) return;
       settled = true;
+      conn.off('error', fail);
       const outcome: StatementOutcome = { rows, rowCount: header ? header.affectedRows : stop ? rows.length : seen, truncated, seen };
       if (fields !== undefined && s.method === 'execute') outcome.fields = fields;
       resolve(header ? { header, outcome } : { outcome });
@@ -170,14 +179,18 @@ function runStatement(c: mysql.PoolConnection, s: LeaseStatement, budget: Respon
         stop();
       }
     });
-    query.on('error', (err: unknown) => {
+    function fail(err: unknown): void {
       if (settled) return;
       if (stopped) done();
       else {
         settled = true;
+        conn.off('error', fail);
         reject(err);
       }
-    });
+    }
+    query.on('error', fail);
+    // A lost connection is reported to a streaming query's connection only, never to the query.
+    conn.on('error', fail);
     query.on('end', done);
   });
 }
