@@ -50,6 +50,8 @@ interface Target {
   endless(marker: string): string;
   /** A read of one value: the bytes 01 02 ff. */
   binary: string;
+  /** Binds `{ type: 'Buffer', data }` (a Buffer's JSON form) as binary (Postgres: JSON parameters are json). */
+  binaryParams: boolean;
   /** Statements running on the server whose text contains `marker` (SQLite: none can outlive its step). */
   running(marker: string): Promise<number>;
   /** Whatever tenant/transaction state the session the driver leases is left with. */
@@ -128,6 +130,11 @@ function conformance(name: string, describeIf: typeof describe, setup: () => Pro
       const r = await t.driver.execute(req(t, t.binary));
       expect(r.rows).toEqual([[{ type: 'Buffer', data: [1, 2, 255] }]]);
       expect(JSON.parse(JSON.stringify(r.rows))).toEqual(r.rows);
+      if (!t.binaryParams) return;
+      const echo = await t.driver.execute(req(t, `select ${t.p(1)}`, { params: [{ type: 'Buffer', data: [0, 128, 255] }] }));
+      expect(echo.rows).toEqual([[{ type: 'Buffer', data: [0, 128, 255] }]]);
+      const err = await failure(t.driver.execute(req(t, `select ${t.p(1)}`, { params: [{ type: 'Buffer', data: [256] }] })));
+      expect(err.code).toBe('INVALID_INPUT');
     });
 
     it('maxResponseBytes: a read keeps the rows that fit, says truncated, and stops on the server', async () => {
@@ -311,6 +318,7 @@ conformance('pg', describeIfPg, async () => {
     // In the select list: a set-returning function in FROM is materialized before its first row.
     endless: (marker) => `select generate_series(1::bigint, 9000000000000000000) as ${marker}`,
     binary: "select '\\x0102ff'::bytea",
+    binaryParams: false,
     async running(marker) {
       const { rows } = await admin.query("select count(*)::int as n from pg_stat_activity where state = 'active' and query like $1 and pid <> pg_backend_pid()", [`%${marker}%`]);
       return (rows[0] as { n: number }).n;
@@ -355,6 +363,7 @@ conformance('mysql2 (MariaDB)', describeIfMysql, async () => {
     noInsertId: 0,
     endless: (marker) => `select seq as ${marker} from seq_1_to_9000000000000000000`,
     binary: "select x'0102ff'",
+    binaryParams: true,
     async running(marker) {
       const [rows] = (await admin.query("select count(*) as n from information_schema.processlist where command = 'Query' and info like ? and id <> connection_id()", [
         `%${marker}%`,
@@ -400,6 +409,7 @@ conformance('better-sqlite3 (process)', describe, async () => {
     noInsertId: null,
     endless: (marker) => `with recursive r(n) as (select 1 union all select n + 1 from r) select n as ${marker} from r`,
     binary: "select x'0102ff'",
+    binaryParams: true,
     // Its statement runs inside the SQLite process's own step loop, which the cap leaves.
     running: async () => 0,
     // No session variables exist in SQLite; what must not survive a lease is a transaction (and
