@@ -8,17 +8,13 @@
  * 400 RESULT_TOO_LARGE; a write commits whole and only drops rows. /jobs results take the same path.
  * The engines run in this test process, so its peak RSS is the gateway's.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonBytes } from '../../src/drivers/common/response-budget.js';
-import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 import { describeIfMysql, describeIfPg } from '../helpers/services.js';
-import { startDialectEngine, type DialectEngine } from '../helpers/dialect-engine.js';
+import { startDialectEngine, startSqliteEngine, type DialectEngine, type SqliteEngine } from '../helpers/dialect-engine.js';
 import { post } from '../helpers/sluice-harness.js';
 import { memberPermissions, testConfig } from '../helpers/test-config.js';
 import { makeTokens, type TestTokens } from '../helpers/tokens.js';
@@ -197,27 +193,23 @@ describeIfMysql('maxResponseBytes on MariaDB', () => {
 });
 
 describe('maxResponseBytes on SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-cap-'));
-  const file = join(dir, 'app.db');
-  let gw: DialectEngine;
+  let gw: SqliteEngine;
   let url: string;
   let tokens: TestTokens;
 
   beforeAll(async () => {
-    runSqliteAdminSql(
-      file,
+    gw = await startSqliteEngine(
       `CREATE TABLE customers (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, name TEXT NOT NULL, email TEXT UNIQUE, secret_note TEXT);
        CREATE TABLE notes (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'copy', body TEXT NOT NULL);
        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) INSERT INTO notes (tenant_id, kind, body) SELECT 1, 'small', printf('%.100c', 's') FROM n;
        INSERT INTO notes (tenant_id, kind, body) VALUES (1, 'wide', printf('%.10240c', 'w'));`,
+      { permissions: permissions(), limits: { maxResponseBytes: 4096 } },
     );
-    gw = await startDialectEngine(file, { permissions: permissions(), limits: { maxResponseBytes: 4096 } });
     ({ url, tokens } = gw);
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.engine.close();
-    rmSync(dir, { recursive: true, force: true });
+    await gw?.close();
   }, 30_000);
 
   it('a read keeps the rows that fit and says truncated; a first row too large → 400 RESULT_TOO_LARGE', async () => {

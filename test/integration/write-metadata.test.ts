@@ -11,13 +11,9 @@
  * What stays inherent (docs/security.md, known limits): counts say that a statement met a row with
  * that unique key — as a unique violation does for a plain INSERT.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
-import { startDialectEngine, type DialectEngine } from '../helpers/dialect-engine.js';
+import { startDialectEngine, startSqliteEngine, type DialectEngine, type SqliteEngine } from '../helpers/dialect-engine.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { describeIfMysql, describeIfPg } from '../helpers/services.js';
 import { post, startHarness, type Harness } from '../helpers/sluice-harness.js';
@@ -29,9 +25,7 @@ INSERT INTO customers (id, tenant_id, name, email) VALUES (1, 1, 'T1 Alice', 'al
 `;
 
 describe('write metadata describes only the caller\'s statement: SQLite run, one shared connection', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-write-meta-'));
-  const file = join(dir, 'app.db');
-  let gw: DialectEngine;
+  let gw: SqliteEngine;
   let url: string;
   let tokens: TestTokens;
   const run = async (token: string, sql: string, params: unknown[] = []): Promise<unknown> => {
@@ -47,15 +41,13 @@ describe('write metadata describes only the caller\'s statement: SQLite run, one
   };
 
   beforeAll(async () => {
-    runSqliteAdminSql(file, SQLITE_FIXTURE);
     // One worker thread with one connection: every request of both tenants runs on the same session.
-    gw = await startDialectEngine(file);
+    gw = await startSqliteEngine(SQLITE_FIXTURE);
     ({ url, tokens } = gw);
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.engine.close();
-    rmSync(dir, { recursive: true, force: true });
+    await gw?.close();
   }, 30_000);
 
   it('an UPDATE, a DELETE of nothing and an UPDATE of another tenant\'s row carry no insert id', async () => {
@@ -92,7 +84,7 @@ describe('write metadata describes only the caller\'s statement: SQLite run, one
     await tenant2Inserts();
     const own = (await run(tokens.tenant1, "insert into customers (name, email) values ('T1 a', null), ('T1 b', null)")) as { changes: number; lastInsertRowid: number };
     expect(own.changes).toBe(2);
-    const raw = new Database(file, { readonly: true });
+    const raw = new Database(gw.file, { readonly: true });
     try {
       expect(raw.prepare('select tenant_id, name from customers where id = ?').get(own.lastInsertRowid)).toEqual({ tenant_id: 1, name: 'T1 b' });
     } finally {
