@@ -49,7 +49,7 @@ try {
 
   const driver = createSqliteDriver({ dialect: 'sqlite', file, schema: 'main', max: 1, busyTimeoutMs: 1000 }, (m, d) => console.error(m, d));
   const hop = await measure('sluice sqlite driver (process hop)', (i) =>
-    driver.execute({ jobId: `b${i}`, sql: SQL, params: [(i % 10) + 1], method: 'all', claims: {}, timeoutMs: 5000, maxRows: 10000, readOnly: true, tables: ['customers'] }),
+    driver.execute({ jobId: `b${i}`, sql: SQL, params: [(i % 10) + 1], method: 'all', claims: {}, timeoutMs: 5000, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, readOnly: true, tables: ['customers'] }),
   );
   await driver.close();
 

@@ -50,8 +50,8 @@ export async function tenantContextUs(dbUrl: string, schema: string, sql: string
     const text = `${sql.replaceAll('"customers"', `"${schema}"."customers"`)} and "tenant_id" = $2`;
     const plain = await perOp(3_000, () => client.query({ text, values: [1, 1] }));
     const claims = { sub: 'bench', role: 'member', tenant_id: 1 };
-    const lease = (): ExecuteRequest => ({ jobId: 'bench', sql: text, params: [1, 1], method: 'all', claims, timeoutMs: 30_000, maxRows: 100, readOnly: true });
-    const bound = await perOp(3_000, () => runLease(client as unknown as pg.PoolClient, lease(), undefined, { cancelled: false }));
+    const lease = (): ExecuteRequest => ({ jobId: 'bench', sql: text, params: [1, 1], method: 'all', claims, timeoutMs: 30_000, maxRows: 100, maxResponseBytes: 32 * 1024 * 1024, readOnly: true });
+    const bound = await perOp(3_000, () => runLease(client as unknown as pg.PoolClient, lease(), undefined, { cancelled: false }, () => undefined));
     const fourTrips = await perOp(3_000, async () => {
       await client.query('BEGIN READ ONLY');
       await client.query({ text: "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)", values: [JSON.stringify(claims), '30000'] });

@@ -21,6 +21,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const MiB = 1024 * 1024;
 /** The Postgres wire protocol carries at most 65535 bind parameters, gateway params included. */
 const MAX_BIND_PARAMS = 65535;
+/** Twice below V8's largest string, so a response within the cap can always be serialized. */
+const MAX_RESPONSE_BYTES = 256 * MiB;
 
 const claimPath = z.string().min(1).refine((ref) => ref.split('.').length <= MAX_CLAIM_PARTS, `a claim reference has at most ${MAX_CLAIM_PARTS} dot-separated parts`);
 
@@ -53,6 +55,8 @@ const configSchema = z
         rateLimitPerUser: int(0).default(200),
         rateLimitPerIP: int(0).default(500),
         maxRows: int(1).default(10000),
+        // Bytes of row JSON per response; bounded so the HTTP thread can always build the answer (V8 strings stop at ~512 MiB).
+        maxResponseBytes: int(1024, MAX_RESPONSE_BYTES).default(32 * MiB),
         maxRelationDepth: int(1, 64).default(4),
         maxFilterNesting: int(1, 256).default(8),
         maxSqlLength: int(1).default(100000),

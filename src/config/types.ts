@@ -129,6 +129,8 @@ export interface Limits {
   /** Requests per client IP per minute (0 disables). */
   rateLimitPerIP: number;
   maxRows: number;
+  /** Bytes of row JSON a response may carry; drivers enforce it while rows arrive. */
+  maxResponseBytes: number;
   maxRelationDepth: number;
   maxFilterNesting: number;
   maxSqlLength: number;

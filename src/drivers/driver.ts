@@ -17,18 +17,50 @@ export interface ExecuteRequest {
   timeoutMs: number;
   /** Rows beyond this are dropped and `truncated` is set. */
   maxRows: number;
+  /**
+   * Bytes of row JSON the answer may carry (a batch: all statements together), counted while rows
+   * arrive (common/response-budget.ts). A read stops on the server at the first row that does not
+   * fit; a write runs to its end and only drops rows. Either way `truncated` is set.
+   */
+  maxResponseBytes: number;
   readOnly: boolean;
   /**
    * The validator's tables for this statement. Drivers with an engine-level check (SQLite) refuse
    * a compiled statement that touches any other table; undefined skips that check.
    */
   tables?: readonly string[];
+  /**
+   * An INSERT that may update the row it conflicts with instead (ON DUPLICATE KEY UPDATE, ON
+   * CONFLICT DO UPDATE). MySQL reports the id of the last row such a statement touched, which may
+   * be another tenant's; its driver then reports only an id the statement generated.
+   */
+  upsert?: boolean;
 }
 
-export interface ExecuteResult {
+/** Column descriptions as mysql2 gives them, without the table and database names behind them. */
+export interface FieldInfo {
+  name: string;
+  columnType: number | undefined;
+  type: number | undefined;
+  columnLength: number | undefined;
+  decimals: number;
+  flags: number | string[];
+  characterSet: number | undefined;
+}
+
+/** One statement's answer, shaped for the method (see each driver) and already cut to maxRows/maxResponseBytes. */
+export interface StatementResult {
   rows: unknown[];
   rowCount: number | null;
   truncated: boolean;
+  /**
+   * A statement that returned a result set under MySQL's `execute`: its columns. The edge then
+   * answers `[rows, fields]`, what mysql2 (and so Drizzle's mysql-proxy) returns for a read.
+   */
+  fields?: FieldInfo[];
+}
+
+export interface ExecuteResult extends StatementResult {
   acquireMs: number;
   leaseMs: number;
 }
@@ -39,15 +71,17 @@ export interface BatchRequestStatement {
   method: QueryMethod;
   /** As ExecuteRequest.tables. */
   tables?: readonly string[];
+  /** As ExecuteRequest.upsert. */
+  upsert?: boolean;
 }
 
 /** Several statements on one lease, in one transaction: all commit or none does. */
-export interface ExecuteBatchRequest extends Omit<ExecuteRequest, 'sql' | 'params' | 'method'> {
+export interface ExecuteBatchRequest extends Omit<ExecuteRequest, 'sql' | 'params' | 'method' | 'tables' | 'upsert'> {
   statements: BatchRequestStatement[];
 }
 
 export interface ExecuteBatchResult {
-  results: Array<{ rows: unknown[]; rowCount: number | null; truncated: boolean }>;
+  results: StatementResult[];
   acquireMs: number;
   leaseMs: number;
 }

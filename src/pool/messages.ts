@@ -2,6 +2,7 @@
  * Typed messages between the HTTP thread and worker threads. Everything here must survive
  * structured clone: plain objects only, errors as ErrorBody, never class instances.
  */
+import type { FieldInfo, StatementResult } from '../drivers/driver.js';
 import { SluiceError, type ErrorBody } from '../errors.js';
 
 /**
@@ -65,11 +66,8 @@ export interface BatchStatement {
   typings?: string[];
 }
 
-export interface BatchItemResult {
-  rows: unknown[];
-  rowCount: number | null;
-  truncated: boolean;
-}
+/** One statement's answer, as the driver shaped it (see StatementResult). */
+export type BatchItemResult = StatementResult;
 
 export interface QueryTimings {
   /** ms spent parsing/checking/rewriting (0 on a cache hit). */
@@ -85,6 +83,8 @@ export interface QueryResult {
   rows: unknown[];
   rowCount: number | null;
   truncated: boolean;
+  /** MySQL `execute` of a statement that returned rows: its columns (the edge answers `[rows, fields]`). */
+  fields?: FieldInfo[];
   /** Qualified tables the statement touched. */
   tables: string[];
   kind: string;

@@ -5,12 +5,12 @@
  * retry of one statement, and the fenced form never turns another tenant's row into an oracle.
  */
 import type { Limits } from '../config/types.js';
+import { refuseEmptyTruncation } from '../drivers/common/response-budget.js';
 import type { BatchRequestStatement } from '../drivers/driver.js';
 import { SluiceError } from '../errors.js';
 import { bindParams } from '../sql/bind-params.js';
 import type { BatchStatement, QueryJob, QueryOutcome } from './messages.js';
 import type { ThreadRuntime } from './thread-runtime.js';
-
 
 /** Throws SluiceError; the caller (runJob) turns it into an outcome. */
 export async function runBatch(
@@ -32,7 +32,13 @@ export async function runBatch(
     for (const t of checked.tables) tables.add(t);
     onTables([...tables]);
     readOnly &&= checked.readOnly;
-    statements.push({ sql: checked.fallbackSql ?? checked.sql, params: bindParams(checked, st.params, job.claims), method: st.method, tables: checked.tables });
+    statements.push({
+      sql: checked.fallbackSql ?? checked.sql,
+      params: bindParams(checked, st.params, job.claims),
+      method: st.method,
+      tables: checked.tables,
+      ...(checked.upsert === true && { upsert: true }),
+    });
   }
   const checkMs = performance.now() - checkStart;
   if (job.readOnlyRetry === true && !readOnly) throw new SluiceError('WORKER_LOST');
@@ -44,8 +50,10 @@ export async function runBatch(
     claims: job.claims,
     timeoutMs: remainingMs(),
     maxRows: limits.maxRows,
+    maxResponseBytes: limits.maxResponseBytes,
     readOnly,
   });
+  refuseEmptyTruncation(result.results, readOnly);
   return {
     ok: true,
     result: {

@@ -4,6 +4,7 @@
  * answered as INTERNAL_ERROR, so no stack or database detail crosses the thread boundary.
  */
 import type { Limits } from '../config/types.js';
+import { refuseEmptyTruncation } from '../drivers/common/response-budget.js';
 import type { ExecuteResult } from '../drivers/driver.js';
 import { SluiceError, type ErrorBody } from '../errors.js';
 import { bindParams } from '../sql/bind-params.js';
@@ -54,8 +55,10 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
         claims: job.claims,
         timeoutMs: remainingMs(job, limits),
         maxRows: limits.maxRows,
+        maxResponseBytes: limits.maxResponseBytes,
         readOnly: checked.readOnly,
         tables: checked.tables,
+        ...(checked.upsert === true && { upsert: true }),
       });
     // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
     // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.
@@ -69,12 +72,14 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
       if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
       result = await execute(checked.fallbackSql);
     }
+    refuseEmptyTruncation([result], checked.readOnly);
     return {
       ok: true,
       result: {
         rows: result.rows,
         rowCount: result.rowCount,
         truncated: result.truncated,
+        ...(result.fields !== undefined && { fields: result.fields }),
         tables: checked.tables,
         kind: checked.kind,
         timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },

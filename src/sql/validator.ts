@@ -33,6 +33,11 @@ export interface CheckedStatement {
   /** True when the rewriter added a LIMIT maxRows+1 to the outermost query. */
   rowCapped: boolean;
   /**
+   * An INSERT that may update the row it conflicts with instead (ON DUPLICATE KEY UPDATE, ON
+   * CONFLICT DO UPDATE): drivers must not trust the database's insert id for it (ExecuteRequest.upsert).
+   */
+  upsert?: boolean;
+  /**
    * The same statement with every row filter fenced so it is applied before any of the caller's
    * predicates (slower plans, same params, same results). Run it when the fast form fails with a
    * data-dependent error: the fast form may have evaluated the caller's expression on another

@@ -15,6 +15,8 @@ import type { DirectoryLookup } from './router.js';
 
 const QUERY_TIMEOUT_MS = 10_000;
 const MAX_ROWS = 1_000_000;
+/** The directory is the operator's table, read whole: bounded like any response, at the largest cap. */
+const MAX_BYTES = 256 * 1024 * 1024;
 
 export interface TenantDirectory {
   lookup: DirectoryLookup;
@@ -75,6 +77,7 @@ export function createTenantDirectory(config: Readonly<SluiceConfig>, log: Direc
         claims: {},
         timeoutMs: QUERY_TIMEOUT_MS,
         maxRows: MAX_ROWS,
+        maxResponseBytes: MAX_BYTES,
         readOnly: true,
       });
       if (result.truncated) log('tenant directory truncated', { rows: MAX_ROWS });

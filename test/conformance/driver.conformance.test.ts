@@ -21,6 +21,7 @@ import { createPgDriver } from '../../src/drivers/pg/pg-driver.js';
 import { createPgPool } from '../../src/drivers/pg/pg-pools.js';
 import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
 import { createSqliteDriver } from '../../src/drivers/sqlite/sqlite-driver.js';
+import { jsonBytes } from '../../src/drivers/common/response-budget.js';
 import { SluiceError } from '../../src/errors.js';
 import { METHODS_BY_DIALECT, createDriver } from '../../src/pool/create-driver.js';
 import type { QueryMethod } from '../../src/pool/messages.js';
@@ -41,6 +42,18 @@ interface Target {
   writeMethod: QueryMethod;
   /** What a single-row insert returns, checked per dialect. */
   expectInsert(result: { rows: unknown[]; rowCount: number | null }): void;
+  /** The insert id a write result reports (absent: the dialect reports none, Postgres). */
+  insertIdOf?(result: { rows: unknown[] }): unknown;
+  /** insertIdOf() of a statement that inserted nothing. */
+  noInsertId?: unknown;
+  /** A read that streams rows until it is stopped, its one column named `marker`. */
+  endless(marker: string): string;
+  /** A read of one value: the bytes 01 02 ff. */
+  binary: string;
+  /** Binds `{ type: 'Buffer', data }` (a Buffer's JSON form) as binary (Postgres: JSON parameters are json). */
+  binaryParams: boolean;
+  /** Statements running on the server whose text contains `marker` (SQLite: none can outlive its step). */
+  running(marker: string): Promise<number>;
   /** Whatever tenant/transaction state the session the driver leases is left with. */
   sessionState(): Promise<Record<string, unknown>>;
   /** sessionState() of a session no lease has touched. */
@@ -55,7 +68,7 @@ const SEED = [
 
 let job = 0;
 function req(t: Target, sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: `job-${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1, role: 'member' }, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
+  return { jobId: `job-${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1, role: 'member' }, timeoutMs: 10_000, maxRows: 1000, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 const failure = (p: Promise<unknown>): Promise<SluiceError> => sharedFailure(p, 'expected the driver to fail');
@@ -92,6 +105,92 @@ function conformance(name: string, describeIf: typeof describe, setup: () => Pro
         req(t, `insert into ${t.table} (tenant_id, email) values (${t.p(1)}, ${t.p(2)})`, { params: [1, `w-${randomBytes(4).toString('hex')}@one.example`], method: t.writeMethod, readOnly: false }),
       );
       t.expectInsert(r);
+    });
+
+    it('write metadata describes only the statement: no insert id after another statement\'s insert on the same connection', async () => {
+      if (!t.insertIdOf) return;
+      const email = `m-${randomBytes(4).toString('hex')}@one.example`;
+      const inserted = await t.driver.execute(req(t, `insert into ${t.table} (tenant_id, email) values (${t.p(1)}, ${t.p(2)})`, { params: [2, email], method: t.writeMethod, readOnly: false }));
+      expect(t.insertIdOf(inserted)).not.toEqual(t.noInsertId);
+      // The same (only) connection, the next statements: an update, a delete of nothing, an insert of nothing.
+      const updated = await t.driver.execute(req(t, `update ${t.table} set tenant_id = tenant_id where id = 1`, { method: t.writeMethod, readOnly: false }));
+      expect(updated.rowCount).toBe(1);
+      expect(t.insertIdOf(updated)).toEqual(t.noInsertId);
+      const deleted = await t.driver.execute(req(t, `delete from ${t.table} where id < 0`, { method: t.writeMethod, readOnly: false }));
+      expect(deleted.rowCount).toBe(0);
+      expect(t.insertIdOf(deleted)).toEqual(t.noInsertId);
+      const none = await t.driver.execute(
+        req(t, `insert into ${t.table} (tenant_id, email) select tenant_id, email from ${t.table} where id < 0`, { method: t.writeMethod, readOnly: false }),
+      );
+      expect(none.rowCount).toBe(0);
+      expect(t.insertIdOf(none)).toEqual(t.noInsertId);
+    });
+
+    it('binary values come back as the JSON form of a Node Buffer', async () => {
+      const r = await t.driver.execute(req(t, t.binary));
+      expect(r.rows).toEqual([[{ type: 'Buffer', data: [1, 2, 255] }]]);
+      expect(JSON.parse(JSON.stringify(r.rows))).toEqual(r.rows);
+      if (!t.binaryParams) return;
+      const echo = await t.driver.execute(req(t, `select ${t.p(1)}`, { params: [{ type: 'Buffer', data: [0, 128, 255] }] }));
+      expect(echo.rows).toEqual([[{ type: 'Buffer', data: [0, 128, 255] }]]);
+      const err = await failure(t.driver.execute(req(t, `select ${t.p(1)}`, { params: [{ type: 'Buffer', data: [256] }] })));
+      expect(err.code).toBe('INVALID_INPUT');
+    });
+
+    it('maxResponseBytes: a read keeps the rows that fit, says truncated, and stops on the server', async () => {
+      const marker = `m_${randomBytes(4).toString('hex')}`;
+      // The statement never ends by itself: only the cap can have stopped it (a timeout would be an error).
+      const r = await t.driver.execute(req(t, t.endless(marker), { maxRows: 10_000_000, maxResponseBytes: 2000, timeoutMs: 20_000 }));
+      expect(r.truncated).toBe(true);
+      expect(r.rows.length).toBeGreaterThan(10);
+      expect(r.rowCount).toBe(r.rows.length);
+      expect(r.rows.reduce((n: number, row) => n + jsonBytes(row) + 1, 0)).toBeLessThanOrEqual(2000);
+      expect(await t.running(marker)).toBe(0);
+      const next = await t.driver.execute(req(t, `select count(*) from ${t.table}`));
+      expect(next.rows).toHaveLength(1);
+    });
+
+    it('maxResponseBytes: a read whose first row does not fit keeps nothing (the worker then refuses it)', async () => {
+      const r = await t.driver.execute(req(t, `select email from ${t.table} order by id`, { maxResponseBytes: 5 }));
+      expect(r).toMatchObject({ rows: [], truncated: true });
+    });
+
+    it('maxResponseBytes: a write is never stopped half-way: it commits whole, its rows beyond the cap dropped', async () => {
+      const tag = randomBytes(4).toString('hex');
+      const emails = [1, 2, 3].map((i) => `w${i}-${tag}@one.example`);
+      const r = await t.driver.execute(
+        req(t, `insert into ${t.table} (tenant_id, email) values (1, ${t.p(1)}), (1, ${t.p(2)}), (1, ${t.p(3)}) returning email`, {
+          params: emails,
+          readOnly: false,
+          maxResponseBytes: jsonBytes([emails[0]]) + 1,
+        }),
+      );
+      expect(r).toMatchObject({ rows: [[emails[0]]], rowCount: 3, truncated: true });
+      const stored = await t.driver.execute(req(t, `select count(*) from ${t.table} where email like ${t.p(1)}`, { params: [`%-${tag}@one.example`] }));
+      expect(Number((stored.rows[0] as unknown[])[0])).toBe(3);
+    });
+
+    it('maxResponseBytes: one budget for a whole batch', async () => {
+      const one = `select email from ${t.table} where id = 1`;
+      const rowSize = jsonBytes([SEED[0][1]]) + 1;
+      const batch = (maxResponseBytes: number, readOnly: boolean) =>
+        t.driver.executeBatch({
+          jobId: `job-${++job}`,
+          claims: { tenant_id: 1 },
+          timeoutMs: 10_000,
+          maxRows: 100,
+          maxResponseBytes,
+          readOnly,
+          statements: [one, one, one].map((sql) => ({ sql, params: [], method: 'all' as const })),
+        });
+      const fits = await batch(3 * rowSize, true);
+      expect(fits.results.map((x) => [x.rows.length, x.truncated])).toEqual([[1, false], [1, false], [1, false]]);
+      // A read batch stops where the budget runs out; the statements after it do not run.
+      const cut = await batch(2 * rowSize, true);
+      expect(cut.results.map((x) => [x.rows.length, x.truncated])).toEqual([[1, false], [1, false], [0, true]]);
+      // A batch that writes runs every statement; only rows are dropped.
+      const written = await batch(rowSize, false);
+      expect(written.results.map((x) => [x.rows.length, x.truncated])).toEqual([[1, false], [0, true], [0, true]]);
     });
 
     it('cuts results at maxRows and says so', async () => {
@@ -160,6 +259,7 @@ function conformance(name: string, describeIf: typeof describe, setup: () => Pro
           claims: { tenant_id: 1 },
           timeoutMs: 10_000,
           maxRows: 100,
+          maxResponseBytes: 1 << 20,
           readOnly: false,
           statements: [
             { sql: insert, params: [1, email], method: t.writeMethod },
@@ -175,6 +275,7 @@ function conformance(name: string, describeIf: typeof describe, setup: () => Pro
         claims: { tenant_id: 1 },
         timeoutMs: 10_000,
         maxRows: 100,
+        maxResponseBytes: 1 << 20,
         readOnly: false,
         statements: [
           { sql: insert, params: [1, email], method: t.writeMethod },
@@ -214,6 +315,14 @@ conformance('pg', describeIfPg, async () => {
       expect(r.rowCount).toBe(1);
       expect(r.rows).toEqual([]);
     },
+    // In the select list: a set-returning function in FROM is materialized before its first row.
+    endless: (marker) => `select generate_series(1::bigint, 9000000000000000000) as ${marker}`,
+    binary: "select '\\x0102ff'::bytea",
+    binaryParams: false,
+    async running(marker) {
+      const { rows } = await admin.query("select count(*)::int as n from pg_stat_activity where state = 'active' and query like $1 and pid <> pg_backend_pid()", [`%${marker}%`]);
+      return (rows[0] as { n: number }).n;
+    },
     async sessionState() {
       const { rows } = await pool.query(
         "select coalesce(current_setting('request.jwt.claims', true), '') as claims, current_setting('transaction_read_only') as ro, pg_current_xact_id_if_assigned() is null as no_xact",
@@ -247,9 +356,19 @@ conformance('mysql2 (MariaDB)', describeIfMysql, async () => {
     writeMethod: 'execute',
     expectInsert: (r) => {
       expect(r.rowCount).toBe(1);
-      const header = r.rows[0] as { insertId: number; affectedRows: number };
-      expect(header.affectedRows).toBe(1);
-      expect(header.insertId).toBeGreaterThan(2);
+      expect(r.rows).toEqual([{ insertId: expect.any(Number), affectedRows: 1, changedRows: 0 }]);
+      expect((r.rows[0] as { insertId: number }).insertId).toBeGreaterThan(2);
+    },
+    insertIdOf: (r) => (r.rows[0] as { insertId: unknown }).insertId,
+    noInsertId: 0,
+    endless: (marker) => `select seq as ${marker} from seq_1_to_9000000000000000000`,
+    binary: "select x'0102ff'",
+    binaryParams: true,
+    async running(marker) {
+      const [rows] = (await admin.query("select count(*) as n from information_schema.processlist where command = 'Query' and info like ? and id <> connection_id()", [
+        `%${marker}%`,
+      ])) as unknown as [[{ n: number }]];
+      return Number(rows[0].n);
     },
     async sessionState() {
       const [rows] = await pool.query(
@@ -286,6 +405,13 @@ conformance('better-sqlite3 (process)', describe, async () => {
       expect(result.changes).toBe(1);
       expect(result.lastInsertRowid).toBeGreaterThan(2);
     },
+    insertIdOf: (r) => (r.rows[0] as { lastInsertRowid: unknown }).lastInsertRowid,
+    noInsertId: null,
+    endless: (marker) => `with recursive r(n) as (select 1 union all select n + 1 from r) select n as ${marker} from r`,
+    binary: "select x'0102ff'",
+    binaryParams: true,
+    // Its statement runs inside the SQLite process's own step loop, which the cap leaves.
+    running: async () => 0,
     // No session variables exist in SQLite; what must not survive a lease is a transaction (and
     // with it the write lock): a fresh connection must be able to take the write lock at once.
     async sessionState() {
@@ -325,11 +451,11 @@ describe('methods per dialect (createDriver)', () => {
   ] as const)('%s refuses method %s with METHOD_NOT_SUPPORTED (400) before touching the database', async (dialect, method) => {
     const driver = createDriver(conns[dialect], log);
     try {
-      const err = await failure(driver.execute({ jobId: 'm', sql: 'select 1', params: [], method, claims: {}, timeoutMs: 1000, maxRows: 10, readOnly: true }));
+      const err = await failure(driver.execute({ jobId: 'm', sql: 'select 1', params: [], method, claims: {}, timeoutMs: 1000, maxRows: 10, maxResponseBytes: 1 << 20, readOnly: true }));
       expect(err.code).toBe('METHOD_NOT_SUPPORTED');
       expect(err.status).toBe(400);
       const batch = await failure(
-        driver.executeBatch({ jobId: 'b', claims: {}, timeoutMs: 1000, maxRows: 10, readOnly: true, statements: [{ sql: 'select 1', params: [], method }] }),
+        driver.executeBatch({ jobId: 'b', claims: {}, timeoutMs: 1000, maxRows: 10, maxResponseBytes: 1 << 20, readOnly: true, statements: [{ sql: 'select 1', params: [], method }] }),
       );
       expect(batch.code).toBe('METHOD_NOT_SUPPORTED');
     } finally {

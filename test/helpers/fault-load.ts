@@ -16,10 +16,15 @@ export const T2_NAMES = ['T2 Bob', 'T2 Dan', 'T2 Fay'];
 /** A tenant's own customer names (the same text on Postgres and MariaDB: no placeholders). */
 export const NAMES = { sql: 'select name from customers order by id', method: 'execute' };
 
+/** The row objects of an `execute` read: MySQL answers mysql2's `[rows, fields]`, Postgres the rows. */
+function rowObjects(rows: unknown[] | undefined): Array<{ name: string }> | undefined {
+  return (Array.isArray(rows?.[0]) ? rows[0] : rows) as Array<{ name: string }> | undefined;
+}
+
 /** Answers labelled 't1' or 't2' that are not a 200 carrying exactly that tenant's names. */
 export function wrongReads(answers: Answer[]): Answer[] {
   return answers.filter((a) => {
-    const names = (a.body as { rows?: Array<{ name: string }> }).rows?.map((r) => r.name);
+    const names = rowObjects((a.body as { rows?: unknown[] }).rows)?.map((r) => r.name);
     return a.status !== 200 || JSON.stringify(names) !== JSON.stringify(a.label === 't1' ? T1_NAMES : T2_NAMES);
   });
 }

@@ -8,6 +8,7 @@
  * or "T3", every hidden value "SECRET". Ids are explicit; new rows are numbered from 101.
  */
 import type { Dialect } from './sql-fuzz-dialect.js';
+import type { Write } from './sql-fuzz-dialect-writes.js';
 
 export const FIXTURE_TABLES = ['customers', 'orders', 'order_items', 'audit_secrets'] as const;
 export type FixtureTable = (typeof FIXTURE_TABLES)[number];
@@ -74,7 +75,16 @@ export function seedSql(table: FixtureTable): string {
 /** Every row of every table (plus the other database's, MariaDB), ordered by id. */
 export type Dump = Record<string, unknown[][]>;
 
-export type OracleAnswer = { ok: true; rows: unknown[]; rowCount: number; fenced: boolean } | { ok: false; code: string; message: string };
+export type OracleAnswer =
+  | {
+      ok: true;
+      rows: unknown[];
+      rowCount: number;
+      fenced: boolean;
+      /** A write's metadata as the oracle's own run of it tells (see FuzzBackend.expectedMeta). */
+      meta?: Record<string, unknown>;
+    }
+  | { ok: false; code: string; message: string };
 
 /** Which copy of the fixture: `a` is the one sluice serves, `b` the oracle's copy for writes. */
 export type Copy = 'a' | 'b';
@@ -92,5 +102,13 @@ export interface FuzzBackend {
   reset(copy: Copy, dump: Dump): Promise<void>;
   /** True when the copy is exactly the seed (rows and id counters). */
   pristine(copy: Copy, dump: Dump): Promise<boolean>;
+  /** The method whose answer is a write's metadata (Drizzle's: SQLite `run`, MySQL `execute`). */
+  readonly writeMethod: 'run' | 'execute';
+  /**
+   * The metadata sluice must answer for write `w` (no RETURNING), as the statement itself produced
+   * it: computed from the oracle's run on copy `b` (`answer`) and the copy before and after it —
+   * never from what a connection remembers of earlier statements.
+   */
+  expectedMeta(w: Write, answer: OracleAnswer & { ok: true }, before: Dump, after: Dump): Record<string, unknown>;
   close(): Promise<void>;
 }

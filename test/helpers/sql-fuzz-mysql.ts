@@ -2,14 +2,16 @@
  * The MariaDB side of the MySQL differential fuzzer: two copies of the fixture in fresh databases
  * (`t_<hex>_a` served by sluice, `t_<hex>_b` for the oracle's writes), a third database holding a
  * same-named table no permission reaches, and the oracle — a direct mysql2 connection with the
- * session settings and value typing of sluice's own pool (sql_mode, time zone, charset, dates/BIGINT/
- * DECIMAL as strings), so the same statement gives byte-identical values on both paths.
+ * session settings and value typing of sluice's own pool (sql_mode, time zone, charset, dates and
+ * DECIMAL as strings, BIGINT as a number while exact), so the same statement gives byte-identical
+ * values on both paths.
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { mapMysqlError } from '../../src/drivers/mysql/mysql-errors.js';
 import { SQL_MODE } from '../../src/drivers/mysql/mysql-lease.js';
 import { DB, OTHER_DB } from './sql-fuzz-dialect.js';
+import type { Write } from './sql-fuzz-dialect-writes.js';
 import { FIXTURE_TABLES, fixtureDdl, seedSql, type Copy, type Dump, type FuzzBackend, type OracleAnswer } from './sql-fuzz-fixture.js';
 import { MYSQL_URL } from './services.js';
 
@@ -41,7 +43,7 @@ export async function createMysqlFuzzBackend(): Promise<FuzzBackend> {
       const u = new URL(MYSQL_URL);
       u.pathname = `/${names[copy]}`;
       // As sluice's pool (src/drivers/mysql/mysql-pools.ts) types values and sets up each lease.
-      const conn = await mysql.createConnection({ uri: u.toString(), charset: 'UTF8MB4_UNICODE_CI', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: false });
+      const conn = await mysql.createConnection({ uri: u.toString(), charset: 'UTF8MB4_UNICODE_CI', dateStrings: true, supportBigNumbers: true, bigNumberStrings: false, decimalNumbers: false });
       await conn.query(`SET SESSION sql_mode = '${SQL_MODE}', SESSION time_zone = '+00:00', SESSION max_statement_time = 10`);
       oracles[copy] = conn;
     }
@@ -53,7 +55,7 @@ export async function createMysqlFuzzBackend(): Promise<FuzzBackend> {
 
   const expand = (sql: string, copy: Copy): string => sql.replaceAll(DB, `\`${names[copy]}\``).replaceAll(OTHER_DB, `\`${other}\``);
 
-  async function once(sql: string, copy: Copy, write: boolean): Promise<{ rows: unknown[]; rowCount: number }> {
+  async function once(sql: string, copy: Copy, write: boolean): Promise<{ rows: unknown[]; rowCount: number; meta?: Record<string, unknown> }> {
     const conn = oracles[copy];
     if (!write) {
       const [rows] = await conn.query({ sql: expand(sql, copy), rowsAsArray: true });
@@ -65,7 +67,8 @@ export async function createMysqlFuzzBackend(): Promise<FuzzBackend> {
       const [result] = await conn.query({ sql: expand(sql, copy), rowsAsArray: true });
       await conn.query('COMMIT');
       if (Array.isArray(result)) return { rows: JSON.parse(JSON.stringify(result)) as unknown[], rowCount: result.length };
-      return { rows: [], rowCount: (result as { affectedRows: number }).affectedRows };
+      const h = result as { affectedRows: number; insertId: number; changedRows: number };
+      return { rows: [], rowCount: h.affectedRows, meta: { insertId: h.insertId, affectedRows: h.affectedRows, changedRows: h.changedRows } };
     } catch (err) {
       await conn.query('ROLLBACK');
       throw err;
@@ -106,6 +109,15 @@ export async function createMysqlFuzzBackend(): Promise<FuzzBackend> {
 
   return {
     dialect: 'mysql',
+    writeMethod: 'execute',
+    expectedMeta(w, answer, before, after) {
+      const meta = answer.meta!;
+      // Counts and a plain INSERT's id (its first generated id, else the id column of its last row:
+      // the statement's own values) are the oracle's own; an upsert's OK packet may name a row it only
+      // touched — another tenant's — so its id is computed here from the rows it generated.
+      if (w.k !== 'insert' || w.onDup === null) return meta;
+      return { ...meta, insertId: firstGeneratedId(w, before, after) };
+    },
     connection: (() => {
       const u = new URL(MYSQL_URL);
       u.pathname = `/${names.a}`;
@@ -128,4 +140,18 @@ export async function createMysqlFuzzBackend(): Promise<FuzzBackend> {
       }
     },
   };
+}
+
+/**
+ * The first AUTO_INCREMENT id an INSERT generated (0: none) — what LAST_INSERT_ID() says after it —
+ * from the data: the rows new in `after` whose id the statement did not spell out. Generated ids rise
+ * in the order of the VALUES rows, so the first is the smallest. (The generator's explicit ids, other
+ * than NULL, are never ids the counter hands out in the same statement.)
+ */
+function firstGeneratedId(w: Write & { k: 'insert' }, before: Dump, after: Dump): number {
+  const at = w.cols.indexOf('id');
+  const explicit = new Set(at === -1 ? [] : (w.rows ?? []).map((r) => r[at]).flatMap((e) => (e?.k === 'lit' && e.sql !== 'null' ? [Number(e.sql)] : [])));
+  const existed = new Set((before[w.table] ?? []).map((r) => r[0]));
+  const generated = (after[w.table] ?? []).map((r) => Number(r[0])).filter((id) => !existed.has(id) && !explicit.has(id));
+  return generated.length === 0 ? 0 : Math.min(...generated);
 }

@@ -6,8 +6,9 @@
  * Reads: sluice's rows must equal the oracle's as a multiset (and in order, under an ORDER BY of
  * every column), or sluice must refuse with a 4xx. Writes: after sluice's write on copy `a`, the
  * other tenants' rows, the hidden values and the never-permitted tables must be byte-identical;
- * when both sides run it, RETURNING rows, the affected-row count and the whole copy `a` must equal
- * what the oracle's write left in copy `b`. Both copies go back to the seed after every case, so
+ * when both sides run it, RETURNING rows (or, without RETURNING, the write's metadata: insert id and
+ * counts, as the statement itself produced them), the affected-row count and the whole copy `a` must
+ * equal what the oracle's write left in copy `b`. Both copies go back to the seed after every case, so
  * each statement (and each shrink step) starts from the same data. A 5xx is always a bug.
  *
  * MariaDB compares text case-insensitively (utf8mb4_unicode_ci): where rows tie under the
@@ -16,7 +17,7 @@
  */
 import { createEngine, type Engine } from '../../src/engine.js';
 import type { ReadCase } from './sql-fuzz-dialect-gen.js';
-import type { WriteCase } from './sql-fuzz-dialect-writes.js';
+import type { Write, WriteCase } from './sql-fuzz-dialect-writes.js';
 import { fuzzPermissions } from './sql-fuzz-dialect.js';
 import type { Dump, FuzzBackend, OracleAnswer } from './sql-fuzz-fixture.js';
 import { post, type PostResult } from './sluice-harness.js';
@@ -26,7 +27,7 @@ export const MAX_ROWS = 10_000;
 
 export interface FuzzEngine {
   engine: Engine;
-  post(tenant: 1 | 2, sql: string, params?: unknown[]): Promise<PostResult>;
+  post(tenant: 1 | 2, sql: string, params?: unknown[], method?: 'all' | 'run' | 'execute'): Promise<PostResult>;
   close(): Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export async function startFuzzEngine(backend: FuzzBackend): Promise<FuzzEngine>
   const tokens = await makeTokens();
   return {
     engine,
-    post: (tenant, sql, params = []) => post(url, tenant === 1 ? tokens.tenant1 : tokens.tenant2, { sql: backend.expand(sql, 'a'), params, method: 'all' }),
+    post: (tenant, sql, params = [], method = 'all') => post(url, tenant === 1 ? tokens.tenant1 : tokens.tenant2, { sql: backend.expand(sql, 'a'), params, method }),
     close: () => engine.close(),
   };
 }
@@ -58,7 +59,7 @@ const DATABASE_CODES = new Set([
 ]);
 
 export class FuzzStats {
-  counts = { cases: 0, equal: 0, truncated: 0, overRefused: 0, bothRefused: 0, probes: 0, oracleFenced: 0 };
+  counts = { cases: 0, equal: 0, truncated: 0, overRefused: 0, bothRefused: 0, probes: 0, oracleFenced: 0, metaChecked: 0 };
   /** sluice's 4xx codes (with the first words of the message), over every refused case. */
   readonly refusals = new Map<string, number>();
   readonly overRefusals = new Map<string, string>();
@@ -205,11 +206,23 @@ function sameData(a: Dump, b: Dump, dialect: 'mysql' | 'sqlite'): boolean {
 
 export type WriteOutcome = 'equal' | 'overRefused' | 'bothRefused' | 'probe';
 
-/** One write through sluice (copy a) and the oracle (copy b), both from the seed; throws on any difference. */
-export async function judgeWrite(c: Pick<WriteCase, 'tenant' | 'sluice' | 'oracle' | 'fenced' | 'probe'> & { params?: unknown[] }, backend: FuzzBackend, sluice: FuzzEngine, stats: FuzzStats): Promise<WriteOutcome> {
+/**
+ * One write through sluice (copy a) and the oracle (copy b), both from the seed; throws on any
+ * difference. A generated write without RETURNING is sent with the dialect's write method, and its
+ * metadata (SQLite `{ changes, lastInsertRowid }`, MySQL `{ insertId, affectedRows, changedRows }`)
+ * must be what the statement itself produced (FuzzBackend.expectedMeta) — on sluice's side the
+ * connection is shared with every earlier case of both tenants.
+ */
+export async function judgeWrite(
+  c: Pick<WriteCase, 'tenant' | 'sluice' | 'oracle' | 'fenced' | 'probe'> & { params?: unknown[]; write?: Write },
+  backend: FuzzBackend,
+  sluice: FuzzEngine,
+  stats: FuzzStats,
+): Promise<WriteOutcome> {
   stats.counts.cases++;
+  const meta = c.write !== undefined && c.write.returning === null;
   const before = await backend.dump('a');
-  const res = await sluice.post(c.tenant, c.sluice, c.params);
+  const res = await sluice.post(c.tenant, c.sluice, c.params, meta ? backend.writeMethod : 'all');
   const afterA = await backend.dump('a');
   const expected: OracleAnswer = c.probe ? { ok: false, code: 'PROBE', message: 'not run' } : await backend.run(c.oracle, c.fenced, 'b', true);
   const afterB = await backend.dump('b');
@@ -236,7 +249,12 @@ export async function judgeWrite(c: Pick<WriteCase, 'tenant' | 'sluice' | 'oracl
     if (c.probe) throw new Error(`sluice ran a write that sets a preset, filter or hidden column, or reaches an unpermitted table\n${where()}`);
     if (!expected.ok) throw new Error(`sluice ran a write the database refuses for the oracle\n${where()}`);
     if (expected.fenced) stats.counts.oracleFenced++;
-    if (sorted(rowTexts(res.body.rows as unknown[], backend.dialect)) !== sorted(rowTexts(expected.rows, backend.dialect))) throw new Error(`RETURNING differs from the oracle's\n${where()}`);
+    if (meta) {
+      const got = backend.writeMethod === 'run' ? res.body.rows : (res.body.rows as unknown[])[0];
+      const want = backend.expectedMeta(c.write!, expected, before, afterB);
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`write metadata differs: sluice ${JSON.stringify(got)}, the statement's own ${JSON.stringify(want)}\n${where()}`);
+      stats.counts.metaChecked++;
+    } else if (sorted(rowTexts(res.body.rows as unknown[], backend.dialect)) !== sorted(rowTexts(expected.rows, backend.dialect))) throw new Error(`RETURNING differs from the oracle's\n${where()}`);
     if (res.body.rowCount !== expected.rowCount) throw new Error(`affected rows differ: sluice ${res.body.rowCount}, oracle ${expected.rowCount}\n${where()}`);
     if (!sameData(afterA, afterB, backend.dialect)) throw new Error(`the database differs from the oracle's\n${where()}\n  sluice: ${dataOf(afterA)}\n  oracle: ${dataOf(afterB)}`);
     stats.counts.equal++;

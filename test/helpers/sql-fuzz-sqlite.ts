@@ -29,21 +29,30 @@ export function createSqliteFuzzBackend(): FuzzBackend {
   // SQLite reaches only `main`; there is no other database to name.
   const expand = (sql: string): string => sql.replaceAll(DB, 'main').replaceAll(OTHER_DB, 'temp');
 
-  function once(sql: string, copy: Copy, write: boolean): { rows: unknown[]; rowCount: number } {
-    const db = dbs[copy];
-    const stmt = db.prepare(expand(sql));
+  function once(sql: string, copy: Copy, write: boolean): { rows: unknown[]; rowCount: number; meta?: Record<string, unknown> } {
     if (!write) {
-      const rows = stmt.raw(true).all();
+      const rows = dbs[copy].prepare(expand(sql)).raw(true).all();
       return { rows, rowCount: rows.length };
     }
-    // One statement, one immediate transaction, as sluice runs a write.
-    return db.transaction(() => {
-      if (stmt.reader) {
-        const rows = stmt.raw(true).all();
-        return { rows, rowCount: rows.length };
-      }
-      return { rows: [], rowCount: stmt.run().changes };
-    }).immediate();
+    // A write runs on a connection of its own: SQLite's last insert rowid belongs to the connection
+    // and outlives the statements that set it, so only a fresh one (0: nothing inserted yet) tells
+    // what this statement inserted. No fixture row has rowid 0.
+    const db = new Database(files[copy], { timeout: 5000 });
+    try {
+      db.pragma('foreign_keys = ON');
+      const stmt = db.prepare(expand(sql));
+      // One statement, one immediate transaction, as sluice runs a write.
+      return db.transaction(() => {
+        if (stmt.reader) {
+          const rows = stmt.raw(true).all();
+          return { rows, rowCount: rows.length };
+        }
+        const r = stmt.run();
+        return { rows: [], rowCount: r.changes, meta: { changes: r.changes, lastInsertRowid: r.lastInsertRowid === 0 ? null : Number(r.lastInsertRowid) } };
+      }).immediate();
+    } finally {
+      db.close();
+    }
   }
 
   async function run(sql: string, fenced: string, copy: Copy, write: boolean): Promise<OracleAnswer> {
@@ -70,6 +79,11 @@ export function createSqliteFuzzBackend(): FuzzBackend {
 
   return {
     dialect: 'sqlite',
+    writeMethod: 'run',
+    expectedMeta(_w, answer, _before, after) {
+      if (Object.values(after).some((rows) => rows.some((r) => r[0] === 0))) throw new Error('a fuzz write stored rowid 0, which the oracle reads as "nothing inserted"');
+      return answer.meta!;
+    },
     connection: { dialect: 'sqlite', file: files.a, max: 1 },
     expand: (sql) => expand(sql),
     run,

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it, type describe } from 'vitest';
 import { readCase, type Profile } from './sql-fuzz-dialect-gen.js';
-import { writeCase } from './sql-fuzz-dialect-writes.js';
+import { writeCase, type Write } from './sql-fuzz-dialect-writes.js';
 import { tenantView, type TableName } from './sql-fuzz-dialect.js';
 import type { FuzzBackend } from './sql-fuzz-fixture.js';
 import { FuzzStats, judgeRead, judgeWrite, startFuzzEngine, type FuzzEngine } from './sql-fuzz-run.js';
@@ -74,6 +74,10 @@ export function defineDialectFuzzSuite(s: DialectFuzzSuite): void {
       await expect(judgeRead({ ...read, fenced: read.oracle }, backend, sluice, stats)).rejects.toThrow(/rows differ/);
       const write = { tenant: 1 as const, sluice: "update customers set name = 'x' where id = 1", oracle: "update customers set name = 'y' where tenant_id = 1 and id = 1", probe: false };
       await expect(judgeWrite({ ...write, fenced: write.oracle }, backend, sluice, stats)).rejects.toThrow(/differs from the oracle/);
+      // Another insert id than the statement's own (the oracle inserts row 150, sluice row 101).
+      const insert: Write = { k: 'insert', ignore: false, table: 'customers', cols: ['name'], rows: [[{ k: 'lit', sql: "'x'" }]], select: null, onDup: null, onConflict: null, returning: null };
+      const meta = { tenant: 1 as const, sluice: "insert into customers (name) values ('x')", oracle: "insert into customers (id, name, tenant_id) values (150, 'x', 1)", probe: false, write: insert };
+      await expect(judgeWrite({ ...meta, fenced: meta.oracle }, backend, sluice, stats)).rejects.toThrow(/write metadata differs/);
       // Both copies are back at the seed: the next case starts clean.
       expect(await backend.pristine('a', await backend.dump('a'))).toBe(true);
       expect(await backend.pristine('b', await backend.dump('b'))).toBe(true);
@@ -107,6 +111,8 @@ export function defineDialectFuzzSuite(s: DialectFuzzSuite): void {
         { numRuns: WRITE_RUNS, seed: SEED, endOnFailure: false },
       );
       expect(writes.counts.equal).toBeGreaterThanOrEqual(Math.floor(WRITE_RUNS * 0.3));
+      // Most answered writes have no RETURNING: their metadata was held against the statement's own.
+      expect(writes.counts.metaChecked).toBeGreaterThanOrEqual(Math.floor(writes.counts.equal * 0.3));
     }, Math.max(120_000, WRITE_RUNS * 600));
   });
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
 import { drizzle, type MySqlRemoteDatabase } from 'drizzle-orm/mysql-proxy';
 import { relations } from 'drizzle-orm';
-import { decimal, int, mysqlTable, serial, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, date, datetime, decimal, int, mysqlTable, serial, varchar } from 'drizzle-orm/mysql-core';
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine.js';
@@ -30,6 +30,14 @@ const orders = mysqlTable('orders', {
   status: varchar('status', { length: 20 }),
 });
 
+const ledger = mysqlTable('ledger', {
+  id: serial('id').primaryKey(),
+  amount: bigint('amount', { mode: 'number' }),
+  huge: bigint('huge', { mode: 'bigint' }),
+  day: date('day', { mode: 'date' }),
+  at: datetime('at', { mode: 'date', fsp: 3 }),
+});
+
 const FIXTURE = [
   `CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, tenant_id INT NOT NULL, name VARCHAR(100) NOT NULL, email VARCHAR(100) UNIQUE, secret_note TEXT)`,
   `CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT NOT NULL, total DECIMAL(10,2) NOT NULL,
@@ -41,7 +49,16 @@ const FIXTURE = [
      (3, 1, 'T1 Carol', 'carol@t1.example', 'SECRET-T1-carol'), (4, 2, 'T2 Dan', 'dan@t2.example', 'SECRET-T2-dan')`,
   `INSERT INTO orders (id, tenant_id, customer_id, total, status) VALUES (1, 1, 1, 10.50, 'open'), (2, 2, 2, 2000.00, 'T2-shipped'), (3, 1, 3, 20.00, 'shipped')`,
   `INSERT INTO audit_secrets (tenant_id, token) VALUES (2, 'SECRET-AUDIT-T2')`,
+  `CREATE TABLE ledger (id INT AUTO_INCREMENT PRIMARY KEY, tenant_id INT NOT NULL, amount BIGINT, huge BIGINT, day DATE, at DATETIME(3))`,
 ];
+
+/** memberPermissions plus `ledger`, the tenant's own rows. */
+function permissions(): Record<string, unknown> {
+  const p = memberPermissions() as { member: { main: Record<string, unknown> } };
+  const own = { tenant_id: '$claims.tenant_id' };
+  p.member.main.ledger = { select: { columns: '*', filter: own }, insert: { columns: ['amount', 'huge', 'day', 'at'], set: own } };
+  return p;
+}
 
 const customersRelations = relations(customers, ({ many }) => ({ orders: many(orders) }));
 const ordersRelations = relations(orders, ({ one }) => ({ customer: one(customers, { fields: [orders.customerId], references: [customers.id] }) }));
@@ -58,7 +75,8 @@ function client(url: string, token: string): Db {
       err.code = res.body?.error?.code;
       throw err;
     }
-    return res.body as { rows: any[] };
+    // As README "Using it from Drizzle".
+    return { rows: res.body.rows as any[] };
   }, { schema });
 }
 
@@ -103,7 +121,7 @@ describeIfMysql('Drizzle mysql-proxy through sluice (MariaDB)', () => {
         limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
         workers: { threads: 2 },
         logging: { level: 'silent' },
-        permissions: memberPermissions(),
+        permissions: permissions(),
       },
       { logger: false },
     );
@@ -199,5 +217,41 @@ describeIfMysql('Drizzle mysql-proxy through sluice (MariaDB)', () => {
     const db2 = client(url, tokens.tenant2);
     const rows = await db2.select({ id: customers.id }).from(customers).orderBy(asc(customers.id));
     expect(rows).toEqual([{ id: 2 }, { id: 4 }]);
+  });
+  it('db.execute() of a read answers [rows, fields] as mysql2 does; $count() works', async () => {
+    const [rows, fields] = (await db.execute(sql`select id, name from customers order by id`)) as unknown as [unknown[], Array<{ name: string }>];
+    expect(rows).toEqual([
+      { id: 1, name: 'T1 Alice' },
+      { id: 3, name: 'T1 Carol' },
+    ]);
+    expect(fields.map((f) => f.name)).toEqual(['id', 'name']);
+    // Column descriptions only: not the database or the tables behind the rewritten statement.
+    expect(JSON.stringify(fields)).not.toContain(database);
+    expect(await db.$count(customers)).toBe(2);
+    expect(await db.$count(customers, eq(customers.name, 'T1 Carol'))).toBe(1);
+  });
+
+  it('a write answers [{ insertId, affectedRows, changedRows }]', async () => {
+    const [changed] = (await db.update(customers).set({ name: 'T1 Carol!' }).where(eq(customers.id, 3))) as unknown as [Record<string, unknown>];
+    expect(changed).toEqual({ insertId: 0, affectedRows: 1, changedRows: 1 });
+    const [same] = (await db.update(customers).set({ name: 'T1 Carol!' }).where(eq(customers.id, 3))) as unknown as [Record<string, unknown>];
+    expect(same).toEqual({ insertId: 0, affectedRows: 1, changedRows: 0 });
+    await db.update(customers).set({ name: 'T1 Carol' }).where(eq(customers.id, 3));
+  });
+
+  it('BIGINT is a number while exact and a string beyond 2^53 (mysql2 supportBigNumbers); Date parameters are written as mysql2 writes them', async () => {
+    const [[values]] = (await db.execute(sql`select count(*) as n, 9007199254740993 as big from customers`)) as unknown as [[Record<string, unknown>]];
+    expect(values).toEqual({ n: 2, big: '9007199254740993' });
+    const day = new Date('2024-05-06T00:00:00.000Z');
+    const at = new Date('2024-05-06T07:08:09.123Z');
+    // date({ mode: 'date' }) hands Drizzle's callback the Date itself; over JSON it is its ISO text,
+    // which MariaDB refuses for DATE/DATETIME: the gateway sends it as mysql2 would ('2024-05-06 07:08:09.123').
+    await db.insert(ledger).values({ amount: 42, day, at });
+    // A bigint-mode value is a BigInt, which JSON cannot carry as a parameter: written here directly.
+    await admin.query(`update ${database}.ledger set huge = 4611686018427387904`);
+    expect(await db.select().from(ledger)).toEqual([{ id: 1, amount: 42, huge: 2n ** 62n, day, at }]);
+    const [[echo]] = (await db.execute(sql`select ${at} as d`)) as unknown as [[Record<string, unknown>]];
+    expect(echo).toEqual({ d: '2024-05-06 07:08:09.123' });
+    expect(await client(url, tokens.tenant2).select().from(ledger)).toEqual([]);
   });
 });

@@ -114,7 +114,8 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
     // Healed: the same requests succeed now, each applied exactly once.
     const again = await Promise.all([r.update, r.insert, r.read, r.batch].map((body) => post(url, tokens.tenant1, body)));
     expect(again.map((a) => a.status)).toEqual([200, 200, 200, 200]);
-    expect(again[2]!.body.rows.map((x: { sku: string }) => x.sku)).toEqual(['T1-SKU-A', 'T1-SKU-B', 'T1-SKU-C']);
+    // `execute` of a read answers mysql2's [rows, fields].
+    expect(again[2]!.body.rows[0].map((x: { sku: string }) => x.sku)).toEqual(['T1-SKU-A', 'T1-SKU-B', 'T1-SKU-C']);
     expect(await fx.count(`SELECT count(*) AS n FROM ${db}.customers WHERE name = ?`, [`${marker}-ins`])).toBe(1);
     expect(await fx.count(`SELECT count(*) AS n FROM ${db}.customers WHERE id = 1 AND name = ? AND email = ?`, [`${marker}-upd`, `${marker}-batch@t1.example`])).toBe(1);
     expect(await fx.count(`SELECT count(*) AS n FROM ${db}.orders WHERE total = 77.70`)).toBe(1);

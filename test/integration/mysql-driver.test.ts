@@ -15,7 +15,7 @@ import { failure } from '../helpers/sluice-failure.js';
 
 let job = 0;
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: `m${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
+  return { jobId: `m${++job}`, sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 10_000, maxRows: 1000, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 describeIfMysql('mysql2 driver (MariaDB)', () => {

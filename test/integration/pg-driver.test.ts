@@ -23,7 +23,7 @@ function connConfig(over: Partial<PostgresConnectionConfig> = {}): PostgresConne
 }
 
 function request(sql: string, over: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, readOnly: false, ...over };
+  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, maxResponseBytes: 1 << 20, readOnly: false, ...over };
 }
 
 async function caught(p: Promise<unknown>): Promise<SluiceError> {

@@ -30,7 +30,7 @@ const log = (msg: string): void => void logs.push(msg);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 10, readOnly: true, ...o };
+  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 10, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {

@@ -26,11 +26,11 @@ import { failure } from '../helpers/sluice-failure.js';
 const log = (): void => undefined;
 
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, readOnly: true, ...o };
+  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 function batch(statements: ExecuteBatchRequest['statements'], readOnly: boolean): ExecuteBatchRequest {
-  return { jobId: randomUUID(), statements, claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, readOnly };
+  return { jobId: randomUUID(), statements, claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, maxResponseBytes: 1 << 20, readOnly };
 }
 
 /** A driver that counts the statements it was asked to run (to prove the primary never saw one). */

@@ -35,11 +35,11 @@ const CANCEL_AFTER_MS = 300;
 const SUITE_TIMEOUT_MS = 60_000;
 
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, readOnly: true, ...o };
+  return { jobId: randomUUID(), sql, params: [], method: 'all', claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 function batch(statements: ExecuteBatchRequest['statements'], o: Partial<ExecuteBatchRequest> = {}): ExecuteBatchRequest {
-  return { jobId: randomUUID(), statements, claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, readOnly: false, ...o };
+  return { jobId: randomUUID(), statements, claims: { tenant_id: 1 }, timeoutMs: 5000, maxRows: 100, maxResponseBytes: 1 << 20, readOnly: false, ...o };
 }
 
 async function fails(p: Promise<unknown>, code?: string): Promise<void> {

@@ -18,7 +18,7 @@ const RUNAWAY = 'with recursive r(n) as (select 1 union all select n + 1 from r 
 
 let job = 0;
 function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
-  return { jobId: `j${++job}`, sql, params: [], method: 'all', claims: {}, timeoutMs: 10_000, maxRows: 1000, readOnly: true, ...o };
+  return { jobId: `j${++job}`, sql, params: [], method: 'all', claims: {}, timeoutMs: 10_000, maxRows: 1000, maxResponseBytes: 1 << 20, readOnly: true, ...o };
 }
 
 function alive(pid: number): boolean {

@@ -35,7 +35,7 @@ describe('parseConfig', () => {
       dialect: 'postgres', url: 'postgres://app@127.0.0.1:5432/app', max: 10, schema: 'public', idleTimeoutMs: 0, connectionTimeoutMs: 5000,
     });
     expect(c.limits).toEqual({
-      queryTimeout: 30000, rateLimitPerUser: 200, rateLimitPerIP: 500, maxRows: 10000, maxRelationDepth: 4, maxFilterNesting: 8, maxSqlLength: 100000, maxParams: 10000,
+      queryTimeout: 30000, rateLimitPerUser: 200, rateLimitPerIP: 500, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, maxRelationDepth: 4, maxFilterNesting: 8, maxSqlLength: 100000, maxParams: 10000,
     });
     expect(c.workers.threads).toBeGreaterThanOrEqual(1);
     expect(c.workers.threads).toBeLessThanOrEqual(4);
@@ -96,6 +96,9 @@ describe('parseConfig', () => {
     ['zero max', (c) => (c.connections.main = { url: 'postgres://a@b/c', max: 0 }), 'connections.main.max'],
     ['bad port', (c) => (c.server = { port: 70000 }), 'server.port'],
     ['negative limit', (c) => (c.limits = { rateLimitPerUser: -1 }), 'limits.rateLimitPerUser'],
+    // Above 256 MiB the HTTP thread could meet a response it cannot serialize (V8's string limit).
+    ['a response cap beyond 256 MiB', (c) => (c.limits = { maxResponseBytes: 256 * 1024 * 1024 + 1 }), 'limits.maxResponseBytes'],
+    ['a response cap under 1 KiB', (c) => (c.limits = { maxResponseBytes: 1000 }), 'limits.maxResponseBytes'],
     ['bad log level', (c) => (c.logging = { level: 'loud' }), 'logging.level'],
   ])('refuses %s, naming the key', (_name, change, message) => {
     expect(errorOf(withChange(change))).toContain(message);

@@ -11,7 +11,7 @@ import type mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
-import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
+import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult, StatementResult } from '../driver.js';
 import { isConnectionError, mapMysqlError } from './mysql-errors.js';
 import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
 import { runLease, tenantOf, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
@@ -126,7 +126,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
   async function lease(
     jobId: string,
     statements: LeaseStatement[],
-    req: { claims: Record<string, unknown>; timeoutMs: number; readOnly: boolean },
+    req: { claims: Record<string, unknown>; timeoutMs: number; readOnly: boolean; maxResponseBytes: number },
   ): Promise<{ outcomes: StatementOutcome[]; acquireMs: number; leaseMs: number }> {
     const tenantId = tenantOf(req.claims, conn.tenantClaim);
     const state: Running = { cancelled: false, threadId: null, killing: null, timedOut: false, abortWait: null };
@@ -149,7 +149,9 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
         const f = await detectFlavor(c);
         const timeoutMs = req.timeoutMs - (performance.now() - started);
         if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
-        const work = runLease(c, statements, { ...req, timeoutMs, tenantId, flavor: f }, state);
+        // A read that outgrows maxResponseBytes is stopped like a timed-out one: KILL QUERY, and the
+        // connection is not reused.
+        const work = runLease(c, statements, { ...req, timeoutMs, tenantId, flavor: f }, state, () => kill(state));
         work.catch(() => undefined);
         const backstopMs = f.enforcesTimeout(req.readOnly) ? timeoutMs + BACKSTOP_GRACE_MS : timeoutMs;
         const timer = setTimeout(() => {
@@ -178,20 +180,22 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     }
   }
 
-  function truncate(o: StatementOutcome, maxRows: number): { rows: unknown[]; rowCount: number | null; truncated: boolean } {
-    if (o.rows.length <= maxRows) return { rows: o.rows, rowCount: o.rowCount, truncated: false };
+  /** maxRows cut; a read's rowCount is what it returns, a write's what it affected. */
+  function truncate({ seen: _seen, ...o }: StatementOutcome, maxRows: number, readOnly: boolean): StatementResult {
+    if (o.rows.length <= maxRows) return o;
     const rows = o.rows.slice(0, maxRows);
-    return { rows, rowCount: rows.length, truncated: true };
+    return { ...o, rows, rowCount: readOnly ? rows.length : o.rowCount, truncated: true };
   }
 
   return {
     async execute(req: ExecuteRequest): Promise<ExecuteResult> {
-      const { outcomes, acquireMs, leaseMs } = await lease(req.jobId, [{ sql: req.sql, params: req.params, method: req.method }], req);
-      return { ...truncate(outcomes[0]!, req.maxRows), acquireMs, leaseMs };
+      const statement = { sql: req.sql, params: req.params, method: req.method, ...(req.upsert === true && { upsert: true }) };
+      const { outcomes, acquireMs, leaseMs } = await lease(req.jobId, [statement], req);
+      return { ...truncate(outcomes[0]!, req.maxRows, req.readOnly), acquireMs, leaseMs };
     },
     async executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
       const { outcomes, acquireMs, leaseMs } = await lease(req.jobId, req.statements, req);
-      return { results: outcomes.map((o) => truncate(o, req.maxRows)), acquireMs, leaseMs };
+      return { results: outcomes.map((o) => truncate(o, req.maxRows, req.readOnly)), acquireMs, leaseMs };
     },
     async cancel(jobId) {
       const state = running.get(jobId);

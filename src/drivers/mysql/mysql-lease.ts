@@ -15,8 +15,11 @@
  *      server. A connection whose reset fails is destroyed, never reused.
  */
 import type mysql from 'mysql2/promise';
-import type { ExecuteRequest } from '../driver.js';
+import type { FieldPacket, Query, QueryOptions, QueryValues } from 'mysql2';
+import type { ExecuteRequest, FieldInfo, StatementResult } from '../driver.js';
 import { SluiceError } from '../../errors.js';
+import { createResponseBudget, type ResponseBudget } from '../common/response-budget.js';
+import { binaryFromWire } from '../common/wire-binary.js';
 import { resolveClaim } from '../../permissions/claims.js';
 import type { MysqlFlavor } from './mysql-flavor.js';
 
@@ -32,6 +35,8 @@ export interface LeaseStatement {
   sql: string;
   params: unknown[];
   method: ExecuteRequest['method'];
+  /** ExecuteRequest.upsert: its insert id is read from LAST_INSERT_ID(), not the OK packet. */
+  upsert?: boolean;
 }
 
 function checkCancelled(state: LeaseState): void {
@@ -69,61 +74,173 @@ export function contextSql(claims: Record<string, unknown>, tenantId: unknown, t
   );
 }
 
-/** Objects and arrays would be expanded by mysql2 into `key = value` lists or value lists. */
-function bindable(params: unknown[]): unknown[] {
-  for (const p of params) {
-    if (p !== null && typeof p === 'object' && !Buffer.isBuffer(p)) {
-      throw new SluiceError('INVALID_INPUT', 'A parameter is an object or array; send JSON values as strings');
-    }
+/** What JSON.stringify makes of a Date: Drizzle's mysql-proxy callback sends a Date parameter so. */
+const JSON_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * A parameter as mysql2 would send the value the client's Drizzle had: a Date (which reached us as
+ * its JSON text, refused by DATE/DATETIME columns in strict mode) in mysql2's format, in UTC as the
+ * session's time_zone is; a Buffer (as `{ type: 'Buffer', data }`) as binary. Any other object or
+ * array is refused: mysql2 would expand it into a `key = value` list or a value list.
+ */
+function bindable(p: unknown): unknown {
+  if (typeof p === 'string' && JSON_DATE.test(p)) {
+    const d = new Date(p);
+    if (!Number.isNaN(d.getTime()) && d.toISOString() === p) return p.slice(0, 23).replace('T', ' ');
   }
-  return params;
+  if (p !== null && typeof p === 'object' && !Buffer.isBuffer(p)) {
+    const binary = binaryFromWire(p);
+    if (binary) return binary;
+    throw new SluiceError('INVALID_INPUT', 'A parameter is an object or array; send JSON values as strings (binary values as {"type":"Buffer","data":[…]})');
+  }
+  return p;
 }
 
+/** An OK packet as mysql2 parses it; insertId is a string beyond 2^53 (supportBigNumbers). */
 interface ResultHeader {
   affectedRows: number;
   insertId: number | string;
+  changedRows: number;
 }
 
-function isHeader(r: unknown): r is ResultHeader {
-  return r !== null && typeof r === 'object' && !Array.isArray(r) && 'affectedRows' in r;
-}
-
-export interface StatementOutcome {
-  rows: unknown[];
-  rowCount: number | null;
+export interface StatementOutcome extends StatementResult {
+  /** Rows the statement produced, kept or dropped (a write's RETURNING count). */
+  seen: number;
 }
 
 /**
- * Shapes as Drizzle's mysql-proxy expects them: `all` → positional row arrays; `execute` → for a
- * write, `[{ insertId, affectedRows }]` (Drizzle reads rows[0].insertId for $returningId()); for a
- * read, the row objects.
+ * Where a read that outgrew the response cap is stopped: the driver's KILL QUERY. A write is never
+ * stopped half-way, so it gets none.
  */
-function shape(result: unknown, method: LeaseStatement['method']): StatementOutcome {
-  if (isHeader(result)) {
-    const header = { insertId: Number(result.insertId), affectedRows: result.affectedRows };
-    return { rows: method === 'execute' ? [header] : [], rowCount: result.affectedRows };
-  }
-  const rows = Array.isArray(result) ? result : [];
-  return { rows, rowCount: rows.length };
+export type StopStatement = () => void;
+
+/** mysql2's column description, minus the database, table and column names behind the result. */
+function fieldInfo(f: FieldPacket): FieldInfo {
+  return { name: f.name, columnType: f.columnType, type: f.type, columnLength: f.columnLength, decimals: f.decimals, flags: f.flags, characterSet: f.characterSet };
+}
+
+/**
+ * One statement, its rows taken as they arrive (mysql2's row events) against the response budget,
+ * so a result is never buffered whole. A read whose row does not fit is stopped (`stop`); the error
+ * the stopped statement then ends with is the expected end of it, not a failure.
+ *
+ * Shapes as Drizzle's mysql-proxy (that is, mysql2) has them: `all` → positional row arrays;
+ * `execute` → for a write `[{ insertId, affectedRows, changedRows }]` (Drizzle reads
+ * rows[0].insertId for $returningId()), for a statement that returned rows the row objects plus
+ * `fields` (the edge answers `[rows, fields]`).
+ */
+/** The parts of mysql2's callback connection a streamed statement uses. */
+interface StreamingConnection {
+  query(options: QueryOptions): Query;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  off(event: 'error', listener: (err: unknown) => void): unknown;
+}
+
+/**
+ * The callback connection under mysql2's promise wrapper (`.connection`), whose query() streams
+ * rows as events; mysql2's typings call that property a promise Connection, which it is not.
+ */
+function streaming(c: mysql.PoolConnection): StreamingConnection {
+  return (c as unknown as { connection: StreamingConnection }).connection;
+}
+
+function runStatement(c: mysql.PoolConnection, s: LeaseStatement, budget: ResponseBudget, stop: StopStatement | null): Promise<{ header?: ResultHeader; outcome: StatementOutcome }> {
+  return new Promise((resolve, reject) => {
+    const conn = streaming(c);
+    const query = conn.query({ sql: s.sql, values: s.params.map(bindable) as QueryValues, rowsAsArray: s.method === 'all' });
+    const rows: unknown[] = [];
+    let fields: FieldInfo[] | undefined;
+    let header: ResultHeader | undefined;
+    // mysql2 announces every result with 'fields': an array before rows, undefined before an OK packet.
+    let nextIsHeader = false;
+    let seen = 0;
+    let truncated = false;
+    let stopped = false;
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      conn.off('error', fail);
+      const outcome: StatementOutcome = { rows, rowCount: header ? header.affectedRows : stop ? rows.length : seen, truncated, seen };
+      if (fields !== undefined && s.method === 'execute') outcome.fields = fields;
+      resolve(header ? { header, outcome } : { outcome });
+    };
+    query.on('fields', (f: FieldPacket[] | undefined) => {
+      nextIsHeader = f === undefined;
+      if (f !== undefined) fields = f.map(fieldInfo);
+    });
+    query.on('result', (r: unknown) => {
+      if (nextIsHeader) {
+        header = r as ResultHeader;
+        return;
+      }
+      seen++;
+      if (!truncated && budget.admit(r)) {
+        rows.push(r);
+        return;
+      }
+      truncated = true;
+      if (stop && !stopped) {
+        stopped = true;
+        stop();
+      }
+    });
+    function fail(err: unknown): void {
+      if (settled) return;
+      if (stopped) done();
+      else {
+        settled = true;
+        conn.off('error', fail);
+        reject(err);
+      }
+    }
+    query.on('error', fail);
+    // A lost connection is reported to a streaming query's connection only, never to the query.
+    conn.on('error', fail);
+    query.on('end', done);
+  });
 }
 
 export async function runLease(
   c: mysql.PoolConnection,
   statements: LeaseStatement[],
-  ctx: { claims: Record<string, unknown>; tenantId: unknown; timeoutMs: number; readOnly: boolean; flavor: MysqlFlavor },
+  ctx: { claims: Record<string, unknown>; tenantId: unknown; timeoutMs: number; readOnly: boolean; flavor: MysqlFlavor; maxResponseBytes: number },
   state: LeaseState,
+  stopRead: StopStatement,
 ): Promise<StatementOutcome[]> {
   checkCancelled(state);
   // A lone read needs no explicit transaction; a batch of reads keeps one for a single snapshot.
   const autocommitRead = ctx.readOnly && statements.length === 1;
   await c.query(contextSql(ctx.claims, ctx.tenantId, ctx.timeoutMs, ctx.flavor, autocommitRead));
   if (!autocommitRead) await c.query(ctx.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
+  const budget = createResponseBudget(ctx.maxResponseBytes);
   const out: StatementOutcome[] = [];
-  for (const s of statements) {
+  for (const [i, s] of statements.entries()) {
     checkCancelled(state);
-    const [result] = await c.query({ sql: s.sql, values: bindable(s.params), rowsAsArray: s.method === 'all' });
-    out.push(shape(result, s.method));
+    if (ctx.readOnly && budget.exhausted) {
+      // A read batch the byte cap stopped (its statement was killed): the rest does not run.
+      out.push({ rows: [], rowCount: 0, truncated: true, seen: 0 });
+      continue;
+    }
+    // The session's LAST_INSERT_ID() is 0 at the start of a lease (a fresh connection, or
+    // COM_RESET_CONNECTION on the last release; the validator refuses the function itself), so
+    // after an earlier statement of this lease it must be zeroed for an upsert to read its own.
+    if (s.upsert && i > 0) await c.query('SELECT LAST_INSERT_ID(0)');
+    const { header, outcome } = await runStatement(c, s, budget, ctx.readOnly ? stopRead : null);
+    if (header) {
+      // An upsert's OK packet names the last row it touched — possibly another tenant's row it
+      // collided with and left alone (the tenant guard in ON DUPLICATE KEY UPDATE): report only
+      // an id the statement generated, which LAST_INSERT_ID() holds (0 when it generated none).
+      const insertId = s.upsert ? await generatedId(c) : header.insertId;
+      if (s.method === 'execute') outcome.rows = [{ insertId, affectedRows: header.affectedRows, changedRows: header.changedRows }];
+    }
+    out.push(outcome);
   }
   if (!ctx.readOnly) await c.query('COMMIT');
   return out;
+}
+
+async function generatedId(c: mysql.PoolConnection): Promise<number | string> {
+  const [rows] = await c.query({ sql: 'SELECT LAST_INSERT_ID() AS id', rowsAsArray: true });
+  return (rows as unknown[][])[0]![0] as number | string;
 }

@@ -1,7 +1,8 @@
 /**
  * Every mysql2 pool sluice opens is built here, so the safety settings cannot be forgotten: no
  * LOAD DATA LOCAL (the client capability is switched off), no multiple statements, utf8mb4, and
- * values typed as Drizzle's mysql drivers expect them (dates, BIGINT and DECIMAL as strings).
+ * values typed as Drizzle's mysql drivers expect them: dates and DECIMAL as strings, BIGINT as a
+ * number while it is exact and as a string beyond 2^53 (mysql2's supportBigNumbers).
  */
 import mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../../config/types.js';
@@ -30,7 +31,7 @@ export function createMysqlPool(conn: MysqlConnectionConfig, max: number, log: M
     charset: 'UTF8MB4_UNICODE_CI',
     dateStrings: true,
     supportBigNumbers: true,
-    bigNumberStrings: true,
+    bigNumberStrings: false,
     decimalNumbers: false,
   });
   // mysql2 removes a pool connection on its first 'error' itself; a second one must not crash us.

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { PostgresConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
-import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
+import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult, StatementResult } from '../driver.js';
 import { cancelBackend } from './pg-cancel.js';
 import { createPgCheckout } from './pg-checkout.js';
 import { lifecycleOf } from '../common/pool-lifecycle.js';
@@ -16,6 +16,7 @@ import { resolveDbRole } from '../../permissions/db-role.js';
 import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import { isConnectionError, mapPgError } from './pg-errors.js';
 import { runBatchLease, runLease, type LeaseState } from './pg-lease.js';
+import type { PipelineResult } from './pg-pipeline.js';
 import { createPgPool, type PgLog, type PgPoolOptions } from './pg-pools.js';
 import { withDeadline } from '../../timeouts.js';
 
@@ -37,11 +38,15 @@ interface Running extends LeaseState, Waiting {
 
 class BackstopError extends Error {}
 
-/** maxRows cut; for SELECT, pg's rowCount is just the rows sent (at most maxRows + 1): report what we return. */
-function shapeRows(result: pg.QueryResult<unknown[] | Record<string, unknown>>, maxRows: number): { rows: unknown[]; rowCount: number | null; truncated: boolean } {
-  const truncated = result.rows.length > maxRows;
-  const rows = truncated ? result.rows.slice(0, maxRows) : result.rows;
-  return { rows, rowCount: result.command === 'SELECT' ? rows.length : result.rowCount, truncated };
+/**
+ * maxRows cut; for a read, pg's rowCount is just the rows sent (at most maxRows + 1, and none at
+ * all when the byte cap cancelled it): report what we return. A write's rowCount is its command
+ * tag's, whatever rows were dropped.
+ */
+function shapeRows({ result, truncated: bytesTruncated }: PipelineResult, maxRows: number, readOnly: boolean): StatementResult {
+  const truncated = bytesTruncated || result.rows.length > maxRows;
+  const rows = result.rows.length > maxRows ? result.rows.slice(0, maxRows) : result.rows;
+  return { rows, rowCount: readOnly || result.command === 'SELECT' ? rows.length : result.rowCount, truncated };
 }
 
 export interface PgDriverOptions {
@@ -145,17 +150,17 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     const role = dbRoleFor(req.claims);
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
-      runLease(client, { ...req, timeoutMs }, role, state),
+      runLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state)),
     );
-    return { ...shapeRows(value, req.maxRows), acquireMs, leaseMs };
+    return { ...shapeRows(value, req.maxRows, req.readOnly), acquireMs, leaseMs };
   }
 
   async function executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
     const role = dbRoleFor(req.claims);
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
-      runBatchLease(client, { ...req, timeoutMs }, role, state),
+      runBatchLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state)),
     );
-    return { results: value.map((r) => shapeRows(r, req.maxRows)), acquireMs, leaseMs };
+    return { results: value.map((r) => shapeRows(r, req.maxRows, req.readOnly)), acquireMs, leaseMs };
   }
 
   return {

@@ -14,10 +14,10 @@
  * The earlier design (BEGIN; set_config; statement; COMMIT) took 4 round trips and 4 statements;
  * docs/benchmarks.md has both measured.
  */
-import type { QueryResult } from 'pg';
 import type { ExecuteBatchRequest, ExecuteRequest } from '../driver.js';
 import { SluiceError } from '../../errors.js';
-import { runPipeline, type PipelineStep } from './pg-pipeline.js';
+import { createResponseBudget } from '../common/response-budget.js';
+import { runPipeline, type PipelineBudget, type PipelineResult, type PipelineStep } from './pg-pipeline.js';
 import { drizzleTypes } from './pg-types.js';
 import type pg from 'pg';
 
@@ -40,7 +40,13 @@ export function contextStep(req: Pick<ExecuteRequest, 'claims' | 'timeoutMs' | '
   return { text: `select ${sets.join(', ')}`, values };
 }
 
-type Rows = QueryResult<unknown[] | Record<string, unknown>>;
+/** How the driver stops a read that outgrew maxResponseBytes (its server-side cancel). */
+export type StopRead = () => void;
+
+/** One budget for the whole lease; only a read is ever stopped (a write must end as a unit). */
+function limitOf(req: Pick<ExecuteRequest, 'maxResponseBytes' | 'readOnly'>, stopRead: StopRead): PipelineBudget {
+  return { budget: createResponseBudget(req.maxResponseBytes), stop: req.readOnly ? stopRead : null };
+}
 
 function checkCancelled(state: LeaseState): void {
   if (state.cancelled) throw new SluiceError('CLIENT_CLOSED');
@@ -59,12 +65,14 @@ function roleRefused(err: unknown, dbRole: string | undefined): never {
 }
 
 function statementStep(st: Pick<ExecuteRequest, 'sql' | 'params' | 'method'>): PipelineStep {
-  return { text: st.sql, values: st.params, ...(st.method === 'all' && { rowMode: 'array' as const }) };
+  return { text: st.sql, values: st.params, budgeted: true, ...(st.method === 'all' && { rowMode: 'array' as const }) };
 }
 
-export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRole: string | undefined, state: LeaseState): Promise<Rows> {
+export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRole: string | undefined, state: LeaseState, stopRead: StopRead): Promise<PipelineResult> {
   checkCancelled(state);
-  const results = await runPipeline(client, [contextStep(req, dbRole), statementStep(req)], drizzleTypes).catch((e: unknown) => roleRefused(e, dbRole));
+  const results = await runPipeline(client, [contextStep(req, dbRole), statementStep(req)], drizzleTypes, limitOf(req, stopRead)).catch((e: unknown) =>
+    roleRefused(e, dbRole),
+  );
   return results[1]!;
 }
 
@@ -72,10 +80,9 @@ export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRol
  * A batch: the context step and every statement in one pipeline, hence one implicit transaction
  * committed at the single Sync; the first error makes the server skip the rest and roll back.
  */
-export async function runBatchLease(client: pg.PoolClient, req: ExecuteBatchRequest, dbRole: string | undefined, state: LeaseState): Promise<Rows[]> {
+export async function runBatchLease(client: pg.PoolClient, req: ExecuteBatchRequest, dbRole: string | undefined, state: LeaseState, stopRead: StopRead): Promise<PipelineResult[]> {
   checkCancelled(state);
-  const results = await runPipeline(client, [contextStep(req, dbRole), ...req.statements.map(statementStep)], drizzleTypes).catch((e: unknown) =>
-    roleRefused(e, dbRole),
-  );
+  const steps = [contextStep(req, dbRole), ...req.statements.map(statementStep)];
+  const results = await runPipeline(client, steps, drizzleTypes, limitOf(req, stopRead)).catch((e: unknown) => roleRefused(e, dbRole));
   return results.slice(1);
 }

@@ -8,15 +8,37 @@
  * mode sends a Sync per query, which would give neither guarantee.)
  *
  * This is a pg "Submittable" (the interface pg-cursor and pg-query-stream use): pg calls submit()
- * when the client is free and routes the backend's messages to the handle* methods.
+ * when the client is free and routes the backend's messages to the handle* methods. Rows are taken
+ * here, one DataRow message at a time, against the response budget (limits.maxResponseBytes): a
+ * result is never held whole before it is measured.
  */
 import pg from 'pg';
 import type { CustomTypesConfig, FieldDef, QueryResult } from 'pg';
+import type { ResponseBudget } from '../common/response-budget.js';
 
 export interface PipelineStep {
   text: string;
   values: unknown[];
   rowMode?: 'array';
+  /** A client statement: its rows count against the response budget (the context step's do not). */
+  budgeted?: boolean;
+}
+
+/** What the rows of a pipeline may cost, and how to stop a read that outgrows it. */
+export interface PipelineBudget {
+  budget: ResponseBudget;
+  /**
+   * Called once, at the first row that does not fit: a read cancels its statement on the server
+   * (the pipeline then ends with the rows that fit). Null for writes: they run to their end and
+   * only their rows beyond the budget are dropped.
+   */
+  stop: (() => void) | null;
+}
+
+export interface PipelineResult {
+  result: QueryResult<unknown[] | Record<string, unknown>>;
+  /** Rows of this step were dropped for the byte budget (or it never ran because of it). */
+  truncated: boolean;
 }
 
 /** The parts of pg's Connection this uses (pg's typings do not export the class). */
@@ -40,20 +62,25 @@ interface PgResult extends QueryResult<unknown[] | Record<string, unknown>> {
 const PgResultClass = (pg as unknown as { Result: new (rowMode: string | undefined, types: CustomTypesConfig) => PgResult }).Result;
 const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils.prepareValue;
 
-type Callback = (err: Error | null, results?: PgResult[]) => void;
+type Callback = (err: Error | null, results?: PipelineResult[]) => void;
 
 class PipelineSubmittable {
   private readonly results: PgResult[];
+  private readonly truncated: boolean[];
   private current = 0;
   private rowError: Error | null = null;
+  /** A read was stopped for the budget: whatever ends the pipeline now is the end we asked for. */
+  private stopped = false;
   private done = false;
 
   constructor(
     private readonly steps: PipelineStep[],
     types: CustomTypesConfig,
+    private readonly limit: PipelineBudget,
     private readonly callback: Callback,
   ) {
     this.results = steps.map((s) => new PgResultClass(s.rowMode, types));
+    this.truncated = steps.map(() => false);
   }
 
   submit(connection: WireConnection): Error | null {
@@ -83,8 +110,23 @@ class PipelineSubmittable {
   handleDataRow(msg: { fields: unknown[] }): void {
     const result = this.results[this.current];
     if (!result || this.rowError) return;
+    const budgeted = this.steps[this.current]?.budgeted === true;
+    if (budgeted && this.limit.budget.exhausted) {
+      // Dropped unparsed: a write runs on to its end, a read until its cancel lands.
+      this.truncated[this.current] = true;
+      return;
+    }
     try {
-      result.addRow(result.parseRow(msg.fields));
+      const row = result.parseRow(msg.fields);
+      if (budgeted && !this.limit.budget.admit(row)) {
+        this.truncated[this.current] = true;
+        if (this.limit.stop && !this.stopped) {
+          this.stopped = true;
+          this.limit.stop();
+        }
+        return;
+      }
+      result.addRow(row);
     } catch (err) {
       this.rowError = err instanceof Error ? err : new Error(String(err));
     }
@@ -111,27 +153,34 @@ class PipelineSubmittable {
 
   /** A backend error (pg stops routing messages to us) or a dead socket. */
   handleError(err: Error): void {
+    if (this.stopped && !this.rowError) {
+      // The cancel of a read stopped for the budget (or anything after it): its rows that fit
+      // are its answer, and the steps it kept from running are cut too. Nothing was written.
+      for (let i = this.current; i < this.steps.length; i++) this.truncated[i] = this.steps[i]!.budgeted === true;
+      this.finish(null);
+      return;
+    }
     // Which step the server refused: the context step (0) failing means the role could not be set.
     if (!this.rowError) Object.assign(err, { pipelineStep: this.current });
     this.finish(this.rowError ?? err);
   }
 
   handleReadyForQuery(): void {
-    if (this.rowError) this.finish(this.rowError);
-    else this.finish(null, this.results);
+    this.finish(this.rowError);
   }
 
-  private finish(err: Error | null, results?: PgResult[]): void {
+  private finish(err: Error | null): void {
     if (this.done) return;
     this.done = true;
-    this.callback(err, results);
+    if (err) this.callback(err);
+    else this.callback(null, this.results.map((result, i) => ({ result, truncated: this.truncated[i]! })));
   }
 }
 
 /** Runs the steps in one round trip and one implicit transaction; resolves every step's result. */
-export function runPipeline(client: pg.ClientBase, steps: PipelineStep[], types: CustomTypesConfig): Promise<QueryResult<unknown[] | Record<string, unknown>>[]> {
+export function runPipeline(client: pg.ClientBase, steps: PipelineStep[], types: CustomTypesConfig, limit: PipelineBudget): Promise<PipelineResult[]> {
   return new Promise((resolve, reject) => {
-    const submittable = new PipelineSubmittable(steps, types, (err, results) => (err ? reject(err) : resolve(results!)));
+    const submittable = new PipelineSubmittable(steps, types, limit, (err, results) => (err ? reject(err) : resolve(results!)));
     client.query(submittable as unknown as pg.Submittable);
   });
 }

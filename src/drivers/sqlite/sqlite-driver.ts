@@ -61,13 +61,12 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
   return {
     async execute(req: ExecuteRequest): Promise<ExecuteResult> {
       const statement = { sql: req.sql, params: req.params, method: req.method, ...(req.tables !== undefined && { tables: req.tables }) };
-      const { results, acquireMs, leaseMs } = await run(req.jobId, req.timeoutMs, { statements: [statement], readOnly: req.readOnly, maxRows: req.maxRows });
-      const r = results[0]!;
-      return { rows: r.rows, rowCount: r.rowCount, truncated: r.truncated, acquireMs, leaseMs };
+      const { results, acquireMs, leaseMs } = await run(req.jobId, req.timeoutMs, { statements: [statement], readOnly: req.readOnly, maxRows: req.maxRows, maxResponseBytes: req.maxResponseBytes });
+      return { ...results[0]!, acquireMs, leaseMs };
     },
     async executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
       const statements = req.statements.map((s) => ({ sql: s.sql, params: s.params, method: s.method, ...(s.tables !== undefined && { tables: s.tables }) }));
-      return run(req.jobId, req.timeoutMs, { statements, readOnly: req.readOnly, maxRows: req.maxRows });
+      return run(req.jobId, req.timeoutMs, { statements, readOnly: req.readOnly, maxRows: req.maxRows, maxResponseBytes: req.maxResponseBytes });
     },
     async cancel(jobId) {
       const state = running.get(jobId);

@@ -8,6 +8,8 @@
  */
 import Database from 'better-sqlite3';
 import { SluiceError } from '../../errors.js';
+import { createResponseBudget, type ResponseBudget } from '../common/response-budget.js';
+import { binaryFromWire } from '../common/wire-binary.js';
 import type { SqliteExecMessage, SqliteProcessOptions, SqliteStatement, SqliteStatementResult } from './sqlite-protocol.js';
 import { createEngineWall, type EngineWall } from './sqlite-wall.js';
 
@@ -20,7 +22,17 @@ interface Connection {
   schemaVersion: number;
   /** Prepared once: db.pragma() would prepare a statement on every call. */
   readSchemaVersion: Database.Statement;
+  /** Read-write connection only: sets the connection's last insert rowid to NO_INSERT (see runResult). */
+  markNoInsert: Database.Statement | undefined;
 }
+
+/**
+ * What the connection's last insert rowid is set to before a `run`: SQLite keeps the rowid of the
+ * connection's last successful INSERT, whoever ran it, and leaves it alone for a statement that
+ * inserts nothing. A value no statement of ours produced tells "this statement inserted nothing"
+ * apart from "it inserted row n" without trusting the connection's history.
+ */
+const NO_INSERT = -(2n ** 63n);
 
 export interface SqliteEngine {
   exec(msg: SqliteExecMessage): SqliteStatementResult[];
@@ -37,19 +49,37 @@ function open(file: string, opts: SqliteProcessOptions, readonly: boolean): Conn
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
   }
-  return { db, wall: createEngineWall(db), cache: new Map(), schemaVersion: -1, readSchemaVersion: db.prepare('pragma schema_version').pluck() };
+  let markNoInsert: Database.Statement | undefined;
+  if (!readonly) {
+    // In `temp`, which no client statement can reach (the validator and the engine wall allow `main` only).
+    db.exec('CREATE TEMP TABLE sluice_internal_insert_mark (id INTEGER PRIMARY KEY)');
+    markNoInsert = db.prepare('INSERT OR REPLACE INTO temp.sluice_internal_insert_mark (id) VALUES (?)');
+  }
+  return { db, wall: createEngineWall(db), cache: new Map(), schemaVersion: -1, readSchemaVersion: db.prepare('pragma schema_version').pluck(), markNoInsert };
 }
 
-/** JSON gives booleans; SQLite stores them as 0/1. Objects are refused rather than stringified. */
+/**
+ * JSON gives booleans; SQLite stores them as 0/1. A Buffer arrives in its JSON form
+ * (`{ type: 'Buffer', data }`, common/wire-binary.ts) and is bound as a blob; any other object is
+ * refused rather than stringified.
+ */
 function bindable(params: unknown[]): unknown[] {
   return params.map((p) => {
     if (typeof p === 'boolean') return p ? 1 : 0;
     if (p === undefined) return null;
     if (p !== null && typeof p === 'object' && !(p instanceof Uint8Array)) {
-      throw new SluiceError('INVALID_INPUT', 'A parameter is an object or array; send JSON values as strings');
+      const binary = binaryFromWire(p);
+      if (binary) return binary;
+      throw new SluiceError('INVALID_INPUT', 'A parameter is an object or array; send JSON values as strings (binary values as {"type":"Buffer","data":[…]})');
     }
     return p;
   });
+}
+
+/** A rowid as JSON carries it: a number while it is exact, its digits beyond 2^53. */
+function jsonInteger(v: bigint): number | string {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v.toString();
 }
 
 function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readOnly: boolean): Database.Statement {
@@ -74,32 +104,68 @@ function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readO
   return stmt;
 }
 
-function collect(stmt: Database.Statement, params: unknown[], maxRows: number): SqliteStatementResult {
+/**
+ * Rows until maxRows or the byte budget says stop. A read stops stepping right there. A write has
+ * made all its changes in its first step (SQLite runs the DML to completion before it returns the
+ * first RETURNING row); it is stepped to the end only to count its rows, which are dropped.
+ */
+function collect(stmt: Database.Statement, params: unknown[], maxRows: number, budget: ResponseBudget, readOnly: boolean): SqliteStatementResult {
   const rows: unknown[] = [];
   let truncated = false;
+  let seen = 0;
   for (const row of stmt.iterate(...params)) {
-    if (rows.length === maxRows) {
-      truncated = true;
-      break;
+    seen++;
+    if (!truncated && rows.length < maxRows && budget.admit(row)) {
+      rows.push(row);
+      continue;
     }
-    rows.push(row);
+    truncated = true;
+    if (readOnly) break;
   }
-  return { rows, rowCount: rows.length, truncated };
+  return { rows, rowCount: readOnly ? rows.length : seen, truncated };
 }
 
-/** Shapes as Drizzle's sqlite-proxy expects them (all/values: row arrays, get: one flat row). */
-function runOne(stmt: Database.Statement, s: SqliteStatement, params: unknown[], maxRows: number): SqliteStatementResult {
-  if (s.method === 'run' || !stmt.reader) {
-    const r = stmt.run(...params);
-    if (s.method !== 'run') return { rows: [], rowCount: r.changes, truncated: false };
-    return { rows: [{ changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) }], rowCount: r.changes, truncated: false };
+/**
+ * `run`: Drizzle's sqlite-proxy expects better-sqlite3's run result. `changes` is better-sqlite3's
+ * own (it compares total_changes around the step, so a statement that changed nothing says 0).
+ * `lastInsertRowid` is the rowid this statement inserted, or null: the connection's value is set to
+ * NO_INSERT first, so another tenant's earlier INSERT on this shared connection can never show.
+ */
+function runResult(conn: Connection, stmt: Database.Statement, params: unknown[]): SqliteStatementResult {
+  let changes: number;
+  let lastInsertRowid: number | string | null = null;
+  if (conn.markNoInsert) {
+    conn.markNoInsert.run(NO_INSERT);
+    stmt.safeIntegers(true);
+    try {
+      const r = stmt.run(...params);
+      changes = r.changes;
+      if (r.lastInsertRowid !== NO_INSERT) lastInsertRowid = jsonInteger(BigInt(r.lastInsertRowid));
+    } finally {
+      stmt.safeIntegers(false);
+    }
+  } else {
+    // The read-only connection: nothing can have been inserted.
+    changes = stmt.run(...params).changes;
   }
+  return { rows: [{ changes, lastInsertRowid }], rowCount: changes, truncated: false };
+}
+
+/** Shapes as Drizzle's sqlite-proxy expects them (all/values: row arrays, get: one flat row, run: the run result). */
+function runOne(conn: Connection, stmt: Database.Statement, s: SqliteStatement, params: unknown[], maxRows: number, budget: ResponseBudget, readOnly: boolean): SqliteStatementResult {
+  // `run` answers no rows, so the byte cap has nothing to cut.
+  if (s.method === 'run') return runResult(conn, stmt, params);
+  // A read batch the byte cap already stopped: the rest does not run.
+  if (readOnly && budget.exhausted) return { rows: [], rowCount: 0, truncated: true };
+  if (!stmt.reader) return { rows: [], rowCount: stmt.run(...params).changes, truncated: false };
   stmt.raw(s.method !== 'execute');
   if (s.method === 'get') {
     const row = stmt.get(...params) as unknown[] | undefined;
-    return { rows: row ?? [], rowCount: row === undefined ? 0 : 1, truncated: false };
+    if (row === undefined) return { rows: [], rowCount: 0, truncated: false };
+    if (!budget.admit(row)) return { rows: [], rowCount: readOnly ? 0 : 1, truncated: true };
+    return { rows: row, rowCount: 1, truncated: false };
   }
-  return collect(stmt, params, maxRows);
+  return collect(stmt, params, maxRows, budget, readOnly);
 }
 
 export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
@@ -112,7 +178,8 @@ export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
       // Everything is compiled and checked before anything runs.
       const params = msg.statements.map((s) => bindable(s.params));
       const stmts = msg.statements.map((s, i) => prepared(conn, s, params[i]!, msg.readOnly));
-      const run = (): SqliteStatementResult[] => stmts.map((stmt, i) => runOne(stmt, msg.statements[i]!, params[i]!, msg.maxRows));
+      const budget = createResponseBudget(msg.maxResponseBytes);
+      const run = (): SqliteStatementResult[] => stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
       if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
       return conn.db.transaction(run).immediate();
     },

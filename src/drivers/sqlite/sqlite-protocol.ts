@@ -4,6 +4,7 @@
  */
 import type { ErrorBody } from '../../errors.js';
 import type { QueryMethod } from '../../pool/messages.js';
+import type { StatementResult } from '../driver.js';
 
 export interface SqliteProcessOptions {
   /** Absolute path of the database file; it must exist. */
@@ -29,6 +30,8 @@ export interface SqliteExecMessage {
   /** All statements must be read-only; they run on the read-only connection. */
   readOnly: boolean;
   maxRows: number;
+  /** ExecuteRequest.maxResponseBytes: counted over every statement while rows are stepped. */
+  maxResponseBytes: number;
 }
 
 export interface SqlitePingMessage {
@@ -38,11 +41,7 @@ export interface SqlitePingMessage {
 
 export type SqliteRequest = SqliteExecMessage | SqlitePingMessage;
 
-export interface SqliteStatementResult {
-  rows: unknown[];
-  rowCount: number | null;
-  truncated: boolean;
-}
+export type SqliteStatementResult = StatementResult;
 
 export type SqliteReply =
   | { type: 'ready' }

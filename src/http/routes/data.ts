@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { SluiceConfig } from '../../config/types.js';
 import { ERRORS, SluiceError } from '../../errors.js';
-import type { QueryMethod, QueryOutcome } from '../../pool/messages.js';
+import type { BatchItemResult, QueryMethod, QueryOutcome } from '../../pool/messages.js';
 import type { JobQueue } from '../../queue/job-queue.js';
 import { auditRequest } from '../../observability/audit-log.js';
 import { abortOnClientClose } from '../abort-on-close.js';
@@ -26,26 +26,44 @@ export interface DataRouteOptions {
   rateLimiter: RateLimiter;
 }
 
-type WireRows = unknown[] | null;
+type WireRows = unknown[] | Record<string, unknown> | null;
 
 /**
- * Drizzle's sqlite-proxy reads `get` with no row as a falsy `rows` (its own example server sends
- * undefined); an empty array would become an object of undefined fields. Every other shape is as is.
+ * `rows` as the client's Drizzle proxy callback hands them on, shaped like the native driver's
+ * result: `get` with no row → null (Drizzle's sqlite-proxy reads a falsy `rows` as "no row"; its
+ * own example server sends undefined, and an empty array would become an object of undefined
+ * fields); `run` → better-sqlite3's run result object itself, `{ changes, lastInsertRowid }`; a
+ * MySQL `execute` that returned rows → `[rows, fields]`, what mysql2's query() resolves to (Drizzle's
+ * `db.execute()` and `$count()` read it so). Every other shape is as the driver gave it.
  */
-function wireRows(method: QueryMethod, rows: unknown[]): WireRows {
-  return method === 'get' && rows.length === 0 ? null : rows;
+function wireRows(method: QueryMethod, r: BatchItemResult): WireRows {
+  if (method === 'get' && r.rows.length === 0) return null;
+  if (method === 'run') return (r.rows[0] as Record<string, unknown> | undefined) ?? null;
+  if (r.fields !== undefined) return [r.rows, r.fields];
+  return r.rows;
+}
+
+interface WireResult {
+  rows: WireRows;
+  rowCount: number | null;
+  /** Always present: true when rows beyond limits.maxRows or limits.maxResponseBytes were dropped. */
+  truncated: boolean;
+}
+
+/**
+ * One statement of a batch: `run` is the run result object itself (Drizzle's sqlite-proxy batch
+ * hands each item to its result mapper, and for `run` that is better-sqlite3's run result);
+ * anything else `{ rows, rowCount, truncated }`.
+ */
+function wireBatchItem(method: QueryMethod, r: BatchItemResult): WireResult | Record<string, unknown> | null {
+  const rows = wireRows(method, r);
+  return method === 'run' ? (rows as Record<string, unknown> | null) : { rows, rowCount: r.rowCount, truncated: r.truncated };
 }
 
 export type DataResponse =
-  | {
-      /** null only for `get` with no row. */
-      rows: WireRows;
-      rowCount: number | null;
-      /** Always present: true when rows beyond limits.maxRows were dropped. */
-      truncated: boolean;
-    }
-  /** A batch: one `{ rows, rowCount, truncated }` per statement, in order. */
-  | { results: Array<{ rows: WireRows; rowCount: number | null; truncated: boolean }>; truncated: boolean };
+  | WireResult
+  /** A batch: one wireBatchItem per statement, in order. */
+  | { results: Array<WireResult | Record<string, unknown> | null>; truncated: boolean };
 
 /** The request's audit record, written once (observability/audit-log.ts); the client-gone path writes it early. */
 function logLine(request: FastifyRequest, status: number, elapsedMs: number): void {
@@ -101,8 +119,8 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
     context.verdict = 'ok';
     if (result.results !== undefined) {
       const methods = job.batch?.map((st) => st.method) ?? [];
-      return { results: result.results.map((r, i) => ({ ...r, rows: wireRows(methods[i] ?? 'all', r.rows) })), truncated: result.truncated };
+      return { results: result.results.map((r, i) => wireBatchItem(methods[i] ?? 'all', r)), truncated: result.truncated };
     }
-    return { rows: wireRows(job.method, result.rows), rowCount: result.rowCount, truncated: result.truncated };
+    return { rows: wireRows(job.method, result), rowCount: result.rowCount, truncated: result.truncated };
   });
 };

@@ -9,7 +9,7 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
       main: { dialect: 'postgres', url: 'postgres://localhost/test', max: 2, schema: 'app', idleTimeoutMs: 0, connectionTimeoutMs: 1000 },
     },
     limits: {
-      queryTimeout: 1000, rateLimitPerUser: 0, rateLimitPerIP: 0, maxRows: 100, maxRelationDepth: 4, maxFilterNesting: 8,
+      queryTimeout: 1000, rateLimitPerUser: 0, rateLimitPerIP: 0, maxRows: 100, maxResponseBytes: 1 << 20, maxRelationDepth: 4, maxFilterNesting: 8,
       maxSqlLength: 100_000, maxParams: 1000, ...overrides,
     },
     workers: { threads: 1, poolIdleCloseMs: 300_000 },
