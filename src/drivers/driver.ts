@@ -5,6 +5,7 @@
  * Cancellation is part of the contract: `cancel(jobId)` stops a running statement on the server.
  */
 import type { QueryMethod } from '../pool/messages.js';
+import type { UpsertShape } from '../sql/validator.js';
 
 export interface ExecuteRequest {
   jobId: string;
@@ -32,9 +33,10 @@ export interface ExecuteRequest {
   /**
    * An INSERT that may update the row it conflicts with instead (ON DUPLICATE KEY UPDATE, ON
    * CONFLICT DO UPDATE). MySQL reports the id of the last row such a statement touched, which may
-   * be another tenant's; its driver then reports only an id the statement generated.
+   * be another tenant's; its driver then reports only an id the statement generated, or the id of the
+   * one row it updated (which passed the tenant guard).
    */
-  upsert?: boolean;
+  upsert?: UpsertShape;
 }
 
 /** Column descriptions as mysql2 gives them, without the table and database names behind them. */
@@ -72,7 +74,7 @@ export interface BatchRequestStatement {
   /** As ExecuteRequest.tables. */
   tables?: readonly string[];
   /** As ExecuteRequest.upsert. */
-  upsert?: boolean;
+  upsert?: UpsertShape;
 }
 
 /** Several statements on one lease, in one transaction: all commit or none does. */

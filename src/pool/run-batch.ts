@@ -37,7 +37,7 @@ export async function runBatch(
       params: bindParams(checked, st.params, job.claims),
       method: st.method,
       tables: checked.tables,
-      ...(checked.upsert === true && { upsert: true }),
+      ...(checked.upsert !== undefined && { upsert: checked.upsert }),
     });
   }
   const checkMs = performance.now() - checkStart;

@@ -58,7 +58,7 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
         maxResponseBytes: limits.maxResponseBytes,
         readOnly: checked.readOnly,
         tables: checked.tables,
-        ...(checked.upsert === true && { upsert: true }),
+        ...(checked.upsert !== undefined && { upsert: checked.upsert }),
       });
     // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
     // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.

@@ -4,6 +4,8 @@
  * parameters described by `claimParams`, so a checked statement can be cached and reused.
  * Every refusal is a thrown SluiceError (403 for permissions, 400 for malformed/limits).
  */
+export type UpsertShape = 'one-row' | 'rows';
+
 export type StatementKind = 'select' | 'insert' | 'update' | 'delete';
 
 /** Where an appended parameter's value comes from at execution time. */
@@ -35,8 +37,9 @@ export interface CheckedStatement {
   /**
    * An INSERT that may update the row it conflicts with instead (ON DUPLICATE KEY UPDATE, ON
    * CONFLICT DO UPDATE): drivers must not trust the database's insert id for it (ExecuteRequest.upsert).
+   * `one-row`: a single VALUES row; `rows`: several, or INSERT … SELECT.
    */
-  upsert?: boolean;
+  upsert?: UpsertShape;
   /**
    * The same statement with every row filter fenced so it is applied before any of the caller's
    * predicates (slower plans, same params, same results). Run it when the fast form fails with a

@@ -189,7 +189,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
 
   return {
     async execute(req: ExecuteRequest): Promise<ExecuteResult> {
-      const statement = { sql: req.sql, params: req.params, method: req.method, ...(req.upsert === true && { upsert: true }) };
+      const statement = { sql: req.sql, params: req.params, method: req.method, ...(req.upsert !== undefined && { upsert: req.upsert }) };
       const { outcomes, acquireMs, leaseMs } = await lease(req.jobId, [statement], req);
       return { ...truncate(outcomes[0]!, req.maxRows, req.readOnly), acquireMs, leaseMs };
     },

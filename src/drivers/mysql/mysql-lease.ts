@@ -17,6 +17,7 @@
 import type mysql from 'mysql2/promise';
 import type { FieldPacket, Query, QueryOptions, QueryValues } from 'mysql2';
 import type { ExecuteRequest, FieldInfo, StatementResult } from '../driver.js';
+import type { UpsertShape } from '../../sql/validator.js';
 import { SluiceError } from '../../errors.js';
 import { createResponseBudget, type ResponseBudget } from '../common/response-budget.js';
 import { binaryFromWire } from '../common/wire-binary.js';
@@ -35,8 +36,8 @@ export interface LeaseStatement {
   sql: string;
   params: unknown[];
   method: ExecuteRequest['method'];
-  /** ExecuteRequest.upsert: its insert id is read from LAST_INSERT_ID(), not the OK packet. */
-  upsert?: boolean;
+  /** ExecuteRequest.upsert: its insert id is not taken from the OK packet as it stands (upsertInsertId). */
+  upsert?: UpsertShape;
 }
 
 function checkCancelled(state: LeaseState): void {
@@ -228,16 +229,27 @@ export async function runLease(
     if (s.upsert && i > 0) await c.query('SELECT LAST_INSERT_ID(0)');
     const { header, outcome } = await runStatement(c, s, budget, ctx.readOnly ? stopRead : null);
     if (header) {
-      // An upsert's OK packet names the last row it touched — possibly another tenant's row it
-      // collided with and left alone (the tenant guard in ON DUPLICATE KEY UPDATE): report only
-      // an id the statement generated, which LAST_INSERT_ID() holds (0 when it generated none).
-      const insertId = s.upsert ? await generatedId(c) : header.insertId;
+      const insertId = s.upsert ? await upsertInsertId(c, s.upsert, header) : header.insertId;
       if (s.method === 'execute') outcome.rows = [{ insertId, affectedRows: header.affectedRows, changedRows: header.changedRows }];
     }
     out.push(outcome);
   }
   if (!ctx.readOnly) await c.query('COMMIT');
   return out;
+}
+
+/**
+ * An upsert's OK packet names the last row it touched — possibly another tenant's row it collided
+ * with and left alone (the tenant guard in ON DUPLICATE KEY UPDATE). Reported instead: an id the
+ * statement generated (LAST_INSERT_ID()); else, for a single row that was updated (affected rows 2:
+ * its values changed, so it passed the guard — the caller's own row), that row's id as mysql2 gives
+ * it; else 0. A single row left as it was (affected rows 0, or 1 with FOUND_ROWS) may be another
+ * tenant's, so its id is never reported.
+ */
+async function upsertInsertId(c: mysql.PoolConnection, shape: UpsertShape, header: ResultHeader): Promise<number | string> {
+  const generated = await generatedId(c);
+  if (Number(generated) !== 0) return generated;
+  return shape === 'one-row' && header.affectedRows === 2 ? header.insertId : 0;
 }
 
 async function generatedId(c: mysql.PoolConnection): Promise<number | string> {

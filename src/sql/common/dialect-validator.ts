@@ -191,7 +191,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       paramOrder: paramOrder(out.order, named.count, ctx),
       tables: [...ctx.tables],
       rowCapped: rewritten.rowCapped,
-      ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.action === 'update') && { upsert: true }),
+      ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.action === 'update') && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
     };
   }
 
