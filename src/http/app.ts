@@ -9,7 +9,8 @@ import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue } from '../queue/job-queue.js';
-import { clientErrorHandler } from './client-error.js';
+import { createClientErrorHandler } from './client-error.js';
+import { registerEarlyAnswers } from './early-answers.js';
 import { trackUnusedConnections } from './close-unused-connections.js';
 import { registerErrorHandler, sendError, toSluiceError } from './plugins/error-handler.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
@@ -70,7 +71,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's built-in 503 while closing has its own body shape; the hook below answers in ours.
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects are answered in our error shape too.
-    clientErrorHandler,
+    clientErrorHandler: createClientErrorHandler(config.server.bodyLimit),
     // Errors found while routing (bad percent-encoding, a path parameter over maxParamLength)
     // bypass the error handler and would be answered in Fastify's shape, echoing the raw path.
     frameworkErrors: (error, request, reply) => {
@@ -84,6 +85,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing 400.
   app.removeContentTypeParser('text/plain');
+  registerEarlyAnswers(app, config.server.bodyLimit);
   app.decorateRequest('sluice', null as never);
 
   let closing = false;
