@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { bool, int } from './coerce.js';
+import { int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
 import { deepFreeze } from './deep-freeze.js';
@@ -15,6 +15,7 @@ import { jwtSchema } from './jwt-schema.js';
 import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
 import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
+import { trustProxySchema } from './trust-proxy-schema.js';
 import type { SluiceConfig } from './types.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -33,7 +34,7 @@ const configSchema = z
         bodyLimit: int(1024).default(MiB),
         /** Bearer token of POST /admin/reload; absent: the admin endpoint does not exist. */
         adminToken: z.string().min(32, 'must be at least 32 characters').optional(),
-        trustProxy: bool().default(false),
+        trustProxy: trustProxySchema.default(false),
       })
       .prefault({}),
     auth: z.strictObject({

@@ -160,8 +160,11 @@ export interface TenantsConfig {
   directory?: { connection: string; table: string; refreshMs: number } | undefined;
 }
 
+/** server.trustProxy: trust nobody's / everybody's X-Forwarded-For, or only these addresses / CIDR ranges'. */
+export type TrustProxy = boolean | string[];
+
 export interface SluiceConfig {
-  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean; adminToken?: string | undefined };
+  server: { host: string; port: number; bodyLimit: number; trustProxy: TrustProxy; adminToken?: string | undefined };
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };

@@ -86,6 +86,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing 400.
   app.removeContentTypeParser('text/plain');
   registerEarlyAnswers(app, config.server.bodyLimit);
+  if (config.server.trustProxy === true) {
+    app.log.warn('server.trustProxy is true: X-Forwarded-For is believed from any client, so anyone who reaches this port chooses the address its per-IP rate limit counts against; list your proxies\' addresses instead (docs/configuration.md)');
+  }
   app.decorateRequest('sluice', null as never);
 
   let closing = false;
