@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { JSON_DEPTH_CAP } from '../json-depth.js';
 import { int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
@@ -58,6 +59,7 @@ const configSchema = z
         maxFilterNesting: int(1, 256).default(8),
         maxSqlLength: int(1).default(100000),
         maxParams: int(0, MAX_BIND_PARAMS).default(10000),
+        maxJsonDepth: int(4, JSON_DEPTH_CAP).default(64),
       })
       .prefault({}),
     workers: z

@@ -133,6 +133,8 @@ export interface Limits {
   maxFilterNesting: number;
   maxSqlLength: number;
   maxParams: number;
+  /** Nesting of arrays/objects in a request body or in token claims (json-depth.ts). */
+  maxJsonDepth: number;
 }
 
 export type TenantStatus = 'active' | 'suspended' | 'maintenance';

@@ -1,9 +1,10 @@
-/** server.trustProxy: the forms accepted, and what is refused naming the key. */
+/** server.trustProxy and limits.maxJsonDepth: the forms accepted, and what is refused naming the key. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/schema.js';
 import { configErrorOf, withConnection } from '../helpers/config-error.js';
 
 const withServer = (server: Record<string, unknown>): any => ({ ...withConnection('postgres://a@b/c'), server });
+const withLimits = (limits: Record<string, unknown>): any => ({ ...withConnection('postgres://a@b/c'), limits });
 
 describe('server.trustProxy', () => {
   it.each<[string, unknown, unknown]>([
@@ -34,5 +35,17 @@ describe('server.trustProxy', () => {
     ['null', null, 'server.trustProxy: must be true, false, or a list'],
   ])('refuses %s, naming the key', (_name, value, message) => {
     expect(configErrorOf(withServer({ trustProxy: value }))).toContain(message);
+  });
+});
+
+describe('limits.maxJsonDepth', () => {
+  it('defaults to 64 and accepts 4–512, also as a string', () => {
+    expect(parseConfig(withLimits({})).limits.maxJsonDepth).toBe(64);
+    expect(parseConfig(withLimits({ maxJsonDepth: 4 })).limits.maxJsonDepth).toBe(4);
+    expect(parseConfig(withLimits({ maxJsonDepth: '512' })).limits.maxJsonDepth).toBe(512);
+  });
+
+  it.each([3, 513, 1.5, 'deep', -1])('refuses %s, naming the key', (value) => {
+    expect(configErrorOf(withLimits({ maxJsonDepth: value }))).toContain('limits.maxJsonDepth');
   });
 });
