@@ -16,8 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine.js';
 import { expectRefused } from '../helpers/expect-refused.js';
 import { malformedJson } from '../helpers/malformed-json.js';
-import { parseBody, rawRequest } from '../helpers/raw-http.js';
+import { KEEP_ALIVE_CODES, alternateOnOneSocket, alternateWithFetch, hostileBodies, requestBytes, type HostileBody } from '../helpers/keep-alive.js';
+import { blockingRequest, parseBody, rawRequest } from '../helpers/raw-http.js';
 import { startHarness, startSluice, type Harness, type PostResult, type Sluice } from '../helpers/sluice-harness.js';
+import { startOfRateWindow } from '../helpers/rate-window.js';
 import { requirePostgres } from '../helpers/skip.js';
 import { testConfig } from '../helpers/test-config.js';
 import { TEST_JWT_SECRET, handSignedToken, relabelToken, signToken, unsignedToken } from '../helpers/tokens.js';
@@ -249,6 +251,44 @@ describe.skipIf(!run)('hostile HTTP input', () => {
     });
   });
 
+  describe('over reused keep-alive connections', () => {
+    const json = (): Record<string, string> => ({ Authorization: `Bearer ${h.tokens.tenant1}`, 'Content-Type': 'application/json' });
+    const cases = (): HostileBody[] => hostileBodies({ path: '/data', sql: DELETE, token: h.tokens.tenant1, otherToken: h.tokens.tenant2, bodyLimit: BODY_LIMIT, seed: SEED });
+    const tenant1Rows = (res: { status: number; body: any; text: string }, what: string): void => {
+      expect(res.status, `${what}: ${res.text.slice(0, 200)}`).toBe(200);
+      expect(res.body.rows.map((r: { name: string }) => r.name), what).toEqual(['T1 Alice', 'T1 Carol', 'T1 Erin']);
+    };
+
+    it('on one raw socket: every hostile body is answered, and the same socket (or, after a close, a new one) then serves tenant 1 only', async () => {
+      const list = cases();
+      const answers = await alternateOnOneSocket(h.url, list.map(requestBytes), () => requestBytes({ path: '/data', headers: json(), body: JSON.stringify(VALID) }));
+      answers.forEach(({ hostile, valid }, i) => {
+        const { name, code } = list[i]!;
+        expect(expectRefused(hostile, name), name).toBe(code);
+        tenant1Rows(valid, `${name}: the next request`);
+      });
+      // The answers that need not close the connection kept it: bad tokens, schema errors, 404, 415.
+      expect(new Set(answers.filter((a) => !a.reconnected).map((a) => a.hostile.body.error.code))).toEqual(new Set(KEEP_ALIVE_CODES));
+      await stillServes();
+    }, 60_000);
+
+    it('with fetch (undici), whose pooled connections are reused: every answer arrives, never "fetch failed"', async () => {
+      const list = cases();
+      for (let round = 0; round < 3; round++) {
+        const answers = await alternateWithFetch(
+          h.url,
+          list.map((c) => ({ path: c.path, init: { method: 'POST', headers: c.headers, body: c.body } })),
+          () => ({ path: '/data', init: { method: 'POST', headers: json(), body: JSON.stringify(VALID) } }),
+        );
+        answers.forEach(({ hostile, valid }, i) => {
+          const { name, code } = list[i]!;
+          expect(expectRefused(hostile, name), name).toBe(code);
+          tenant1Rows(valid, `${name}: the next request`);
+        });
+      }
+    }, 60_000);
+  });
+
   describe('SQL and params at the extremes', () => {
     const cases: Array<[string, () => { sql: string; params?: unknown[] }]> = [
       ['10k nested parentheses', () => ({ sql: `select ${'('.repeat(10_000)}1${')'.repeat(10_000)}` })],
@@ -465,6 +505,15 @@ describe.skipIf(!run)('hostile HTTP input', () => {
       await stillServes();
     });
 
+    it('a 2 MB body written whole before reading (as curl or Python do) gets its 413 within 5 s, on a raw socket', async () => {
+      const body = Buffer.alloc(2 * BODY_LIMIT, 'x');
+      const res = await blockingRequest(h.url, fill(head(`Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`)), body, 5_000);
+      expect(res.writeError, 'the gateway read the body instead of resetting the connection').toBeUndefined();
+      expect(expectRefused(res.answer!, 'raw 2 MB')).toBe('BODY_TOO_LARGE');
+      expect(res.ms).toBeLessThan(5_000);
+      await stillServes();
+    });
+
     it('a Content-Length above bodyLimit is refused before the body arrives', async () => {
       const res = await rawRequest(h.url, fill(head(`Content-Type: application/json\r\nContent-Length: ${BODY_LIMIT * 100}\r\n\r\n{"sql":`)));
       expect(expectRefused(res, 'content-length over limit')).toBe('BODY_TOO_LARGE');
@@ -527,6 +576,7 @@ describe.skipIf(!run)('per-IP rate limit with trustProxy false', () => {
   }, 30_000);
 
   it('X-Forwarded-For, X-Real-IP and Forwarded do not give a fresh budget', async () => {
+    await startOfRateWindow();
     const spoof = (i: number): Record<string, string> => ({
       'x-forwarded-for': `10.0.${i}.1, 203.0.113.${i}`,
       'x-real-ip': `198.51.100.${i}`,
@@ -590,6 +640,7 @@ describe.skipIf(!run)('per-IP rate limit with trustProxy listing the proxy', () 
   };
 
   it('a client that is not a listed proxy cannot move itself into another bucket with X-Forwarded-For', async () => {
+    await startOfRateWindow();
     const answers = await statuses(DIRECT, (i) => `203.0.113.${i}`, LIMIT + 2);
     expect(answers).toEqual([...Array(LIMIT).fill(200), 429, 429]);
     // Not even by claiming to be one of the proxies, or a hop inside the trusted range.
@@ -597,6 +648,7 @@ describe.skipIf(!run)('per-IP rate limit with trustProxy listing the proxy', () 
   });
 
   it('behind the listed proxy, each forwarded client has its own bucket, and the entries it wrote itself do not count', async () => {
+    await startOfRateWindow();
     // Through the proxy: 198.51.100.7 is the address the proxy saw (the rightmost entry not a proxy).
     const forged = (i: number): string => `192.0.2.${i}, 198.51.100.7`;
     expect(await statuses(PROXY, forged, LIMIT + 2)).toEqual([...Array(LIMIT).fill(200), 429, 429]);
