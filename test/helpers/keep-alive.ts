@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { malformedJson } from './malformed-json.js';
 import { rawConnection, type RawAnswer, type RawConnection } from './raw-http.js';
+import { send, type PostResult } from './sluice-harness.js';
 
 /** One hostile POST: what to send, and the code it must be refused with. */
 export interface HostileBody {
@@ -86,35 +87,17 @@ export async function alternateOnOneSocket(url: string, hostile: ReadonlyArray<s
   return out;
 }
 
-export interface FetchAnswer {
-  status: number;
-  body: any;
-  text: string;
-}
-
-async function fetchOnce(url: string, init: RequestInit): Promise<FetchAnswer> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: res.status, body, text };
-}
-
 export interface FetchRequest {
   path: string;
   init: RequestInit;
 }
 
 /** The same with fetch (undici), which reuses its pooled connections: hostile[i], then `valid`, in turn. */
-export async function alternateWithFetch(url: string, hostile: readonly FetchRequest[], valid: () => FetchRequest): Promise<Array<{ hostile: FetchAnswer; valid: FetchAnswer }>> {
-  const out: Array<{ hostile: FetchAnswer; valid: FetchAnswer }> = [];
+export async function alternateWithFetch(url: string, hostile: readonly FetchRequest[], valid: () => FetchRequest): Promise<Array<{ hostile: PostResult; valid: PostResult }>> {
+  const out: Array<{ hostile: PostResult; valid: PostResult }> = [];
   for (const h of hostile) {
     const v = valid();
-    out.push({ hostile: await fetchOnce(`${url}${h.path}`, h.init), valid: await fetchOnce(`${url}${v.path}`, v.init) });
+    out.push({ hostile: await send(url, h.path, h.init), valid: await send(url, v.path, v.init) });
   }
   return out;
 }

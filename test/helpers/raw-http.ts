@@ -45,37 +45,64 @@ function answerLength(all: string): number | undefined {
   return all.length >= end ? end : undefined;
 }
 
+interface Exchange {
+  /** Everything received (latin1). */
+  received: string;
+  /** The error a write failed with (EPIPE, ECONNRESET), if one did. */
+  writeError: string | undefined;
+  timedOut: boolean;
+  ms: number;
+}
+
+/**
+ * Connects, writes `parts` in order, and reads until an answer is complete (its Content-Length has
+ * arrived), the server closes, or `timeoutMs` passes. `readAfterWrite`: reading stays paused until
+ * every part has been handed to the kernel, like a client that writes its whole request first.
+ */
+function exchange(url: string, parts: ReadonlyArray<string | Buffer>, timeoutMs: number, readAfterWrite: boolean): Promise<Exchange> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const sock = connect(Number(port), hostname);
+    if (readAfterWrite) sock.pause();
+    const chunks: Buffer[] = [];
+    const started = Date.now();
+    let writeError: string | undefined;
+    let done = false;
+    const finish = (timedOut: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ received: Buffer.concat(chunks).toString('latin1'), writeError, timedOut, ms: Date.now() - started });
+    };
+    const timer = setTimeout(() => finish(true), timeoutMs);
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (answerLength(Buffer.concat(chunks).toString('latin1')) !== undefined) finish(false);
+    });
+    sock.on('end', () => finish(false));
+    sock.on('close', () => finish(false));
+    sock.on('error', (e: NodeJS.ErrnoException) => (writeError ??= e.code));
+    parts.forEach((part, i) =>
+      sock.write(part, (e) => {
+        if (e) writeError ??= (e as NodeJS.ErrnoException).code;
+        if (i === parts.length - 1) sock.resume();
+      }),
+    );
+  });
+}
+
 /**
  * Sends `bytes` on a fresh socket and reads until the answer is complete (its Content-Length has
  * arrived) or the server closes; a chunked body is de-chunked. Rejects when nothing that looks like
  * an HTTP response came back within `timeoutMs`.
  */
-export function rawRequest(url: string, bytes: string | Buffer, timeoutMs = 5000): Promise<RawAnswer> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const sock = connect(Number(port), hostname);
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      const all = Buffer.concat(chunks).toString('latin1');
-      const answer = toAnswer(all);
-      if (!answer) return reject(new Error(`no HTTP response: ${JSON.stringify(all.slice(0, 200))}`));
-      resolve(answer);
-    };
-    const timer = setTimeout(() => (chunks.length > 0 ? finish() : (sock.destroy(), reject(new Error('raw request timed out')))), timeoutMs);
-    sock.on('data', (d) => {
-      chunks.push(d);
-      if (answerLength(Buffer.concat(chunks).toString('latin1')) !== undefined) finish();
-    });
-    sock.on('end', finish);
-    sock.on('close', finish);
-    sock.on('error', () => (chunks.length > 0 ? finish() : undefined));
-    sock.write(bytes);
-  });
+export async function rawRequest(url: string, bytes: string | Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+  const { received, timedOut } = await exchange(url, [bytes], timeoutMs, false);
+  if (timedOut && received === '') throw new Error('raw request timed out');
+  const answer = toAnswer(received);
+  if (!answer) throw new Error(`no HTTP response: ${JSON.stringify(received.slice(0, 200))}`);
+  return answer;
 }
 
 export interface BlockingAnswer {
@@ -93,35 +120,9 @@ export interface BlockingAnswer {
  * server that answers early and closes while the body is still arriving makes the write fail and
  * the answer go unread. Resolves when the answer is complete, the server closes, or `timeoutMs`.
  */
-export function blockingRequest(url: string, head: string, body: Buffer, timeoutMs = 15_000): Promise<BlockingAnswer> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const sock = connect(Number(port), hostname);
-    sock.pause();
-    const chunks: Buffer[] = [];
-    const started = Date.now();
-    let writeError: string | undefined;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ answer: toAnswer(Buffer.concat(chunks).toString('latin1')), writeError, ms: Date.now() - started });
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    sock.on('data', (d) => {
-      chunks.push(d);
-      if (answerLength(Buffer.concat(chunks).toString('latin1')) !== undefined) finish();
-    });
-    sock.on('close', finish);
-    sock.on('error', (e: NodeJS.ErrnoException) => (writeError ??= e.code));
-    sock.write(head);
-    sock.write(body, (e) => {
-      if (e) writeError ??= (e as NodeJS.ErrnoException).code;
-      sock.resume();
-    });
-  });
+export async function blockingRequest(url: string, head: string, body: Buffer, timeoutMs = 15_000): Promise<BlockingAnswer> {
+  const { received, writeError, ms } = await exchange(url, [head, body], timeoutMs, true);
+  return { answer: toAnswer(received), writeError, ms };
 }
 
 export interface RawConnection {

@@ -21,7 +21,7 @@ import { startCli, type CliProcess } from '../helpers/cli-process.js';
 import { expectRefused } from '../helpers/expect-refused.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 import { describeIfPg, describeIfRedis, dropRedisPrefix, REDIS_URL } from '../helpers/services.js';
-import { post, startHarness, type Harness, type PostResult } from '../helpers/sluice-harness.js';
+import { post, send, startHarness, type Harness, type PostResult } from '../helpers/sluice-harness.js';
 import { testConfig } from '../helpers/test-config.js';
 import { makeTokens, signPayloadText, type TestTokens } from '../helpers/tokens.js';
 
@@ -38,16 +38,8 @@ interface Target {
   tokens: TestTokens;
 }
 
-async function call(url: string, method: string, path: string, token: string, body?: string): Promise<PostResult> {
-  const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body }) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
+function call(url: string, method: string, path: string, token: string, body?: string): Promise<PostResult> {
+  return send(url, path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body !== undefined && { body }) });
 }
 
 async function jobResult(url: string, token: string, body: string): Promise<PostResult> {
