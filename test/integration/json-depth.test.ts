@@ -181,9 +181,10 @@ describeIfRedis(`JSON nesting, queue mode: sluice api + sluice worker, limits.ma
       procs.push(api);
       const worker = startCli(['worker', '--config', configFile, '--threads', '1']);
       procs.push(worker);
-      url = (await api.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-      await worker.waitFor(/worker ready/);
-    }, 60_000);
+      // Both start from source (tsx): slow on a busy machine, so wait longer than waitFor's default.
+      url = (await api.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 50_000))[1]!;
+      await worker.waitFor(/worker ready/, 50_000);
+    }, 110_000);
 
     afterAll(async () => {
       for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
