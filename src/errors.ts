@@ -12,6 +12,7 @@ export const ERRORS = {
   PARAM_COUNT_MISMATCH: { status: 400, message: 'The number of params does not match the placeholders in the SQL' },
   RELATION_DEPTH_EXCEEDED: { status: 400, message: 'Subquery nesting deeper than limits.maxRelationDepth' },
   FILTER_NESTING_EXCEEDED: { status: 400, message: 'AND/OR/NOT nesting deeper than limits.maxFilterNesting' },
+  JSON_TOO_DEEP: { status: 400, message: 'JSON nests deeper than limits.maxJsonDepth' },
   CONFIG_INVALID: { status: 400, message: 'The new config is invalid or changes what only a restart can change; the running config stays' },
   UNKNOWN_CONNECTION: { status: 400, message: 'No such connection' },
   INVALID_TYPING: { status: 400, message: 'Unknown parameter typing' },

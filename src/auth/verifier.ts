@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { deepFreeze } from '../config/deep-freeze.js';
 import type { JwtConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
+import { JSON_DEPTH_CAP, exceedsJsonDepth } from '../json-depth.js';
 
 export interface TokenVerifier {
   /** The verified payload, or a SluiceError (TOKEN_EXPIRED / TOKEN_INVALID). */
@@ -55,7 +56,12 @@ function toSluiceError(e: unknown): SluiceError {
   return new SluiceError('TOKEN_INVALID');
 }
 
-export function createVerifier(jwt: JwtConfig): TokenVerifier {
+/**
+ * `maxJsonDepth` (limits.maxJsonDepth): claims nested deeper are refused like any other bad token.
+ * They travel with every job (structured clone to a thread, JSON in Redis, JSON.stringify into the
+ * pg context), and each of those recurses once per level.
+ */
+export function createVerifier(jwt: JwtConfig, maxJsonDepth = JSON_DEPTH_CAP): TokenVerifier {
   const key = keyFor(jwt);
   const options: JWTVerifyOptions = { algorithms: [...jwt.algorithms], clockTolerance: jwt.clockTolerance };
   if (jwt.issuer !== undefined) options.issuer = jwt.issuer;
@@ -77,6 +83,7 @@ export function createVerifier(jwt: JwtConfig): TokenVerifier {
       } catch (e) {
         throw toSluiceError(e);
       }
+      if (exceedsJsonDepth(payload, maxJsonDepth)) throw new SluiceError('TOKEN_INVALID', `The token's claims nest deeper than limits.maxJsonDepth (${maxJsonDepth})`);
       if (cache) {
         const now = Date.now();
         const expiry = typeof payload.exp === 'number' ? (payload.exp + jwt.clockTolerance) * 1000 : Infinity;

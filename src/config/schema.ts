@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { bool, int } from './coerce.js';
+import { JSON_DEPTH_CAP } from '../json-depth.js';
+import { int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
 import { deepFreeze } from './deep-freeze.js';
@@ -15,6 +16,7 @@ import { jwtSchema } from './jwt-schema.js';
 import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
 import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
+import { trustProxySchema } from './trust-proxy-schema.js';
 import type { SluiceConfig } from './types.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -35,7 +37,7 @@ const configSchema = z
         bodyLimit: int(1024).default(MiB),
         /** Bearer token of POST /admin/reload; absent: the admin endpoint does not exist. */
         adminToken: z.string().min(32, 'must be at least 32 characters').optional(),
-        trustProxy: bool().default(false),
+        trustProxy: trustProxySchema.default(false),
       })
       .prefault({}),
     auth: z.strictObject({
@@ -61,6 +63,7 @@ const configSchema = z
         maxFilterNesting: int(1, 256).default(8),
         maxSqlLength: int(1).default(100000),
         maxParams: int(0, MAX_BIND_PARAMS).default(10000),
+        maxJsonDepth: int(4, JSON_DEPTH_CAP).default(64),
       })
       .prefault({}),
     workers: z

@@ -135,6 +135,8 @@ export interface Limits {
   maxFilterNesting: number;
   maxSqlLength: number;
   maxParams: number;
+  /** Nesting of arrays/objects in a request body or in token claims (json-depth.ts). */
+  maxJsonDepth: number;
 }
 
 export type TenantStatus = 'active' | 'suspended' | 'maintenance';
@@ -162,8 +164,11 @@ export interface TenantsConfig {
   directory?: { connection: string; table: string; refreshMs: number } | undefined;
 }
 
+/** server.trustProxy: trust nobody's / everybody's X-Forwarded-For, or only these addresses / CIDR ranges'. */
+export type TrustProxy = boolean | string[];
+
 export interface SluiceConfig {
-  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean; adminToken?: string | undefined };
+  server: { host: string; port: number; bodyLimit: number; trustProxy: TrustProxy; adminToken?: string | undefined };
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };

@@ -9,7 +9,9 @@ import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue } from '../queue/job-queue.js';
-import { clientErrorHandler } from './client-error.js';
+import { createClientErrorHandler } from './client-error.js';
+import { registerEarlyAnswers } from './early-answers.js';
+import { registerJsonBody } from './json-body.js';
 import { trackUnusedConnections } from './close-unused-connections.js';
 import { registerErrorHandler, sendError, toSluiceError } from './plugins/error-handler.js';
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
@@ -57,7 +59,7 @@ function loggerOptions(config: Readonly<SluiceConfig>, logger: AppDeps['logger']
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, queue, pool } = deps;
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
-  const verifier = deps.verifier ?? createVerifier(config.auth.jwt);
+  const verifier = deps.verifier ?? createVerifier(config.auth.jwt, config.limits.maxJsonDepth);
   const routing = deps.routing ?? { config, router: createTenantRouter(config) };
 
   const app = Fastify({
@@ -70,7 +72,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's built-in 503 while closing has its own body shape; the hook below answers in ours.
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects are answered in our error shape too.
-    clientErrorHandler,
+    clientErrorHandler: createClientErrorHandler(config.server.bodyLimit),
     // Errors found while routing (bad percent-encoding, a path parameter over maxParamLength)
     // bypass the error handler and would be answered in Fastify's shape, echoing the raw path.
     frameworkErrors: (error, request, reply) => {
@@ -84,6 +86,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing 400.
   app.removeContentTypeParser('text/plain');
+  registerJsonBody(app, config.limits.maxJsonDepth);
+  registerEarlyAnswers(app, config.server.bodyLimit);
+  if (config.server.trustProxy === true) {
+    app.log.warn('server.trustProxy is true: X-Forwarded-For is believed from any client, so anyone who reaches this port chooses the address its per-IP rate limit counts against; list your proxies\' addresses instead (docs/configuration.md)');
+  }
   app.decorateRequest('sluice', null as never);
 
   let closing = false;

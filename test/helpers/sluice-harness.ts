@@ -5,6 +5,7 @@
 import { drizzle, type PgRemoteDatabase } from 'drizzle-orm/pg-proxy';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { clientSchema } from './drizzle-schema.js';
+import { parseBody } from './raw-http.js';
 import { createPgFixture, type PgFixture } from './pg-fixture.js';
 import { testConfig, type ConfigOverrides } from './test-config.js';
 import { makeTokens, type TestTokens } from './tokens.js';
@@ -19,23 +20,22 @@ export interface PostResult {
   text: string;
 }
 
+/** Any request to the gateway; the answer's body parsed when it is JSON, else its text. */
+export async function send(url: string, path: string, init: RequestInit = {}): Promise<PostResult> {
+  const res = await fetch(`${url}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: parseBody(text), text };
+}
+
 export async function post(url: string, token: string | undefined, body: unknown, init: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<PostResult> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...init.headers };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${url}/data`, {
+  return send(url, '/data', {
     method: 'POST',
     headers,
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...(init.signal ? { signal: init.signal } : {}),
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
 /** The exact callback shape the Drizzle docs give for pg-proxy, pointed at sluice. */

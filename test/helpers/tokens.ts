@@ -24,7 +24,12 @@ export function unsignedToken(claims: Claims): string {
  * claims and secrets jose refuses to produce: `crit`, an `nbf` of any type, an empty secret.
  */
 export function handSignedToken(header: Record<string, unknown>, payload: unknown, secret = TEST_JWT_SECRET): string {
-  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
+  return signPayloadText(header, JSON.stringify(payload), secret);
+}
+
+/** handSignedToken over payload JSON written by hand (nested too deep for JSON.stringify to produce). */
+export function signPayloadText(header: Record<string, unknown>, payloadJson: string, secret = TEST_JWT_SECRET): string {
+  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(payloadJson)}`;
   const hash = header.alg === 'HS512' ? 'sha512' : 'sha256';
   return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
 }

@@ -9,14 +9,19 @@
  * database (every mistyped body carries a DELETE, and the whole schema is compared before/after).
  * Bounded and seeded: fixed FUZZ_SEED, small numRuns.
  */
+import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine.js';
 import { expectRefused } from '../helpers/expect-refused.js';
 import { malformedJson } from '../helpers/malformed-json.js';
-import { parseBody, rawRequest } from '../helpers/raw-http.js';
+import { KEEP_ALIVE_CODES, alternateOnOneSocket, alternateWithFetch, hostileBodies, requestBytes, type HostileBody } from '../helpers/keep-alive.js';
+import { blockingRequest, parseBody, rawRequest } from '../helpers/raw-http.js';
 import { startHarness, startSluice, type Harness, type PostResult, type Sluice } from '../helpers/sluice-harness.js';
+import { startOfRateWindow } from '../helpers/rate-window.js';
 import { requirePostgres } from '../helpers/skip.js';
+import { testConfig } from '../helpers/test-config.js';
 import { TEST_JWT_SECRET, handSignedToken, relabelToken, signToken, unsignedToken } from '../helpers/tokens.js';
 
 const run = await requirePostgres();
@@ -246,6 +251,44 @@ describe.skipIf(!run)('hostile HTTP input', () => {
     });
   });
 
+  describe('over reused keep-alive connections', () => {
+    const json = (): Record<string, string> => ({ Authorization: `Bearer ${h.tokens.tenant1}`, 'Content-Type': 'application/json' });
+    const cases = (): HostileBody[] => hostileBodies({ path: '/data', sql: DELETE, token: h.tokens.tenant1, otherToken: h.tokens.tenant2, bodyLimit: BODY_LIMIT, seed: SEED });
+    const tenant1Rows = (res: { status: number; body: any; text: string }, what: string): void => {
+      expect(res.status, `${what}: ${res.text.slice(0, 200)}`).toBe(200);
+      expect(res.body.rows.map((r: { name: string }) => r.name), what).toEqual(['T1 Alice', 'T1 Carol', 'T1 Erin']);
+    };
+
+    it('on one raw socket: every hostile body is answered, and the same socket (or, after a close, a new one) then serves tenant 1 only', async () => {
+      const list = cases();
+      const answers = await alternateOnOneSocket(h.url, list.map(requestBytes), () => requestBytes({ path: '/data', headers: json(), body: JSON.stringify(VALID) }));
+      answers.forEach(({ hostile, valid }, i) => {
+        const { name, code } = list[i]!;
+        expect(expectRefused(hostile, name), name).toBe(code);
+        tenant1Rows(valid, `${name}: the next request`);
+      });
+      // The answers that need not close the connection kept it: bad tokens, schema errors, 404, 415.
+      expect(new Set(answers.filter((a) => !a.reconnected).map((a) => a.hostile.body.error.code))).toEqual(new Set(KEEP_ALIVE_CODES));
+      await stillServes();
+    }, 60_000);
+
+    it('with fetch (undici), whose pooled connections are reused: every answer arrives, never "fetch failed"', async () => {
+      const list = cases();
+      for (let round = 0; round < 3; round++) {
+        const answers = await alternateWithFetch(
+          h.url,
+          list.map((c) => ({ path: c.path, init: { method: 'POST', headers: c.headers, body: c.body } })),
+          () => ({ path: '/data', init: { method: 'POST', headers: json(), body: JSON.stringify(VALID) } }),
+        );
+        answers.forEach(({ hostile, valid }, i) => {
+          const { name, code } = list[i]!;
+          expect(expectRefused(hostile, name), name).toBe(code);
+          tenant1Rows(valid, `${name}: the next request`);
+        });
+      }
+    }, 60_000);
+  });
+
   describe('SQL and params at the extremes', () => {
     const cases: Array<[string, () => { sql: string; params?: unknown[] }]> = [
       ['10k nested parentheses', () => ({ sql: `select ${'('.repeat(10_000)}1${')'.repeat(10_000)}` })],
@@ -462,6 +505,15 @@ describe.skipIf(!run)('hostile HTTP input', () => {
       await stillServes();
     });
 
+    it('a 2 MB body written whole before reading (as curl or Python do) gets its 413 within 5 s, on a raw socket', async () => {
+      const body = Buffer.alloc(2 * BODY_LIMIT, 'x');
+      const res = await blockingRequest(h.url, fill(head(`Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`)), body, 5_000);
+      expect(res.writeError, 'the gateway read the body instead of resetting the connection').toBeUndefined();
+      expect(expectRefused(res.answer!, 'raw 2 MB')).toBe('BODY_TOO_LARGE');
+      expect(res.ms).toBeLessThan(5_000);
+      await stillServes();
+    });
+
     it('a Content-Length above bodyLimit is refused before the body arrives', async () => {
       const res = await rawRequest(h.url, fill(head(`Content-Type: application/json\r\nContent-Length: ${BODY_LIMIT * 100}\r\n\r\n{"sql":`)));
       expect(expectRefused(res, 'content-length over limit')).toBe('BODY_TOO_LARGE');
@@ -524,6 +576,7 @@ describe.skipIf(!run)('per-IP rate limit with trustProxy false', () => {
   }, 30_000);
 
   it('X-Forwarded-For, X-Real-IP and Forwarded do not give a fresh budget', async () => {
+    await startOfRateWindow();
     const spoof = (i: number): Record<string, string> => ({
       'x-forwarded-for': `10.0.${i}.1, 203.0.113.${i}`,
       'x-real-ip': `198.51.100.${i}`,
@@ -544,4 +597,83 @@ describe.skipIf(!run)('per-IP rate limit with trustProxy false', () => {
     const anon = await send(s.url, '/data', { headers: { 'x-forwarded-for': '127.0.0.2', authorization: 'Bearer nope', 'content-type': 'application/json' }, body: '{' });
     expect(expectRefused(anon, 'anonymous after limit')).toBe('RATE_LIMITED');
   });
+});
+
+/** POST /data from a chosen local address (all of 127.0.0.0/8 is this host), so tests can be a proxy or a direct client. */
+function postFrom(url: string, localAddress: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: any; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port: Number(port), localAddress, method: 'POST', path: '/data', agent: false, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseBody(text), text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe.skipIf(!run)('per-IP rate limit with trustProxy listing the proxy', () => {
+  let h: Harness;
+  let s: Sluice;
+  const LIMIT = 3;
+  const PROXY = '127.0.0.1';
+  const DIRECT = '127.0.0.2';
+  let headers: Record<string, string>;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    // Two entries, one a range that does not contain the direct client: only 127.0.0.1 is a proxy.
+    s = await startSluice(h.schema, { limits: { rateLimitPerIP: LIMIT }, server: { trustProxy: `${PROXY}, 10.0.0.0/8` } });
+    headers = { authorization: `Bearer ${h.tokens.tenant1}`, 'content-type': 'application/json' };
+  }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+    await h?.teardown();
+  }, 30_000);
+
+  const statuses = async (from: string, xff: (i: number) => string, n: number): Promise<number[]> => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push((await postFrom(s.url, from, { ...headers, 'x-forwarded-for': xff(i) }, JSON.stringify(VALID))).status);
+    return out;
+  };
+
+  it('a client that is not a listed proxy cannot move itself into another bucket with X-Forwarded-For', async () => {
+    await startOfRateWindow();
+    const answers = await statuses(DIRECT, (i) => `203.0.113.${i}`, LIMIT + 2);
+    expect(answers).toEqual([...Array(LIMIT).fill(200), 429, 429]);
+    // Not even by claiming to be one of the proxies, or a hop inside the trusted range.
+    expect(await statuses(DIRECT, (i) => `${PROXY}, 10.0.0.${i}`, 2)).toEqual([429, 429]);
+  });
+
+  it('behind the listed proxy, each forwarded client has its own bucket, and the entries it wrote itself do not count', async () => {
+    await startOfRateWindow();
+    // Through the proxy: 198.51.100.7 is the address the proxy saw (the rightmost entry not a proxy).
+    const forged = (i: number): string => `192.0.2.${i}, 198.51.100.7`;
+    expect(await statuses(PROXY, forged, LIMIT + 2)).toEqual([...Array(LIMIT).fill(200), 429, 429]);
+    // Another forwarded client is unaffected: its own bucket, though it arrives over the same proxy.
+    expect(await statuses(PROXY, () => '198.51.100.8', LIMIT)).toEqual(Array(LIMIT).fill(200));
+    // A hop from inside the trusted range is skipped like the proxy itself: the client is the one before it.
+    expect(await statuses(PROXY, () => '198.51.100.9, 10.1.2.3', LIMIT + 1)).toEqual([...Array(LIMIT).fill(200), 429]);
+    expect((await postFrom(s.url, PROXY, { ...headers, 'x-forwarded-for': '198.51.100.9' }, JSON.stringify(VALID))).status).toBe(429);
+  });
+});
+
+describe.skipIf(!run)('trustProxy true', () => {
+  it('is warned about at start-up, and does let any client pick its bucket (the documented risk)', async () => {
+    const h = await startHarness();
+    const lines: string[] = [];
+    const engine = createEngine({ ...testConfig(h.schema, { limits: { rateLimitPerIP: 1 }, server: { trustProxy: true } }), logging: { level: 'warn' } }, { logger: { stream: { write: (l: string) => lines.push(l) } } });
+    try {
+      const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
+      const warning = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('server.trustProxy is true'));
+      expect(warning?.level, lines.join('\n')).toBe(40);
+      const headers = { authorization: `Bearer ${h.tokens.tenant1}`, 'content-type': 'application/json' };
+      for (let i = 0; i < 3; i++) expect((await postFrom(url, '127.0.0.2', { ...headers, 'x-forwarded-for': `203.0.113.${i}` }, JSON.stringify(VALID))).status).toBe(200);
+    } finally {
+      await engine.close();
+      await h.teardown();
+    }
+  }, 60_000);
 });

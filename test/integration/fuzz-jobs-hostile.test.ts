@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { csvLines } from '../../src/http/routes/result-formats.js';
 import { expectRefused } from '../helpers/expect-refused.js';
+import { KEEP_ALIVE_CODES, alternateOnOneSocket, alternateWithFetch, hostileBodies, requestBytes, type HostileBody } from '../helpers/keep-alive.js';
 import { malformedJson } from '../helpers/malformed-json.js';
 import { createPgFixture, type PgFixture } from '../helpers/pg-fixture.js';
 import { parseBody, rawRequest } from '../helpers/raw-http.js';
@@ -317,6 +318,40 @@ function suite(mode: string, queue: () => { redis?: string; prefix?: string }): 
         expect(expectRefused(await raw('POST', '/jobs', victim, 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n', `${chunked}0\r\n\r\n`), 'chunked')).toBe('BODY_TOO_LARGE');
         expect(expectRefused(await raw('POST', '/jobs', victim, `Content-Type: application/json\r\nContent-Length: ${BODY_LIMIT * 100}\r\n`, '{"sql":'), 'content-length')).toBe('BODY_TOO_LARGE');
         await stillServes();
+      });
+
+      describe('over reused keep-alive connections', () => {
+        const cases = (): HostileBody[] => hostileBodies({ path: '/jobs', sql: CANARY_WRITE, token: victim, otherToken: attackers[0]![1], bodyLimit: BODY_LIMIT, seed: SEED });
+        const status = (): string => `GET /jobs/${doneId} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${victim}\r\n\r\n`;
+
+        it('on one raw socket: every hostile body is answered, and the same socket (or, after a close, a new one) then serves the owner', async () => {
+          const list = cases();
+          const answers = await alternateOnOneSocket(url, list.map(requestBytes), status);
+          answers.forEach(({ hostile, valid }, i) => {
+            const { name, code } = list[i]!;
+            expect(expectRefused(hostile, name), name).toBe(code);
+            expect(valid.status, `${name}: the next request: ${valid.text}`).toBe(200);
+            expect(valid.body).toMatchObject({ id: doneId, state: 'completed' });
+          });
+          expect(new Set(answers.filter((a) => !a.reconnected).map((a) => a.hostile.body.error.code))).toEqual(new Set(KEEP_ALIVE_CODES));
+          await stillServes();
+        }, 60_000);
+
+        it('with fetch (undici), whose pooled connections are reused: every answer arrives, never "fetch failed"', async () => {
+          const list = cases();
+          for (let round = 0; round < 2; round++) {
+            const answers = await alternateWithFetch(
+              url,
+              list.map((c) => ({ path: c.path, init: { method: 'POST', headers: c.headers, body: c.body } })),
+              () => ({ path: `/jobs/${doneId}`, init: { headers: { authorization: `Bearer ${victim}` } } }),
+            );
+            answers.forEach(({ hostile, valid }, i) => {
+              const { name, code } = list[i]!;
+              expect(expectRefused(hostile, name), name).toBe(code);
+              expect(valid.body, name).toMatchObject({ id: doneId, state: 'completed' });
+            });
+          }
+        }, 60_000);
       });
 
       it('a large body under the limit becomes a job that fails its checks, never a statement', async () => {

@@ -35,7 +35,7 @@ describe('parseConfig', () => {
       dialect: 'postgres', url: 'postgres://app@127.0.0.1:5432/app', max: 10, schema: 'public', idleTimeoutMs: 0, connectionTimeoutMs: 5000,
     });
     expect(c.limits).toEqual({
-      queryTimeout: 30000, rateLimitPerUser: 200, rateLimitPerIP: 500, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, maxRelationDepth: 4, maxFilterNesting: 8, maxSqlLength: 100000, maxParams: 10000,
+      queryTimeout: 30000, rateLimitPerUser: 200, rateLimitPerIP: 500, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, maxRelationDepth: 4, maxFilterNesting: 8, maxSqlLength: 100000, maxParams: 10000, maxJsonDepth: 64,
     });
     expect(c.workers.threads).toBeGreaterThanOrEqual(1);
     expect(c.workers.threads).toBeLessThanOrEqual(4);

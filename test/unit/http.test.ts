@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/schema.js';
 import { buildApp } from '../../src/http/app.js';
 import { createMemoryRateLimiter } from '../../src/http/rate-limit/memory-rate-limiter.js';
 import { fakePool, fakeQueue, okOutcome, type FakeQueue } from './http-fakes.js';
+import { blockingRequest, type BlockingAnswer } from '../helpers/raw-http.js';
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
 
@@ -281,6 +282,24 @@ describe('other routes', () => {
     expect(res!.status).toBe(503);
     expect(res!.headers.get('retry-after')).toBe('1');
     expect(((await res!.json()) as { error: { code: string } }).error.code).toBe('SHUTTING_DOWN');
+    expect(queue.jobs).toHaveLength(0);
+  });
+
+  it('while closing, a client that writes its whole 15 MiB body before reading still gets the 503 (the body is drained first)', async () => {
+    const { app, cfg, queue } = setup({ server: { bodyLimit: 4 * 1024 * 1024 } });
+    const tok = await token(cfg);
+    let res: BlockingAnswer | undefined;
+    app.addHook('preClose', async () => {
+      const { port } = app.server.address() as AddressInfo;
+      const body = Buffer.alloc(15 * 1024 * 1024, 'x');
+      const head = `POST /data HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+      res = await blockingRequest(`http://127.0.0.1:${port}`, head, body);
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.close();
+    expect(res!.writeError).toBeUndefined();
+    expect(res!.answer?.status).toBe(503);
+    expect(res!.answer?.body.error.code).toBe('SHUTTING_DOWN');
     expect(queue.jobs).toHaveLength(0);
   });
 });
