@@ -8,7 +8,7 @@ import { signDevToken } from './auth/dev-token.js';
 import { EXIT, OPTIONS, USAGE, UsageError, checkOptions, commandUsage, isCommand, parseClaims, parsePort, requireOption } from './cli/usage.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfigFile } from './config/load.js';
-import { holdHangUps } from './cli/hold-hang-ups.js';
+import { holdSignals } from './cli/hold-signals.js';
 
 async function main(argv: string[]): Promise<number | undefined> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -32,33 +32,33 @@ async function main(argv: string[]): Promise<number | undefined> {
   const required = (name: string): string => requireOption(values, name, command);
   switch (command) {
     case 'serve': {
-      const hangUps = holdHangUps();
+      const held = holdSignals();
       const listen: { port?: number; host?: string } = {};
       const port = parsePort(values.port);
       if (port !== undefined) listen.port = port;
       if (values.host !== undefined) listen.host = values.host;
       const { closeOnSignals, serve } = await import('./cli/serve.js');
       closeOnSignals(await serve(required('config'), listen));
-      hangUps.release();
+      held.release();
       return undefined; // keeps running until a signal
     }
     case 'api': {
-      const hangUps = holdHangUps();
+      const held = holdSignals();
       const listen: { port?: number; host?: string } = {};
       const port = parsePort(values.port);
       if (port !== undefined) listen.port = port;
       if (values.host !== undefined) listen.host = values.host;
       const [{ api }, { closeOnSignals }] = await Promise.all([import('./cli/api.js'), import('./cli/serve.js')]);
       closeOnSignals(await api(required('config'), listen));
-      hangUps.release();
+      held.release();
       return undefined;
     }
     case 'worker': {
-      const hangUps = holdHangUps();
+      const held = holdSignals();
       const { closeWorkerOnSignals, parseMetricsPort, parseThreads, worker } = await import('./cli/worker.js');
       const metricsPort = parseMetricsPort(values['metrics-port']);
-      closeWorkerOnSignals(await worker(required('config'), parseThreads(values.threads), undefined, { metricsPort }));
-      hangUps.release();
+      closeWorkerOnSignals(await worker(required('config'), parseThreads(values.threads), { metricsPort }));
+      held.release();
       return undefined;
     }
     case 'token': {

@@ -161,7 +161,7 @@ export interface TenantsConfig {
 }
 
 export interface SluiceConfig {
-  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean; adminToken?: string | undefined };
+  server: { host: string; port: number; bodyLimit: number; trustProxy: boolean; drainDelayMs: number; adminToken?: string | undefined };
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };
