@@ -4,10 +4,13 @@
  * included). Nothing here needs a database: validate must not touch one.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-process.js';
+import { freePort } from '../helpers/free-port.js';
 import { TEST_JWT_SECRET } from '../helpers/tokens.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -74,6 +77,28 @@ describe('sluice --version and --help', () => {
   it('an unknown command or none is bad usage (exit 2)', async () => {
     expect((await runCli(['frobnicate'])).stderr).toContain('unknown command "frobnicate"');
     expect((await runCli([])).code).toBe(2);
+  });
+});
+
+describe('sluice healthcheck', () => {
+  it('exits 1 with a clear line when nothing listens, or the answer does not come within --timeout', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}/readyz`;
+    const refused = await runCli(['healthcheck', '--url', closed]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout.trim()).toBe(`${closed}: ECONNREFUSED`);
+    // Accepts the connection, never answers.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/readyz`;
+    try {
+      const r = await runCli(['healthcheck', '--timeout', '500'], { SLUICE_HEALTHCHECK_URL: url });
+      expect(r.code).toBe(1);
+      expect(r.stdout.trim()).toBe(`${url}: no answer within 500 ms`);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+    expect((await runCli(['healthcheck', '--url', 'ftp://x'])).code).toBe(2);
   });
 });
 

@@ -7,13 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { COMMANDS, checkOptions, isCommand, OPTIONS, type OptionName } from '../../src/cli/usage.js';
 import { loadConfigFile } from '../../src/config/load.js';
+import { freePort } from '../helpers/free-port.js';
 import { runCli, startCli, type CliProcess } from '../helpers/cli-process.js';
 import { createPgFixture } from '../helpers/pg-fixture.js';
 import { describeIfPg, describeIfRedis, dropRedisPrefix, REDIS_URL } from '../helpers/services.js';
@@ -74,14 +74,6 @@ function healthcheckArgs(test: string[]): string[] {
   const argv = test[0] === 'CMD' ? test.slice(1) : test;
   expect(argv.slice(0, 2)).toEqual(['node', IMAGE_CLI]);
   return argv.slice(2);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-deploy-'));

@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
 import { startCli, type CliProcess } from '../helpers/cli-process.js';
 import { describeIfRedis, dropRedisPrefix, REDIS_URL } from '../helpers/services.js';
 import { post } from '../helpers/sluice-harness.js';
@@ -63,15 +63,6 @@ function start(args: string[]): CliProcess {
   const p = startCli(args);
   procs.push(p);
   return p;
-}
-
-/** A port nothing listens on now: at logging.level "error" the process never prints its address. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function serveAndFail(level: string): Promise<CliProcess> {
