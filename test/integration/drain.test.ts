@@ -2,12 +2,13 @@
  * Shutdown on real processes (spawned from source, as an orchestrator runs them):
  * - `sluice serve` with server.drainDelayMs: after SIGTERM /readyz answers 503 SHUTTING_DOWN while
  *   /data is still served, then the process drains and exits 0; SIGINT skips the delay.
+ * - A SIGTERM while the process is still starting is held and applied once it has started.
  * - `sluice worker`: a statement still running past the old fixed 10 s shutdown wait (well within
  *   limits.queryTimeout) finishes and is answered, and the worker exits 0.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startCli, type CliProcess } from '../helpers/cli-process.js';
@@ -21,6 +22,12 @@ import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 import { sleep, waitUntil } from '../helpers/wait-until.js';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+/** Linux: whether the process has a handler for `signal` (its bit in SigCgt), i.e. the default action no longer applies. */
+function catches(p: CliProcess, signal: 'SIGHUP'): boolean {
+  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'))?.[1];
+  return caught !== undefined && ((BigInt(`0x${caught}`) >> BigInt(osConstants.signals[signal] - 1)) & 1n) === 1n;
+}
 const SELECT = { sql: 'select id, name from customers order by id', method: 'all' };
 const TENANT1_ROWS = [
   [1, 'T1 Alice'],
@@ -100,6 +107,19 @@ describeIfPg('shutdown of real processes', { timeout: PROCESS_TEST_MS }, () => {
     // An hour of delay would outlive the test: exiting at all shows it was skipped.
     expect(await p.exited).toBe(0);
     expect(p.output()).not.toContain('draining:');
+  });
+
+  it.skipIf(!existsSync('/proc/self/status'))('a SIGTERM during start-up is held: the process finishes starting, then drains and exits 0', async () => {
+    // Nothing listens on port 1: `sluice api` spends its bounded Redis wait before listening.
+    const p = start(['api'], testConfig(fixture.schema, { queue: { redis: 'redis://127.0.0.1:1', prefix: `test-${randomUUID()}` } }));
+    // SIGHUP is held together with SIGTERM; unlike SIGTERM, nothing else (tsx) catches it before.
+    await waitUntil('the process holding signals while it starts', async () => !LISTENING.test(p.output()) && catches(p, 'SIGHUP'), 60_000, 20);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    const out = p.output();
+    // Not killed by the signal's default action: it started, then shut down through its handler.
+    expect(out.indexOf('listening on')).toBeGreaterThan(-1);
+    expect(out.indexOf('"signal":"SIGTERM","msg":"shutting down"')).toBeGreaterThan(out.indexOf('listening on'));
   });
 
   describeIfRedis('sluice worker', () => {

@@ -22,7 +22,7 @@ export interface PgPoolOptions {
 }
 
 /** pg's `ssl`: TLS settings from the URL as sluice defines them (the URL keeps none: pg would let them win). */
-function pgSsl(tls: DriverTls | undefined): pg.PoolConfig['ssl'] {
+export function pgSsl(tls: DriverTls | undefined): pg.PoolConfig['ssl'] {
   if (tls === undefined) return false;
   const { checkHostname, ...options } = tls;
   return checkHostname ? options : { ...options, checkServerIdentity: () => undefined };
