@@ -43,7 +43,10 @@ export interface Engine {
    * (default server.drainDelayMs), so a load balancer stops sending first; then close().
    */
   drain(delayMs?: number): Promise<void>;
-  /** Graceful and idempotent: stop taking requests, let running ones finish (bounded by limits.queryTimeout), close pools. */
+  /**
+   * Graceful and idempotent: stop taking requests, let running ones finish (each within its
+   * deadline; background jobs within limits.queryTimeout + 2 s), close pools.
+   */
   close(): Promise<void>;
 }
 
@@ -64,7 +67,8 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
   // Read per request by /data and /jobs; a reload replaces both fields together (synchronously).
   const routing: { config: Readonly<SluiceConfig>; router: Routing['router'] } = { config, router: createTenantRouter(config, directory?.lookup) };
   let reloads = 0;
-  let draining = false;
+  /** Set by the first drain(): the end of its delay, which every later drain() waits for too. */
+  let draining: Promise<void> | undefined;
   app = buildApp({
     config,
     routing,
@@ -75,7 +79,7 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
     ...(opts.configSource && { reload: () => reload(opts.configSource!()) }),
     ...(rateLimiter && { rateLimiter }),
     logger: opts.logger ?? true,
-    draining: () => draining,
+    draining: () => draining !== undefined,
   });
   const server = app;
   let closing: Promise<void> | undefined;
@@ -142,11 +146,11 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
       return { url: urlFor(host, port) };
     },
     async drain(delayMs = config.server.drainDelayMs) {
-      if (!draining && !closing && delayMs > 0) {
-        draining = true;
+      if (draining === undefined && closing === undefined && delayMs > 0) {
         server.log.info({ delayMs }, 'draining: /readyz answers 503, requests are still served until the delay ends');
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        draining = new Promise((resolve) => setTimeout(resolve, delayMs));
       }
+      await draining;
       closing ??= shutdown();
       return closing;
     },
