@@ -5,72 +5,80 @@
  */
 import { parseArgs } from 'node:util';
 import { signDevToken } from './auth/dev-token.js';
-import { EXIT, USAGE, UsageError, parseClaims, parsePort, requireOption } from './cli/usage.js';
+import { EXIT, OPTIONS, USAGE, UsageError, checkOptions, commandUsage, isCommand, parseClaims, parsePort, requireOption } from './cli/usage.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfigFile } from './config/load.js';
-import { holdHangUps } from './cli/hold-hang-ups.js';
-
-const OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  port: { type: 'string', short: 'p' },
-  host: { type: 'string' },
-  claims: { type: 'string' },
-  expires: { type: 'string' },
-  sql: { type: 'string' },
-  connection: { type: 'string' },
-  threads: { type: 'string' },
-  'metrics-port': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+import { holdSignals } from './cli/hold-signals.js';
 
 async function main(argv: string[]): Promise<number | undefined> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const [command, ...rest] = positionals;
-  if (values.help) {
+  if (values.version && command === undefined) {
+    const { sluiceVersion } = await import('./cli/version.js');
+    console.log(sluiceVersion());
+    return EXIT.ok;
+  }
+  if (values.help && command === undefined) {
     console.log(USAGE);
     return EXIT.ok;
   }
-  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
+  if (!isCommand(command)) throw new UsageError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
+  if (values.help) {
+    console.log(commandUsage(command));
+    return EXIT.ok;
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`, command);
+  checkOptions(command, values);
+  const required = (name: string): string => requireOption(values, name, command);
   switch (command) {
     case 'serve': {
-      const hangUps = holdHangUps();
+      const held = holdSignals();
       const listen: { port?: number; host?: string } = {};
       const port = parsePort(values.port);
       if (port !== undefined) listen.port = port;
       if (values.host !== undefined) listen.host = values.host;
       const { closeOnSignals, serve } = await import('./cli/serve.js');
-      closeOnSignals(await serve(requireOption(values, 'config'), listen));
-      hangUps.release();
+      closeOnSignals(await serve(required('config'), listen));
+      held.release();
       return undefined; // keeps running until a signal
     }
     case 'api': {
-      const hangUps = holdHangUps();
+      const held = holdSignals();
       const listen: { port?: number; host?: string } = {};
       const port = parsePort(values.port);
       if (port !== undefined) listen.port = port;
       if (values.host !== undefined) listen.host = values.host;
       const [{ api }, { closeOnSignals }] = await Promise.all([import('./cli/api.js'), import('./cli/serve.js')]);
-      closeOnSignals(await api(requireOption(values, 'config'), listen));
-      hangUps.release();
+      closeOnSignals(await api(required('config'), listen));
+      held.release();
       return undefined;
     }
     case 'worker': {
-      const hangUps = holdHangUps();
+      const held = holdSignals();
       const { closeWorkerOnSignals, parseMetricsPort, parseThreads, worker } = await import('./cli/worker.js');
       const metricsPort = parseMetricsPort(values['metrics-port']);
-      closeWorkerOnSignals(await worker(requireOption(values, 'config'), parseThreads(values.threads), undefined, { metricsPort }));
-      hangUps.release();
+      closeWorkerOnSignals(await worker(required('config'), parseThreads(values.threads), { metricsPort }));
+      held.release();
       return undefined;
     }
     case 'token': {
-      const config = loadConfigFile(requireOption(values, 'config'));
-      const claims = parseClaims(requireOption(values, 'claims'));
+      const config = loadConfigFile(required('config'));
+      const claims = parseClaims(required('claims'));
       console.log(await signDevToken(config, claims, values.expires ?? '1h'));
       return EXIT.ok;
     }
     case 'check': {
       const { check } = await import('./cli/check.js');
-      return check(requireOption(values, 'config'), parseClaims(requireOption(values, 'claims')), requireOption(values, 'sql'), values.connection);
+      return check(required('config'), parseClaims(required('claims')), required('sql'), values.connection);
+    }
+    case 'validate': {
+      const { validate } = await import('./cli/validate.js');
+      validate(required('config'));
+      return EXIT.ok;
+    }
+    case 'healthcheck': {
+      const { healthcheck, healthcheckUrl, parseTimeout } = await import('./cli/healthcheck.js');
+      return (await healthcheck(healthcheckUrl(values.url), parseTimeout(values.timeout))) ? EXIT.ok : EXIT.failed;
     }
     case 'demo': {
       const [{ runDemo }, { closeOnSignals }] = await Promise.all([import('./demo/run-demo.js'), import('./cli/serve.js')]);
@@ -78,7 +86,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     }
     default:
-      throw new UsageError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
@@ -92,7 +100,8 @@ main(process.argv.slice(2)).then(
       console.error(e.message);
       process.exitCode = EXIT.usage;
     } else if (e instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`sluice: ${message}\n\n${USAGE}`);
+      const command = e instanceof UsageError ? e.command : undefined;
+      console.error(`sluice: ${message}\n\n${command === undefined ? USAGE : commandUsage(command)}`);
       process.exitCode = EXIT.usage;
     } else if (name === 'DemoDatabaseError') {
       console.error(`sluice demo: ${message}`);

@@ -13,7 +13,8 @@ import { buildApp } from './http/app.js';
 import { createRedisRateLimiter } from './http/rate-limit/redis-rate-limiter.js';
 import { checkAuditDestination } from './observability/audit-log.js';
 import { createMetrics } from './observability/metrics.js';
-import { createQueueSetup, type Log, type ProcessRole } from './queue/queue-setup.js';
+import { deferredLog } from './observability/log.js';
+import { createQueueSetup, type ProcessRole } from './queue/queue-setup.js';
 import { createTenantDirectory } from './tenants/directory.js';
 import { createTenantRouter, type Routing } from './tenants/router.js';
 
@@ -37,7 +38,15 @@ export interface Engine {
    * Throws ConfigError (and keeps the running config) for anything else; see config/reload.ts.
    */
   reload(rawConfig: unknown): Promise<{ generation: number }>;
-  /** Graceful and idempotent. */
+  /**
+   * SIGTERM: /readyz answers 503 at once while everything else keeps serving for `delayMs`
+   * (default server.drainDelayMs), so a load balancer stops sending first; then close().
+   */
+  drain(delayMs?: number): Promise<void>;
+  /**
+   * Graceful and idempotent: stop taking requests, let running ones finish (each within its
+   * deadline; background jobs within limits.queryTimeout + 2 s), close pools.
+   */
   close(): Promise<void>;
 }
 
@@ -48,7 +57,7 @@ function urlFor(host: string, port: number): string {
 export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engine {
   const config = parseConfig(rawConfig);
   let app: FastifyInstance | undefined;
-  const log: Log = (msg, extra) => app?.log.info(extra ?? {}, msg);
+  const log = deferredLog(() => app?.log);
   // Before any thread starts: an unwritable audit file must not leave a pool running.
   checkAuditDestination(config.observability.audit.destination);
   const setup = createQueueSetup(config, opts.role ?? 'serve', log);
@@ -58,6 +67,8 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
   // Read per request by /data and /jobs; a reload replaces both fields together (synchronously).
   const routing: { config: Readonly<SluiceConfig>; router: Routing['router'] } = { config, router: createTenantRouter(config, directory?.lookup) };
   let reloads = 0;
+  /** Set by the first drain(): the end of its delay, which every later drain() waits for too. */
+  let draining: Promise<void> | undefined;
   app = buildApp({
     config,
     routing,
@@ -68,6 +79,7 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
     ...(opts.configSource && { reload: () => reload(opts.configSource!()) }),
     ...(rateLimiter && { rateLimiter }),
     logger: opts.logger ?? true,
+    draining: () => draining !== undefined,
   });
   const server = app;
   let closing: Promise<void> | undefined;
@@ -132,6 +144,15 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
       const address = server.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : (listenOpts.port ?? config.server.port);
       return { url: urlFor(host, port) };
+    },
+    async drain(delayMs = config.server.drainDelayMs) {
+      if (draining === undefined && closing === undefined && delayMs > 0) {
+        server.log.info({ delayMs }, 'draining: /readyz answers 503, requests are still served until the delay ends');
+        draining = new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+      await draining;
+      closing ??= shutdown();
+      return closing;
     },
     close() {
       closing ??= shutdown();

@@ -2,6 +2,18 @@
  * The two ways sluice bounds a wait, in one place: every timer is cleared however the race ends.
  */
 
+/** What a drain adds to limits.queryTimeout: the statement's cancel (pg_cancel_backend, KILL QUERY) and its answer. */
+const DRAIN_MARGIN_MS = 2000;
+
+/**
+ * How long a shutdown waits for work already running. A statement may run for the full
+ * limits.queryTimeout, and one cut short by the drain fails for its client although it was allowed
+ * to finish; past this, the database has stopped it anyway.
+ */
+export function drainWaitMs(queryTimeoutMs: number): number {
+  return queryTimeoutMs + DRAIN_MARGIN_MS;
+}
+
 /** `work`, or a rejection with `onTimeout()` (called only then) if it has not settled within `ms`. */
 export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -35,14 +35,18 @@ export async function listenOrClose(engine: Engine, listen: { port?: number; hos
   }
 }
 
-/** Close gracefully on SIGTERM/SIGINT and exit 0; a second signal exits at once. */
+/**
+ * SIGTERM (an orchestrator): drain — /readyz says 503 for server.drainDelayMs while requests are
+ * still served, then close. SIGINT (a person at a terminal): close at once. Either way running
+ * requests finish (bounded) and the process exits 0; a second signal exits at once.
+ */
 export function closeOnSignals(engine: Engine): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;
     engine.app.log.info({ signal }, 'shutting down');
-    engine.close().then(
+    (signal === 'SIGTERM' ? engine.drain() : engine.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         engine.app.log.error({ err }, 'shutdown failed');

@@ -15,18 +15,18 @@ import { startWorkerMetricsServer, type WorkerMetricsServer } from '../observabi
 import type { WorkerPool } from '../pool/worker-pool.js';
 import { UsageError } from './usage.js';
 import { withDeadline } from '../timeouts.js';
+import { createLogger, type Log } from '../observability/log.js';
+import { checkReadiness, pingTimeoutMs, type ReadinessSource } from '../observability/readiness.js';
 
 const READY_WAIT_MS = 10_000;
 
 export interface RunningWorker {
+  /** The process's logger (the main logger's shape, at logging.level). */
+  readonly log: Log;
   /** Re-read the config file: new jobs run on pools built from it, running ones finish on the old. */
   reload(): void;
   close(): Promise<void>;
 }
-
-export type WorkerLog = (msg: string, extra?: Record<string, unknown>) => void;
-
-const jsonLog: WorkerLog = (msg, extra = {}) => console.log(JSON.stringify({ time: Date.now(), pid: process.pid, msg, ...extra }));
 
 export function parseThreads(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -45,29 +45,49 @@ export function parseMetricsPort(value: string | undefined): number | undefined 
 export interface WorkerOptions {
   /** Port of the worker's own GET /metrics; overrides observability.metrics.workerPort. */
   metricsPort?: number | undefined;
+  /** Default: pino on stdout at the config's logging.level, like `sluice serve`. */
+  log?: Log;
 }
 
-/** The worker's metrics server, when a port is configured; bound to server.host. */
-function startMetrics(config: SluiceConfig, pool: WorkerPool, queueWorker: QueueWorker, metricsPort: number | undefined): Promise<WorkerMetricsServer | undefined> {
+/**
+ * The worker's own HTTP server, when a port is configured; bound to server.host. /readyz is the
+ * front's check over this process: its databases (pings, breakers) and its Redis connections.
+ */
+function startMetrics(config: SluiceConfig, pool: WorkerPool, queueWorker: QueueWorker, metricsPort: number | undefined, log: Log): Promise<WorkerMetricsServer | undefined> {
   const m = config.observability.metrics;
   const port = metricsPort ?? m.workerPort;
   if (port === undefined) return Promise.resolve(undefined);
-  if (!m.enabled) throw new UsageError('--metrics-port needs observability.metrics.enabled (it is false in the config)');
-  return startWorkerMetricsServer({ pool, running: () => queueWorker.running, token: m.token, host: config.server.host, port });
+  const source: ReadinessSource = {
+    ping: async () => {
+      const [dbs, redis] = await Promise.all([pool.ping(), queueWorker.ping()]);
+      return { ...dbs, 'queue:redis': redis };
+    },
+    breakerStates: () => pool.breakerStates?.() ?? {},
+  };
+  return startWorkerMetricsServer({
+    pool,
+    running: () => queueWorker.running,
+    token: m.token,
+    host: config.server.host,
+    port,
+    metrics: m.enabled,
+    readiness: () => checkReadiness(source, pingTimeoutMs(config), log),
+  });
 }
 
-export async function worker(configPath: string, threads: number | undefined, log: WorkerLog = jsonLog, opts: WorkerOptions = {}): Promise<RunningWorker> {
+export async function worker(configPath: string, threads: number | undefined, opts: WorkerOptions = {}): Promise<RunningWorker> {
   const loaded = loadConfigFile(configPath);
   if (loaded.queue.redis === undefined) {
     throw new UsageError(`sluice worker needs "queue": { "redis": "redis://…" } in ${configPath}`);
   }
   const config = threads === undefined ? loaded : parseConfig({ ...loaded, workers: { ...loaded.workers, threads } });
+  const log = opts.log ?? createLogger(config.logging.level);
   const generations = createReloadablePool(config, createWorkerPool);
   const pool = createBreakerPool(generations, config, log);
   const queueWorker = createQueueWorker(config, pool, { log });
   let metrics: WorkerMetricsServer | undefined;
   try {
-    metrics = await startMetrics(config, pool, queueWorker, opts.metricsPort);
+    metrics = await startMetrics(config, pool, queueWorker, opts.metricsPort, log);
   } catch (e) {
     // A taken port must not leave the threads and Redis connections keeping the process alive.
     await queueWorker.close();
@@ -79,12 +99,13 @@ export async function worker(configPath: string, threads: number | undefined, lo
     () => false,
   );
   const capacity = Object.fromEntries(Object.keys(config.connections).map((name) => [name, pool.capacity(name)]));
-  if (ready) log('worker ready', { threads: config.workers.threads, capacity });
-  else log('worker started; redis not reachable yet, retrying in the background', { threads: config.workers.threads, capacity });
-  if (metrics) log('worker metrics listening', { url: `${metrics.url}/metrics` });
+  if (ready) log.info({ threads: config.workers.threads, capacity }, 'worker ready');
+  else log.warn({ threads: config.workers.threads, capacity }, 'worker started; redis not reachable yet, retrying in the background');
+  if (metrics) log.info({ url: metrics.url }, 'worker metrics and probes listening');
   let closing: Promise<void> | undefined;
   let current = config;
   return {
+    log,
     reload() {
       try {
         const raw = loadConfigFile(configPath);
@@ -92,9 +113,9 @@ export async function worker(configPath: string, threads: number | undefined, lo
         checkReloadable(current, next);
         generations.reload(next);
         current = next;
-        log('config reloaded', { generation: generations.generations });
+        log.info({ generation: generations.generations }, 'config reloaded');
       } catch (err) {
-        log('config reload refused; the running config stays', { err: (err as Error).message });
+        log.error({ err: (err as Error).message }, 'config reload refused; the running config stays');
       }
     },
     close() {
@@ -109,19 +130,20 @@ export async function worker(configPath: string, threads: number | undefined, lo
 }
 
 /** Close gracefully on SIGTERM/SIGINT and exit 0; a second signal exits at once. */
-export function closeWorkerOnSignals(running: RunningWorker, log: WorkerLog = jsonLog): void {
+export function closeWorkerOnSignals(running: RunningWorker): void {
+  const { log } = running;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;
-    log('shutting down', { signal });
+    log.info({ signal }, 'shutting down');
     running.close().then(
       () => {
-        log('stopped');
+        log.info({}, 'stopped');
         process.exit(0);
       },
       (err: unknown) => {
-        log('shutdown failed', { err: String(err) });
+        log.error({ err: String(err) }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -11,6 +11,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { int } from './coerce.js';
+import { checkDbTls, TLS_PARAMS } from './db-tls.js';
 import { CLAIM_REFERENCE, DB_ROLE, IDENTIFIER } from './identifiers.js';
 import type { ConnectionConfig } from './types.js';
 
@@ -104,9 +105,16 @@ interface PoolKeys {
   validateAfterIdleMs?: number | undefined;
 }
 
+/** The URL's TLS parameters (config/db-tls.ts) are valid and name readable files. */
+function checkTls(url: string, dialect: 'postgres' | 'mysql', path: (string | number)[], ctx: z.RefinementCtx): void {
+  const problem = checkDbTls(url, dialect);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path, message: problem });
+}
+
 /** Routing keys without replicas are a mistake, not a no-op. A MySQL replica must serve the primary's database. */
 function checkPoolKeys(c: PoolKeys, ctx: z.RefinementCtx, mysqlDb?: string): void {
   const hasReplicas = (c.replicas?.length ?? 0) > 0;
+  c.replicas?.forEach((url, i) => checkTls(url, mysqlDb === undefined ? 'postgres' : 'mysql', ['replicas', i], ctx));
   for (const key of ['replicaReads', 'replicaUtilization'] as const) {
     if (c[key] !== undefined && !hasReplicas) ctx.addIssue({ code: 'custom', path: [key], message: 'needs a non-empty replicas list' });
   }
@@ -139,7 +147,10 @@ const postgresSchema = z.strictObject({
   idleTimeoutMs: int(0).default(0),
   connectionTimeoutMs: int(1).default(5000),
   ...poolKeys('postgres'),
-}).superRefine((c, ctx) => checkPoolKeys(c, ctx));
+}).superRefine((c, ctx) => {
+  checkTls(c.url, 'postgres', ['url'], ctx);
+  checkPoolKeys(c, ctx);
+});
 
 /** The database named by a mysql URL's path, or undefined. */
 function mysqlDatabase(url: string): string | undefined {
@@ -151,7 +162,7 @@ function mysqlDatabase(url: string): string | undefined {
   }
 }
 
-const MYSQL_URL_OPTIONS = new Set(['ssl']);
+const MYSQL_URL_OPTIONS: ReadonlySet<string> = new Set(TLS_PARAMS);
 
 function mysqlUrlOptions(url: string): string[] {
   try {
@@ -180,11 +191,12 @@ const mysqlSchema = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'must name the database (mysql://user@host:3306/dbname; letters, digits, _)' });
     } else if (mysqlUrlOptions(c.url).some((k) => !MYSQL_URL_OPTIONS.has(k))) {
       // mysql2 turns every query parameter into a connection option, and one given in the URL
-      // beats sluice's own (e.g. ?multipleStatements=true): only TLS settings are accepted.
+      // beats sluice's own (e.g. ?multipleStatements=true): only sluice's TLS settings are accepted.
       ctx.addIssue({ code: 'custom', path: ['url'], message: `may only carry ${[...MYSQL_URL_OPTIONS].join(', ')} as query parameters` });
     } else if (c.schema !== undefined && c.schema !== db) {
       ctx.addIssue({ code: 'custom', path: ['schema'], message: `must be the URL's database ("${db}")` });
     }
+    checkTls(c.url, 'mysql', ['url'], ctx);
     if (db !== undefined) checkPoolKeys(c, ctx, db);
   });
 

@@ -1,6 +1,6 @@
-/** Read a config file (JSON, or YAML for .yaml/.yml), interpolate env vars, validate. */
+/** Read a config file (JSON, or YAML for .yaml/.yml), interpolate env vars and secret files, validate. */
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { interpolateEnv, type Env } from './interpolate.js';
@@ -26,5 +26,6 @@ export function loadConfigFile(path: string, env: Env = process.env): Readonly<S
   } catch (e) {
     throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
-  return parseConfig(interpolateEnv(parseText(text, path), env));
+  // `${file:secrets/jwt}` is relative to the config file, not to wherever the process was started.
+  return parseConfig(interpolateEnv(parseText(text, path), env, [], { baseDir: dirname(path) }));
 }

@@ -38,6 +38,8 @@ const configSchema = z
         /** Bearer token of POST /admin/reload; absent: the admin endpoint does not exist. */
         adminToken: z.string().min(32, 'must be at least 32 characters').optional(),
         trustProxy: trustProxySchema.default(false),
+        /** ms between SIGTERM and the start of the drain, /readyz answering 503 meanwhile (load balancers take a few probes to notice). */
+        drainDelayMs: int(0, 3_600_000).default(0),
       })
       .prefault({}),
     auth: z.strictObject({

@@ -26,6 +26,8 @@ import { healthRoutes } from './routes/health.js';
 import { adminRoutes } from './routes/admin.js';
 import { registerObservability } from '../observability/http-observability.js';
 import { createMetrics, type SluiceMetrics } from '../observability/metrics.js';
+import { loggerOptions as baseLoggerOptions } from '../observability/log.js';
+import { pingTimeoutMs } from '../observability/readiness.js';
 
 export interface AppDeps {
   config: Readonly<SluiceConfig>;
@@ -44,14 +46,15 @@ export interface AppDeps {
   reload?: () => Promise<{ generation: number }>;
   /** This engine's metrics (engine.ts adds the pool); default: request and queue metrics only. */
   metrics?: SluiceMetrics;
+  /** True while a drain delay runs (engine.drain): /readyz answers 503, everything else serves. */
+  draining?: () => boolean;
 }
 
 function loggerOptions(config: Readonly<SluiceConfig>, logger: AppDeps['logger']): false | Record<string, unknown> {
   if (logger === false) return false;
   return {
-    level: config.logging.level,
-    // Belt and braces: request logging is off, but nothing should ever print a token.
-    redact: ['req.headers.authorization', 'headers.authorization'],
+    // The same level and redaction as worker threads and `sluice worker` (observability/log.ts).
+    ...baseLoggerOptions(config.logging.level),
     ...(typeof logger === 'object' ? logger : {}),
   };
 }
@@ -114,7 +117,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandler(app, config.server.bodyLimit);
   registerObservability(app, { config, metrics: deps.metrics ?? createMetrics(config, { queue }) });
   if (config.server.adminToken !== undefined && deps.reload) app.register(adminRoutes, { token: config.server.adminToken, reload: deps.reload });
-  app.register(healthRoutes, { pool, pingTimeoutMs: Math.max(...Object.values(config.connections).map((c) => ('connectionTimeoutMs' in c ? c.connectionTimeoutMs : 0)), 1000) + 1000 });
+  app.register(healthRoutes, {
+    pool,
+    pingTimeoutMs: pingTimeoutMs(config),
+    ...(deps.draining && { draining: deps.draining }),
+  });
   app.register(dataRoute, { config, routing, queue, verifier, rateLimiter });
   const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
   app.addHook('onClose', async () => jobs.close());

@@ -3,6 +3,8 @@
  * serves GET /metrics on a bare node:http server: its pool and circuit-breaker gauges (the same
  * names as the front's) and the jobs it is running. Request, queue-wait and lease metrics are the
  * front's (`sluice api`): only it sees requests. Same token rule as the front's /metrics.
+ * It also answers GET /healthz (the process answers) and GET /readyz (the front's readiness:
+ * databases, Redis, breakers, not shutting down), without the token, for container health checks.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ import { Gauge, Registry } from 'prom-client';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { metricsAuthError } from './metrics-token.js';
 import { createPoolGauges, type PoolSource } from './pool-gauges.js';
+import type { Readiness } from './readiness.js';
 
 export interface WorkerMetricsOptions {
   pool: PoolSource;
@@ -19,6 +22,10 @@ export interface WorkerMetricsOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** false (observability.metrics.enabled: false): /metrics is a 404, the probes stay. */
+  metrics?: boolean;
+  /** GET /readyz; absent: 404. */
+  readiness?: () => Promise<Readiness>;
 }
 
 export interface WorkerMetricsServer {
@@ -26,9 +33,13 @@ export interface WorkerMetricsServer {
   close(): Promise<void>;
 }
 
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
 function sendError(res: ServerResponse, code: ErrorCode, message?: string): void {
-  res.writeHead(ERRORS[code].status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify({ error: { code, message: message ?? ERRORS[code].message } }));
+  sendJson(res, ERRORS[code].status, { error: { code, message: message ?? ERRORS[code].message } });
 }
 
 export async function startWorkerMetricsServer(opts: WorkerMetricsOptions): Promise<WorkerMetricsServer> {
@@ -45,7 +56,12 @@ export async function startWorkerMetricsServer(opts: WorkerMetricsOptions): Prom
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') return sendError(res, 'NOT_FOUND');
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz' && opts.readiness) {
+      const { status, body } = await opts.readiness();
+      return sendJson(res, status, body);
+    }
+    if (req.method !== 'GET' || path !== '/metrics' || opts.metrics === false) return sendError(res, 'NOT_FOUND');
     const refused = metricsAuthError(req.headers.authorization, opts.token);
     if (refused !== undefined) return sendError(res, refused);
     rendering ??= collect().finally(() => {

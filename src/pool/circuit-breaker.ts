@@ -24,8 +24,8 @@ import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { QueryJob, QueryOutcome } from './messages.js';
 import type { BreakerState, WorkerPool } from './worker-pool.js';
+import type { Log } from '../observability/log.js';
 
-export type BreakerLog = (msg: string, extra?: Record<string, unknown>) => void;
 
 export type Verdict = 'failure' | 'success' | 'neutral';
 
@@ -71,7 +71,7 @@ function pingWithin(pool: WorkerPool, ms: number): Promise<PingResult> {
   return Promise.race([pool.ping().catch(() => ({})), timeout]).finally(() => clearTimeout(timer));
 }
 
-export function createBreakerPool(pool: WorkerPool, config: Pick<SluiceConfig, 'connections'> & { health: HealthConfig }, log: BreakerLog): WorkerPool {
+export function createBreakerPool(pool: WorkerPool, config: Pick<SluiceConfig, 'connections'> & { health: HealthConfig }, log: Log): WorkerPool {
   const { intervalMs, failureThreshold, cooldownMs, maxCooldownMs } = config.health;
   const pingMs = pingBudgetMs(config);
   const breakers = new Map<string, Breaker>(
@@ -85,7 +85,7 @@ export function createBreakerPool(pool: WorkerPool, config: Pick<SluiceConfig, '
     b.probeAt = Date.now() + b.cooldownMs;
     b.timer = setTimeout(() => void probe(name, b), b.cooldownMs);
     b.timer.unref();
-    log('circuit breaker open', { connection: name, reason, failures: b.failures, cooldownMs: b.cooldownMs });
+    log.warn({ connection: name, reason, failures: b.failures, cooldownMs: b.cooldownMs }, 'circuit breaker open');
   }
 
   async function probe(name: string, b: Breaker): Promise<void> {
@@ -99,7 +99,7 @@ export function createBreakerPool(pool: WorkerPool, config: Pick<SluiceConfig, '
       b.failures = 0;
       b.cooldownMs = cooldownMs;
       b.generation++;
-      log('circuit breaker closed', { connection: name });
+      log.info({ connection: name }, 'circuit breaker closed');
     } else {
       b.cooldownMs = Math.min(b.cooldownMs * 2, maxCooldownMs);
       open(name, b, 'probe failed');

@@ -11,7 +11,7 @@ import { createPgPinger } from '../drivers/pg/pg-pinger.js';
 import { createSqliteDriver } from '../drivers/sqlite/sqlite-driver.js';
 import { createSqlitePinger } from '../drivers/sqlite/sqlite-pinger.js';
 import { checkMethod, METHODS_BY_DIALECT } from './messages.js';
-import type { ThreadLog } from './thread-log.js';
+import type { DetailLog } from '../observability/log.js';
 
 export type { Pinger };
 export { METHODS_BY_DIALECT };
@@ -35,13 +35,13 @@ function withMethodCheck(dialect: Dialect, driver: Driver): Driver {
 }
 
 /** The primary and one driver per replica URL (same settings, own pools), behind the replica router. */
-function replicated<C extends ConnectionConfig & ReadReplicas>(conn: C, create: (c: C) => Driver, log: ThreadLog): Driver {
+function replicated<C extends ConnectionConfig & ReadReplicas>(conn: C, create: (c: C) => Driver, log: DetailLog): Driver {
   const { replicas = [], replicaReads, replicaUtilization, ...primary } = conn;
   const routing = { reads: replicaReads ?? REPLICA_DEFAULTS.reads, utilization: replicaUtilization ?? REPLICA_DEFAULTS.utilization };
   return withReplicas(create(primary as C), replicas.map((url) => create({ ...primary, url } as C)), routing, log);
 }
 
-function createDialectDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
+function createDialectDriver(conn: ConnectionConfig, log: DetailLog): Driver {
   switch (conn.dialect) {
     case 'postgres':
       return replicated(conn, (c) => createPgDriver(c, log), log);
@@ -52,11 +52,11 @@ function createDialectDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
   }
 }
 
-export function createDriver(conn: ConnectionConfig, log: ThreadLog): Driver {
+export function createDriver(conn: ConnectionConfig, log: DetailLog): Driver {
   return withMethodCheck(conn.dialect, createDialectDriver(conn, log));
 }
 
-export function createPinger(conn: ConnectionConfig, log: ThreadLog): Pinger {
+export function createPinger(conn: ConnectionConfig, log: DetailLog): Pinger {
   switch (conn.dialect) {
     case 'postgres':
       return createPgPinger(conn, log);

@@ -49,8 +49,8 @@ export function createDriverSet(log: ThreadLog, opts: DriverSetOptions): DriverS
   function closeEntry(name: string, e: Entry, why: string): void {
     open.delete(name);
     held -= e.max;
-    e.driver.close().catch((err: unknown) => log('closing an idle pool failed', { connection: name, err: String(err) }));
-    log('pool closed', { connection: name, why });
+    e.driver.close().catch((err: unknown) => log.warn({ connection: name, err: String(err) }, 'closing an idle pool failed'));
+    log.info({ connection: name, why }, 'pool closed');
   }
 
   function makeRoom(need: number): void {

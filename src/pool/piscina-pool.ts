@@ -15,11 +15,11 @@ import type { ChannelMessage, StatsReply } from './control-messages.js';
 import { createPinger } from './create-driver.js';
 import { CANCEL_CHANNEL_PREFIX, type QueryJob, type QueryOutcome, type WorkerInit } from './messages.js';
 import { createThreadLog } from './thread-log.js';
+import { driverWarnings } from '../observability/log.js';
 import { resolveWorkerEntry } from './worker-entry.js';
 import type { WorkerPool } from './worker-pool.js';
-import { settleWithin } from '../timeouts.js';
+import { drainWaitMs, settleWithin } from '../timeouts.js';
 
-const DRAIN_WAIT_MS = 10_000;
 const SHUTDOWN_ACK_WAIT_MS = 5_000;
 /** A thread busy on CPU (a huge parse) answers late: /metrics then reports the others, never hangs. */
 const STATS_WAIT_MS = 1_000;
@@ -55,7 +55,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
     maxQueue: Infinity,
   });
   // Without a listener, an error of an idle thread would be thrown as an uncaught 'error' event.
-  piscina.on('error', (err: unknown) => log('worker thread error', { err: String(err) }));
+  piscina.on('error', (err: unknown) => log.error({ err: String(err) }, 'worker thread error'));
 
   const channel = new BroadcastChannel(init.cancelChannel);
   channel.unref();
@@ -91,7 +91,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
       // The thread died (crash, OOM, terminate): piscina fails every task it was running and
       // starts a replacement. The statement's fate on the server is unknown and it is never
       // re-run: WORKER_LOST (503), as when a queue worker process dies.
-      log('worker task failed', { jobId: job.id, err: String(err) });
+      log.error({ jobId: job.id, err: String(err) }, 'worker task failed');
       return { ok: false, error: new SluiceError('WORKER_LOST').toBody() };
     } finally {
       inFlight.delete(task);
@@ -143,7 +143,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
   }
 
   async function shutdown(): Promise<void> {
-    await settleWithin(Promise.allSettled([...inFlight]), DRAIN_WAIT_MS);
+    await settleWithin(Promise.allSettled([...inFlight]), drainWaitMs(config.limits.queryTimeout));
     // Let each thread end its pg pools cleanly (Terminate, not a torn socket) before it is killed.
     const expected = piscina.threads.length;
     channel.postMessage({ type: 'shutdown' } satisfies ChannelMessage);
@@ -171,7 +171,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
         names.map((name) => {
           let pinger = pingers.get(name);
           if (!pinger) {
-            pinger = createPinger(config.connections[name]!, log);
+            pinger = createPinger(config.connections[name]!, driverWarnings(log));
             pingers.set(name, pinger);
           }
           return pinger.ping();

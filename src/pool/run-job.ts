@@ -19,7 +19,7 @@ function round(ms: number): number {
 
 function errorBody(e: unknown, job: QueryJob, log: ThreadLog): ErrorBody {
   if (e instanceof SluiceError) return e.toBody();
-  log('query task failed', { jobId: job.id, connection: job.connection, err: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  log.error({ jobId: job.id, connection: job.connection, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'query task failed');
   return new SluiceError('INTERNAL_ERROR').toBody();
 }
 

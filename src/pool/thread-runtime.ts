@@ -13,6 +13,7 @@ import { createDriver } from './create-driver.js';
 import { createDriverSet } from './driver-set.js';
 import { createEarlyCancels } from './early-cancels.js';
 import type { ThreadLog } from './thread-log.js';
+import { driverWarnings } from '../observability/log.js';
 
 /** Cancels remembered for jobs not (yet) on this thread; ~1 MB of ids at most. */
 const EARLY_CANCELS_MAX = 10_000;
@@ -45,7 +46,7 @@ export function createThreadRuntime(config: SluiceConfig, log: ThreadLog): Threa
   const drivers = createDriverSet(log, {
     budget: maxConnections === undefined ? Infinity : Math.floor(maxConnections / config.workers.threads),
     idleCloseMs: poolIdleCloseMs,
-    create: createDriver,
+    create: (conn, threadLog) => createDriver(conn, driverWarnings(threadLog)),
   });
   /** Validators of (connection, tier), only for tiers some role has "@tier" permissions for. */
   const tierValidators = new Map<string, ConnectionRuntime['validator']>();
@@ -101,7 +102,7 @@ export function createThreadRuntime(config: SluiceConfig, log: ThreadLog): Threa
       }
       job.cancelled = true;
       // Every driver no-ops on ids it is not running, so no job → connection map is needed.
-      for (const [, driver] of drivers.entries()) driver.cancel(jobId).catch((err: unknown) => log('cancel failed', { err: String(err) }));
+      for (const [, driver] of drivers.entries()) driver.cancel(jobId).catch((err: unknown) => log.warn({ err: String(err) }, 'cancel failed'));
     },
     isCancelled: (jobId) => active.get(jobId)?.cancelled === true,
     stats: () => Object.fromEntries(drivers.entries().map(([name, driver]) => [name, driver.stats()])),

@@ -10,10 +10,9 @@ import type { SluiceConfig } from '../config/types.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
 import type { WorkerPool } from '../pool/worker-pool.js';
 import type { JobQueue, QueueStats } from './job-queue.js';
-import { settleWithin } from '../timeouts.js';
+import { drainWaitMs, settleWithin } from '../timeouts.js';
 import { failure, refuseAtSubmit } from './refusals.js';
 
-const CLOSE_WAIT_MS = 10_000;
 /** Seconds: a full queue usually frees up within a statement or two. */
 const OVERLOADED_RETRY_AFTER = 1;
 
@@ -134,7 +133,7 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
           w.resolve(failure('SHUTTING_DOWN'));
         }
       }
-      await settleWithin(Promise.allSettled([...runningJobs]), CLOSE_WAIT_MS);
+      await settleWithin(Promise.allSettled([...runningJobs]), drainWaitMs(config.limits.queryTimeout));
     },
   };
 }

@@ -20,6 +20,7 @@ import { defaultFairnessPolicy } from './fairness-policy.js';
 import { createInProcessQueue } from './in-process-queue.js';
 import type { JobQueue } from './job-queue.js';
 import { createMemoryAsyncJobs } from './memory-async-jobs.js';
+import type { Log } from '../observability/log.js';
 
 export type ProcessRole = 'serve' | 'api';
 
@@ -39,8 +40,6 @@ export interface QueueSetup {
   /** In order: stop the front, let local work finish, close pools, close Redis. Idempotent. */
   close(): Promise<void>;
 }
-
-export type Log = (msg: string, extra?: Record<string, unknown>) => void;
 
 function once(fn: () => Promise<void>): () => Promise<void> {
   let p: Promise<void> | undefined;
@@ -118,7 +117,7 @@ export function createQueueSetup(config: Readonly<SluiceConfig>, role: ProcessRo
       try {
         await Promise.all([ctx.ready(), worker?.ready()]);
       } catch (e) {
-        log('redis not reachable at start-up; retrying in the background', { err: String(e) });
+        log.warn({ err: String(e) }, 'redis not reachable at start-up; retrying in the background');
       }
     },
     close: once(async () => {

@@ -57,3 +57,22 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
     },
   };
 }
+
+export interface CliResult {
+  code: number | string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a short-lived command (validate, --help, healthcheck) to its end; killed after `timeoutMs`. */
+export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | string | null>((resolve) => child.once('close', (c, signal) => resolve(c ?? signal)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

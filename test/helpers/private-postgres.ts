@@ -121,8 +121,15 @@ async function removeStale(port: number): Promise<void> {
   }
 }
 
+export interface PrivatePostgresOptions {
+  /** Extra `-c name=value` server settings (e.g. ssl=on). */
+  settings?: string[];
+  /** Runs after initdb, before the first start: write pg_hba.conf, certificates… (files must be given to the server's user: `own`). */
+  beforeStart?: (cluster: { dir: string; data: string; own(path: string): Promise<void> }) => Promise<void>;
+}
+
 /** initdb a fresh cluster in a temp directory and start it on 127.0.0.1:`port`. */
-export async function startPrivatePostgres(port: number): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(port: number, opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   await removeStale(port);
   if (await portAnswers(port)) throw new Error(`port ${port} is already in use by something this helper did not start`);
   const dir = await mkdtemp(join(tmpdir(), dirPrefix(port)));
@@ -141,6 +148,7 @@ export async function startPrivatePostgres(port: number): Promise<PrivatePostgre
     // Durability against an OS crash is not under test; a fast shutdown still checkpoints.
     '-c fsync=off',
     '-c max_connections=60',
+    ...(opts.settings ?? []).map((s) => `-c ${s}`),
   ].join(' ');
 
   const db: PrivatePostgres = {
@@ -164,6 +172,12 @@ export async function startPrivatePostgres(port: number): Promise<PrivatePostgre
   };
   try {
     await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    const own = async (path: string): Promise<void> => {
+      if (!isRoot) return;
+      const ids = osUserIds()!;
+      await chown(path, ids.uid, ids.gid);
+    };
+    await opts.beforeStart?.({ dir, data, own });
     await db.start();
   } catch (err) {
     await db.destroy();

@@ -7,6 +7,7 @@ import { SluiceError, type ErrorCode } from '../../src/errors.js';
 import { createBreakerPool, pingBudgetMs, verdictOf } from '../../src/pool/circuit-breaker.js';
 import type { QueryJob, QueryOutcome } from '../../src/pool/messages.js';
 import type { WorkerPool } from '../../src/pool/worker-pool.js';
+import type { Log } from '../../src/observability/log.js';
 
 const OK: QueryOutcome = { ok: true, result: { rows: [], rowCount: 0, truncated: false, tables: [], kind: 'select', timings: { checkMs: 0, leaseMs: 0, acquireMs: 0, cacheHit: false } } };
 
@@ -60,11 +61,18 @@ function job(connection = 'main'): QueryJob {
 }
 
 const logs: string[] = [];
-const log = (msg: string): void => void logs.push(msg);
+/** Messages with their level, e.g. "warn circuit breaker open". */
+const levels: string[] = [];
+const record = (level: string) => (_details: Record<string, unknown>, msg: string): void => {
+  logs.push(msg);
+  levels.push(`${level} ${msg}`);
+};
+const log: Log = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug') };
 
 beforeEach(() => {
   vi.useFakeTimers();
   logs.length = 0;
+  levels.length = 0;
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -105,6 +113,7 @@ describe('circuit breaker', () => {
     expect(breaker.breakerStates!()).toEqual({ main: 'open', other: 'closed' });
     expect(state.runs).toHaveLength(6);
     expect(logs).toContain('circuit breaker open');
+    expect(levels).toContain('warn circuit breaker open');
   });
 
   it('a slow query (QUERY_TIMEOUT without SQLSTATE) neither counts nor resets', async () => {
@@ -164,6 +173,7 @@ describe('circuit breaker', () => {
     state.outcome = OK;
     expect(await breaker.run(job())).toEqual(OK);
     expect(logs).toContain('circuit breaker closed');
+    expect(levels).toContain('info circuit breaker closed');
     // Closed again means a fresh count: it takes the full threshold to reopen.
     state.outcome = DOWN;
     await failTimes(breaker, 2);

@@ -32,7 +32,7 @@ describe('connections: MySQL/MariaDB', () => {
   it.each([
     ['a URL without a database', 'mysql://a@h', 'connections.main.url: must name the database'],
     ['a URL whose database needs quoting', 'mysql://a@h/my-db', 'connections.main.url: must name the database'],
-    ['connection options in the URL', 'mysql://a@h/db?multipleStatements=true', 'connections.main.url: may only carry ssl as query parameters'],
+    ['connection options in the URL', 'mysql://a@h/db?multipleStatements=true', 'connections.main.url: may only carry ssl, sslmode, sslrootcert, sslcert, sslkey as query parameters'],
     ['a dialect that disagrees with the URL', { dialect: 'mysql', url: 'postgres://a@h/db' }, 'connections.main.url: must be a mysql:// or mariadb:// URL'],
     ['a schema other than the URL database', { url: 'mysql://a@h/db', schema: 'other' }, 'connections.main.schema: must be the URL\'s database ("db")'],
     ['dbRole (Postgres only)', { url: 'mysql://a@h/db', dbRole: 'r' }, 'connections.main.dbRole: unknown key'],

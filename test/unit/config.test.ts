@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
+import { interpolateEnv } from '../../src/config/interpolate.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { configErrorOf } from '../helpers/config-error.js';
@@ -28,7 +29,7 @@ const ecPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.expor
 describe('parseConfig', () => {
   it('applies every default', () => {
     const c = parseConfig(base());
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, trustProxy: false });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, trustProxy: false, drainDelayMs: 0 });
     expect(c.auth.claims).toEqual({ role: 'role', tenant: 'tenant_id', user: 'sub' });
     expect(c.auth.jwt).toEqual({ secret: SECRET, algorithms: ['HS256'], clockTolerance: 5, cacheSize: 10_000 });
     expect(c.connections.main).toEqual({
@@ -195,6 +196,61 @@ describe('loadConfigFile', () => {
   it('names an unset variable and the key that uses it', () => {
     const path = write('unset.json', JSON.stringify(withChange((c) => (c.auth.jwt.secret = '${MISSING_SECRET}'))));
     expect(() => loadConfigFile(path, {})).toThrow('config error at auth.jwt.secret: environment variable MISSING_SECRET is not set');
+  });
+
+  describe('${file:…} secrets', () => {
+    const withSecret = (ref: string): string => JSON.stringify(withChange((c) => (c.auth.jwt.secret = ref)));
+    const secretOf = (configName: string, ref: string): string | undefined => loadConfigFile(write(configName, withSecret(ref)), {}).auth.jwt.secret;
+
+    it('reads the file, removing trailing line breaks only (LF and CRLF), never re-scanning what it read', () => {
+      const value = `${'s'.repeat(30)} \${NOT_A_VAR}`;
+      write('jwt-lf', `${value}\n`);
+      write('jwt-crlf', `${value}\r\n\r\n`);
+      write('jwt-bare', value);
+      expect(secretOf('f1.json', `\${file:${join(dir, 'jwt-lf')}}`)).toBe(value);
+      expect(secretOf('f2.json', `\${file:${join(dir, 'jwt-crlf')}}`)).toBe(value);
+      expect(secretOf('f3.json', `\${file:${join(dir, 'jwt-bare')}}`)).toBe(value);
+    });
+
+    it('keeps line breaks inside the file (a PEM key) and mixes with text and ${VAR}', () => {
+      const pem = `-----BEGIN PUBLIC KEY-----\n${'A'.repeat(40)}\n-----END PUBLIC KEY-----`;
+      write('key.pem', `${pem}\n`);
+      write('db-password', 's3cret\n');
+      const path = write(
+        'mixed.json',
+        JSON.stringify(withChange((c) => (c.connections.main = `postgres://app:\${file:${join(dir, 'db-password')}}@\${DB_HOST}:5432/app`))),
+      );
+      expect(loadConfigFile(path, { DB_HOST: 'db' }).connections.main).toMatchObject({ url: 'postgres://app:s3cret@db:5432/app' });
+      expect(interpolateEnv({ k: `\${file:${join(dir, 'key.pem')}}` }, {})).toEqual({ k: pem });
+    });
+
+    it('resolves a relative path against the config file, not the working directory', () => {
+      const sub = join(dir, 'etc');
+      mkdirSync(join(sub, 'secrets'), { recursive: true });
+      writeFileSync(join(sub, 'secrets', 'jwt'), `${SECRET}\n`);
+      const path = join(sub, 'relative.json');
+      writeFileSync(path, withSecret('${file:secrets/jwt}'));
+      expect(loadConfigFile(path, {}).auth.jwt.secret).toBe(SECRET);
+    });
+
+    it('$${file:…} is a literal', () => {
+      expect(interpolateEnv('$${file:/x}', {})).toBe('${file:/x}');
+    });
+
+    it.each([
+      ['a missing file', () => join(dir, 'nope', 'jwt'), 'does not exist'],
+      ['a directory', () => dir, 'is a directory'],
+      ['an empty file', () => write('empty-secret', '\n'), 'is empty'],
+      ['a file over 1 MiB', () => write('huge-secret', 'x'.repeat(1024 * 1024 + 1)), 'is larger than 1048576 bytes'],
+    ])('refuses %s, naming the key and the file (never a value)', (_n, file, why) => {
+      const target = file();
+      const path = write('bad-secret.json', withSecret(`\${file:${target}}`));
+      expect(() => loadConfigFile(path, {})).toThrow(`config error at auth.jwt.secret: secret file ${target} ${why} (referenced as \${file:${target}})`);
+    });
+
+    it('refuses an empty path', () => {
+      expect(() => interpolateEnv({ a: { b: '${file:}' } }, {})).toThrow('config error at a.b: ${file:} needs a file path');
+    });
   });
 
   it('reports unreadable files, bad syntax and unknown extensions as ConfigError', () => {

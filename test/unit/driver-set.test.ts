@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionConfig } from '../../src/config/types.js';
 import type { Driver, PoolStats } from '../../src/drivers/driver.js';
 import { SluiceError } from '../../src/errors.js';
+import { silentLog } from '../../src/observability/log.js';
 import { createDriverSet } from '../../src/pool/driver-set.js';
 
 /** A fake of OUR Driver interface: only stats() and close() matter to the set. */
@@ -34,7 +35,7 @@ describe('driver set: lazy pools, idle close, connection cap', () => {
 
   function make(budget: number, idleCloseMs: number) {
     let n = 0;
-    return createDriverSet(() => undefined, {
+    return createDriverSet(silentLog, {
       budget,
       idleCloseMs,
       now: () => now,

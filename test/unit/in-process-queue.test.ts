@@ -27,9 +27,9 @@ function fakePool(capacity = 2): WorkerPool & { started: Deferred[]; cancelled: 
   };
 }
 
-function config(queue: Partial<SluiceConfig['queue']> = {}): SluiceConfig {
+function config(queue: Partial<SluiceConfig['queue']> = {}, queryTimeout = 8_000): SluiceConfig {
   const conn = { dialect: 'postgres' as const, url: 'postgres://x', max: 1, schema: 'public', idleTimeoutMs: 0, connectionTimeoutMs: 1000 };
-  return { connections: { main: conn, other: conn }, queue: { maxWaiting: 10, maxWaitMs: 10_000, ...queue } } as unknown as SluiceConfig;
+  return { connections: { main: conn, other: conn }, queue: { maxWaiting: 10, maxWaitMs: 10_000, ...queue }, limits: { queryTimeout } } as unknown as SluiceConfig;
 }
 
 let n = 0;
@@ -160,14 +160,17 @@ describe('in-process queue', () => {
     expect(pool.started).toHaveLength(1);
   });
 
-  it('close gives up on running jobs after 10 s', async () => {
+  it.each([
+    [8_000, 10_000],
+    [30_000, 32_000],
+  ])('close gives up on running jobs after limits.queryTimeout (%i ms) + 2 s', async (queryTimeout, givesUpAt) => {
     vi.useFakeTimers();
     const pool = fakePool(1);
-    const q = createInProcessQueue(config(), pool);
+    const q = createInProcessQueue(config({}, queryTimeout), pool);
     void q.submit(job());
     let closed = false;
     void q.close().then(() => (closed = true));
-    await vi.advanceTimersByTimeAsync(9_999);
+    await vi.advanceTimersByTimeAsync(givesUpAt - 1);
     expect(closed).toBe(false);
     await vi.advanceTimersByTimeAsync(2);
     expect(closed).toBe(true);

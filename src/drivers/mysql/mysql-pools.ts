@@ -6,6 +6,7 @@
  */
 import mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../../config/types.js';
+import { tlsOf } from '../common/tls-options.js';
 
 export type MysqlLog = (msg: string, details: Record<string, unknown>) => void;
 
@@ -13,8 +14,11 @@ export type MysqlLog = (msg: string, details: Record<string, unknown>) => void;
 const DEFAULT_IDLE_MS = 60_000;
 
 export function createMysqlPool(conn: MysqlConnectionConfig, max: number, log: MysqlLog): mysql.Pool {
+  const { url, tls } = tlsOf(conn.url);
   const pool = mysql.createPool({
-    uri: conn.url,
+    uri: url,
+    // mysql2 checks the host name only with verifyIdentity; the URL keeps no TLS parameter.
+    ...(tls && { ssl: { rejectUnauthorized: tls.rejectUnauthorized, verifyIdentity: tls.checkHostname, ca: tls.ca, cert: tls.cert, key: tls.key } }),
     connectionLimit: max,
     maxIdle: max,
     idleTimeout: conn.idleTimeoutMs > 0 ? conn.idleTimeoutMs : DEFAULT_IDLE_MS,

@@ -4,6 +4,8 @@
  * CREATE … IF NOT EXISTS or seed twice.
  */
 import pg from 'pg';
+import { tlsOf } from '../common/tls-options.js';
+import { pgSsl } from './pg-pools.js';
 
 export class AdminConnectError extends Error {
   override name = 'AdminConnectError';
@@ -15,7 +17,9 @@ export async function runPgAdminSql(
   schemaSql: string,
   seed?: { isEmptySql: string; seedSql: string },
 ): Promise<{ seeded: boolean }> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // The same TLS reading of the URL as the pools', so the demo's set-up connects as they will.
+  const { url: plain, tls } = tlsOf(url);
+  const client = new pg.Client({ connectionString: plain, ssl: pgSsl(tls), connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
   try {
     await client.connect();

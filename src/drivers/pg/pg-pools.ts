@@ -7,6 +7,7 @@
 import pg from 'pg';
 import type { PostgresConnectionConfig } from '../../config/types.js';
 import { drizzleTypes } from './pg-types.js';
+import { tlsOf, type DriverTls } from '../common/tls-options.js';
 
 export type PgLog = (msg: string, details: Record<string, unknown>) => void;
 
@@ -20,9 +21,18 @@ export interface PgPoolOptions {
   maxLifetimeMs?: number;
 }
 
+/** pg's `ssl`: TLS settings from the URL as sluice defines them (the URL keeps none: pg would let them win). */
+export function pgSsl(tls: DriverTls | undefined): pg.PoolConfig['ssl'] {
+  if (tls === undefined) return false;
+  const { checkHostname, ...options } = tls;
+  return checkHostname ? options : { ...options, checkServerIdentity: () => undefined };
+}
+
 export function createPgPool(conn: PostgresConnectionConfig, opts: PgPoolOptions, log: PgLog): pg.Pool {
+  const { url, tls } = tlsOf(conn.url);
   const pool = new pg.Pool({
-    connectionString: conn.url,
+    connectionString: url,
+    ssl: pgSsl(tls),
     max: opts.max,
     connectionTimeoutMillis: conn.connectionTimeoutMs,
     // pg treats 0 as "never close idle clients", which is what idleTimeoutMs: 0 means in the config.

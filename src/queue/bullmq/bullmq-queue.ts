@@ -7,12 +7,12 @@
  * Same contract as the in-process queue: `submit` never rejects.
  */
 import type { SluiceConfig } from '../../config/types.js';
+import { drainWaitMs } from '../../timeouts.js';
 import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
 import type { JobQueue, QueueStats } from '../job-queue.js';
 import { unavailable, type RedisContext } from './redis-context.js';
 import { failure, refuseAtSubmit } from '../refusals.js';
 
-const CLOSE_WAIT_MS = 10_000;
 /** The worker enforces the deadline itself; this covers its answer's trip back. */
 const DEADLINE_GRACE_MS = 2000;
 /** How stale the shared waiting count may be; the local count covers bursts in between. */
@@ -158,7 +158,7 @@ export function createBullmqQueue(ctx: RedisContext): JobQueue {
           }),
       );
       // Jobs already on a worker finish there; wait for their answers, bounded.
-      const until = Date.now() + CLOSE_WAIT_MS;
+      const until = Date.now() + drainWaitMs(config.limits.queryTimeout);
       while (inFlight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       for (const f of [...inFlight.values()]) f.finish(failure('SHUTTING_DOWN'));
     },

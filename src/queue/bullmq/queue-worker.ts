@@ -20,11 +20,11 @@ import type { WorkerPool } from '../../pool/worker-pool.js';
 import { createEarlyCancels } from '../../pool/early-cancels.js';
 import { cancelChannel, queueNameFor } from './names.js';
 import type { JobPayload, JobReturn } from './payload.js';
-import { settleWithin } from '../../timeouts.js';
+import { drainWaitMs, settleWithin } from '../../timeouts.js';
 import { blockingOptions, createFrontClient, createSubscriber } from './redis-options.js';
 import { createRedisJobQuotas } from './redis-job-quotas.js';
+import { silentLog, type Log } from '../../observability/log.js';
 
-const CLOSE_WAIT_MS = 10_000;
 const FORCE_CLOSE_WAIT_MS = 3000;
 const IDLE_CLOSE_WAIT_MS = 2000;
 const CANCEL_MEMORY_MS = 60_000;
@@ -36,18 +36,20 @@ export interface QueueWorker {
   ready(): Promise<void>;
   /** Jobs running in this process. */
   readonly running: number;
+  /** Every Redis connection of this worker is up (for /readyz of `sluice worker`). */
+  ping(): Promise<{ ok: boolean; error?: string }>;
   /** Stop taking jobs, let running ones finish (bounded), disconnect. Does not close the pool. */
   close(): Promise<void>;
 }
 
 export interface QueueWorkerOptions {
-  log?: (msg: string, extra?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPool, opts: QueueWorkerOptions = {}): QueueWorker {
   const url = config.queue.redis;
   if (url === undefined) throw new Error('queue.redis is not configured');
-  const log = opts.log ?? (() => undefined);
+  const log = opts.log ?? silentLog;
   const { prefix, lockDurationMs } = config.queue;
   const running = new Set<string>();
   /** Cancels for jobs not running here (yet), bounded in time and count. */
@@ -60,7 +62,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     if ((lastLogged.get(key) ?? 0) > now - ERROR_LOG_INTERVAL_MS) return;
     if (lastLogged.size > 100) lastLogged.clear();
     lastLogged.set(key, now);
-    log(msg, extra);
+    log.warn(extra, msg);
   }
 
   // An async job's quota place counts from now until its result expires (redis-job-quotas.ts).
@@ -88,7 +90,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     if (kind === 'async') task.deadline = Date.now() + config.limits.queryTimeout;
     if (job.attemptsStarted > 1) {
       task.readOnlyRetry = true;
-      log('job restarted after its worker was lost', { jobId: task.id });
+      log.warn({ jobId: task.id }, 'job restarted after its worker was lost');
     }
     if (cancelled.take(task.id)) return { ok: false, error: new SluiceError('CLIENT_CLOSED').toBody() };
     running.add(task.id);
@@ -121,6 +123,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
   let closing: Promise<void> | undefined;
 
   async function shutdown(): Promise<void> {
+    const closeWaitMs = drainWaitMs(config.limits.queryTimeout);
     let timer: NodeJS.Timeout | undefined;
     const graceful = Promise.allSettled(workers.map((w) => w.close()));
     // Waits for running jobs (bounded); with none left, only briefly for BullMQ to let go of Redis.
@@ -130,13 +133,13 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
       new Promise<boolean>((resolve) => {
         timer = setInterval(() => {
           const waited = Date.now() - started;
-          if (waited >= CLOSE_WAIT_MS || (running.size === 0 && waited >= IDLE_CLOSE_WAIT_MS)) resolve(true);
+          if (waited >= closeWaitMs || (running.size === 0 && waited >= IDLE_CLOSE_WAIT_MS)) resolve(true);
         }, 100);
       }),
     ]);
     clearInterval(timer);
     if (timedOut) {
-      if (running.size > 0) log('jobs still running after the shutdown wait: cancelling them', { running: running.size });
+      if (running.size > 0) log.warn({ running: running.size }, 'jobs still running after the shutdown wait: cancelling them');
       for (const id of running) pool.cancel(id);
       // With Redis away even a forced close waits for a reconnect: bounded, the process exits anyway.
       await settleWithin(Promise.allSettled(workers.map((w) => w.close(true))), FORCE_CLOSE_WAIT_MS);
@@ -151,6 +154,13 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     },
     get running() {
       return running.size;
+    },
+    async ping() {
+      if (closing) return { ok: false, error: 'shutting down' };
+      // The connections' state, not a round trip: a command would wait in ioredis' offline queue.
+      const states = [...(await Promise.all(workers.map(async (w) => (await w.backend.client).status))), subscriber.status];
+      const down = states.find((s) => s !== 'ready');
+      return down === undefined ? { ok: true } : { ok: false, error: `redis connection ${down}` };
     },
     close() {
       closing ??= shutdown();

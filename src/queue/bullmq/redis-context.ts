@@ -12,6 +12,7 @@ import type { JobPayload, JobReturn } from './payload.js';
 import { createFrontClient } from './redis-options.js';
 import { createResultListener, type ResultListener } from './result-listener.js';
 import { settleWithin, withDeadline } from '../../timeouts.js';
+import { silentLog, type Log } from '../../observability/log.js';
 
 const READY_WAIT_MS = 5000;
 const PING_TIMEOUT_MS = 1000;
@@ -48,7 +49,7 @@ function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   return withDeadline(work, ms, () => new Error(`${what}: no answer within ${ms} ms`));
 }
 
-export function createRedisContext(config: Readonly<SluiceConfig>, log: (msg: string, extra?: Record<string, unknown>) => void = () => undefined): RedisContext {
+export function createRedisContext(config: Readonly<SluiceConfig>, log: Log = silentLog): RedisContext {
   const url = config.queue.redis;
   if (url === undefined) throw new Error('queue.redis is not configured');
   const { prefix } = config.queue;
@@ -59,13 +60,13 @@ export function createRedisContext(config: Readonly<SluiceConfig>, log: (msg: st
   let wasReady = false;
 
   client.on('ready', () => {
-    if (!wasReady) log('redis connected');
+    if (!wasReady) log.info({}, 'redis connected');
     wasReady = true;
   });
   client.on('close', () => {
     if (!wasReady) return;
     wasReady = false;
-    log('redis connection lost');
+    log.warn({}, 'redis connection lost');
     for (const fn of lostHandlers) fn();
   });
 
