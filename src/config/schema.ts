@@ -57,6 +57,15 @@ const configSchema = z
         maxFilterNesting: int(1, 256).default(8),
         maxSqlLength: int(1).default(100000),
         maxParams: int(0, MAX_BIND_PARAMS).default(10000),
+        // Validation cost (docs/security.md, "What validation may cost").
+        maxSqlTokens: int(1).default(40000),
+        maxSqlNodes: int(1).default(100000),
+        maxSetOperations: int(0).default(50),
+        maxTableReferences: int(1).default(64),
+        // What the database cannot bound (docs/security.md, "Statements the database cannot stop").
+        maxValueGrowth: int(1).default(1024),
+        maxPatternLength: int(1).default(100),
+        maxPadLength: int(1).default(4096),
       })
       .prefault({}),
     workers: z

@@ -8,6 +8,7 @@
  */
 import { allows, type ColumnSet } from '../../permissions/model.js';
 import { refuse } from './context.js';
+import { ATOM, max, times, type Growth } from './value-growth.js';
 
 export interface ScopeItem {
   /** The name the item goes by (alias, or table/CTE/function name). */
@@ -20,6 +21,8 @@ export interface ScopeItem {
   excluded?: ColumnSet;
   /** Set for a rewritten table: `columns` is exactly what the view exposes. */
   view?: string;
+  /** How large its values may be (value-growth.ts); absent: stored values (one unit). */
+  growth?: Growth;
 }
 
 export interface Scope {
@@ -102,4 +105,25 @@ export function checkColumnRef(scope: Scope | null, names: string[], star: boole
   // RETURNING's old/new), MySQL/SQLite as another database's table. We cannot see through that
   // next to a DML target, so refuse.
   refuse('COLUMN_NOT_ALLOWED', `Cannot verify the reference ${[...names, ...(star ? ['*'] : [])].join('.')}`);
+}
+
+/**
+ * How large the value a column reference reads may be: the item it names (a whole row is quoted
+ * field by field, so twice that), or for a bare column every item in reach that may have it.
+ */
+export function refGrowth(scope: Scope | null, names: readonly string[], star: boolean): Growth {
+  const of = (item: ScopeItem): Growth => item.growth ?? ATOM;
+  if (names.length >= 2 || (names.length === 1 && star)) {
+    const item = findItem(scope, names[names.length - (star ? 1 : 2)]!);
+    return item ? of(item) : ATOM;
+  }
+  const found: Growth[] = [];
+  for (let s = scope; s; s = s.parent) {
+    for (const item of s.items) {
+      if (star || item.columns === null || (names.length === 1 && item.columns.has(names[0]!))) found.push(of(item));
+      if (names.length === 1 && item.name === names[0]) found.push(times(of(item), 2));
+    }
+    if (star) break;
+  }
+  return found.length === 0 ? ATOM : max(found);
 }
