@@ -58,7 +58,7 @@ const configSchema = z
         maxSqlLength: int(1).default(100000),
         maxParams: int(0, MAX_BIND_PARAMS).default(10000),
         // Validation cost (docs/security.md, "What validation may cost").
-        maxSqlTokens: int(1).default(40000),
+        maxSqlTokens: int(1).default(50000),
         maxSqlNodes: int(1).default(100000),
         maxSetOperations: int(0).default(50),
         maxTableReferences: int(1).default(64),

@@ -6,7 +6,7 @@ import { refuse, type Ctx } from './context.js';
 import { costOf, functionGrowth, requireShort, type ArgInfo, type ShortValue } from './function-costs.js';
 import type { Expr } from './ir.js';
 import { refGrowth } from './scope.js';
-import { ATOM, max, sum, type Growth } from './value-growth.js';
+import { ATOM, LITERAL, max, sum, type Growth } from './value-growth.js';
 
 export function growthOf(ctx: Ctx, node: object): Growth {
   return ctx.growth.get(node) ?? ATOM;
@@ -58,15 +58,22 @@ export function exprGrowth(e: Expr, ctx: Ctx): Growth {
   switch (e.k) {
     case 'col':
       return refGrowth(ctx.scope, e.table === undefined ? (e.name === '*' ? [] : [e.name]) : e.name === '*' ? [e.table] : [e.table, e.name], e.name === '*');
+    case 'str':
+    case 'num':
+    case 'null':
+    case 'bool':
+      return LITERAL;
     case 'bin':
       if (e.op === 'LIKE' || e.op === 'NOT LIKE') requireShort(argInfo(e.r, ctx), 'The pattern of LIKE', ctx);
       if (BOOLEAN_OPS.has(e.op)) return ATOM;
-      // Arithmetic and JSON access: at most the operands together.
-      return sum([growthOf(ctx, e.l), growthOf(ctx, e.r)]);
+      // JSON access: part of the document. + - / %: about as long as the longer operand; *: digits add up.
+      if (e.op === '->' || e.op === '->>') return growthOf(ctx, e.l);
+      return e.op === '*' ? sum([growthOf(ctx, e.l), growthOf(ctx, e.r)]) : max([growthOf(ctx, e.l), growthOf(ctx, e.r)]);
     case 'un':
       return e.op === 'NOT' ? ATOM : growthOf(ctx, e.e);
     case 'list':
-      return sum(e.items.map((i) => growthOf(ctx, i)));
+      // IN (…) and BETWEEN lists: separate values, never one.
+      return max(e.items.map((i) => growthOf(ctx, i)));
     case 'fn': {
       if (e.name === 'values' && ctx.spec.valuesFunction) return ATOM;
       const args = e.args.map((a) => (a.k === 'star' ? { growth: ATOM, short: null } : argInfo(a, ctx)));

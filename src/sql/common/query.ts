@@ -13,7 +13,7 @@ import { filterExpr } from './filter.js';
 import { refuseNeverAllowed } from './function-costs.js';
 import { col, type Expr, type FromItem, type OrderItem, type Select } from './ir.js';
 import { countTableReference } from './statement-size.js';
-import { checkGrowth, checkRecursiveGrowth, max, type Growth } from './value-growth.js';
+import { checkGrowth, checkRecursiveGrowth, finishedRecursion, max, type Growth } from './value-growth.js';
 
 /** The alias of the base table inside a rewritten view; unreachable from the client's SQL. */
 export const INNER_ALIAS = 'sluice_t';
@@ -149,7 +149,7 @@ function withClause(s: Select, ctx: Ctx): void {
     // A finished recursive CTE's rows are like stored values: an iteration may add to a row (time
     // bounds how often), never multiply it. Databases refuse a recursive reference inside a
     // subquery, so `self` here is this list's own recursion.
-    growth.set(cte.name, s.with.recursive ? { base: Math.max(g.base, g.self), self: 0 } : g);
+    growth.set(cte.name, s.with.recursive ? finishedRecursion(g) : g);
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { allows, type ColumnSet } from '../../permissions/model.js';
 import { refuse } from './context.js';
-import { ATOM, max, times, type Growth } from './value-growth.js';
+import { asInput, ATOM, max, times, type Growth } from './value-growth.js';
 
 export interface ScopeItem {
   /** The name the item goes by (alias, or table/CTE/function name). */
@@ -112,7 +112,7 @@ export function checkColumnRef(scope: Scope | null, names: string[], star: boole
  * field by field, so twice that), or for a bare column every item in reach that may have it.
  */
 export function refGrowth(scope: Scope | null, names: readonly string[], star: boolean): Growth {
-  const of = (item: ScopeItem): Growth => item.growth ?? ATOM;
+  const of = (item: ScopeItem): Growth => (item.growth ? asInput(item.growth) : ATOM);
   if (names.length >= 2 || (names.length === 1 && star)) {
     const item = findItem(scope, names[names.length - (star ? 1 : 2)]!);
     return item ? of(item) : ATOM;

@@ -7,7 +7,7 @@ import { bodyOf, nodeType, typeCast, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { BUILTIN_TYPES, OPERATORS, SQL_VALUE_FUNCTIONS } from './allowlists.js';
 import { checkColumnRef, refGrowth } from '../common/scope.js';
-import { ATOM, checkGrowth, max, sum, times, type Growth } from '../common/value-growth.js';
+import { ATOM, checkGrowth, LITERAL, max, sum, times, type Growth } from '../common/value-growth.js';
 import { parsedTypeName } from './parser.js';
 import { subquery } from './select.js';
 import { callGrowth, castGrowth, growthOf, operatorGrowth, refuseAmplifier } from './growth.js';
@@ -78,7 +78,7 @@ const A_EXPR_KINDS = new Set([
 const SUBLINK_TYPES = new Set(['EXISTS_SUBLINK', 'ALL_SUBLINK', 'ANY_SUBLINK', 'EXPR_SUBLINK', 'ARRAY_SUBLINK']);
 
 const SPECS: Record<string, Spec> = {
-  A_Const: { plain: ['ival', 'fval', 'sval', 'boolval', 'bsval', 'isnull', 'location'] },
+  A_Const: { plain: ['ival', 'fval', 'sval', 'boolval', 'bsval', 'isnull', 'location'], growth: () => LITERAL },
   ParamRef: {
     plain: ['number', 'location'],
     check(body, ctx) {
@@ -125,7 +125,8 @@ const SPECS: Record<string, Spec> = {
     },
     growth: operatorGrowth,
   },
-  List: { list: ['items'] },
+  // IN (…) and BETWEEN lists: separate values, never one.
+  List: { list: ['items'], growth: (body, ctx) => max(((body.items as Node[] | undefined) ?? []).map((n) => growthOf(ctx, n))) },
   BoolExpr: {
     growth: () => ATOM,
     plain: ['boolop', 'args', 'location'],

@@ -4,7 +4,7 @@
  * arguments' roles depend on the call (format, ts_headline).
  */
 import { costOf, functionGrowth, refuseNeverAllowed, requireShort, SUM, type ArgInfo, type FunctionCost, type ShortValue } from '../common/function-costs.js';
-import { ATOM, max, sum, times, type Growth } from '../common/value-growth.js';
+import { ATOM, LITERAL, max, sum, times, type Growth } from '../common/value-growth.js';
 import { nodeType, type Body, type Node } from './ast.js';
 import { refuse, type Ctx } from './context.js';
 import { PG_FUNCTION_COSTS } from './function-costs.js';
@@ -92,6 +92,7 @@ const BOOLEAN_OPS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '@>', '<@', 
 /** LIKE and regular-expression matching: the right operand is a pattern. */
 const PATTERN_OPS = new Set(['~~', '!~~', '~~*', '!~~*', '~', '~*', '!~', '!~*']);
 const PATTERN_KINDS = new Set(['AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR']);
+const ARITHMETIC = new Set(['+', '-', '/', '%']);
 
 export function operatorGrowth(body: Body, ctx: Ctx): Growth {
   const kind = body.kind as string;
@@ -110,8 +111,10 @@ export function operatorGrowth(body: Body, ctx: Ctx): Growth {
   }
   if (kind === 'AEXPR_NULLIF') return growthOf(ctx, body.lexpr);
   if (kind !== 'AEXPR_OP' || BOOLEAN_OPS.has(op)) return ATOM;
-  // Concatenation, arithmetic (numeric digits add up under *), JSON access: at most the operands together.
-  return sum([...(binary ? [growthOf(ctx, body.lexpr)] : []), growthOf(ctx, body.rexpr)]);
+  const operands = [...(binary ? [growthOf(ctx, body.lexpr)] : []), growthOf(ctx, body.rexpr)];
+  // + - / %: a number about as long as the longer operand. Concatenation, * (numeric digits add
+  // up), JSON access and the rest: at most the operands together.
+  return ARITHMETIC.has(op) ? max(operands) : sum(operands);
 }
 
 /** ts_headline(…, options): StartSel/StopSel wrap every match, so a long options text multiplies the document. */
@@ -135,7 +138,7 @@ function formatGrowth(body: Body, args: Node[], ctx: Ctx): Growth {
   if (body.func_variadic === true || fmt === undefined) {
     refuse('FUNCTION_NOT_ALLOWED', 'format() needs a literal format string and its arguments listed one by one: a format or a width taken from a value could pad to any size');
   }
-  const parts: Growth[] = [ATOM];
+  const parts: Growth[] = [LITERAL];
   let next = 1;
   let consumed = 0;
   for (const m of fmt.matchAll(FORMAT_SPEC)) {

@@ -7,7 +7,7 @@ import { expr, exprList, windowDef } from './expressions.js';
 import { fromItem } from './from-clause.js';
 import { growthOf } from './growth.js';
 import { newScope, type Scope } from '../common/scope.js';
-import { checkRecursiveGrowth, max, type Growth } from '../common/value-growth.js';
+import { checkRecursiveGrowth, finishedRecursion, max, type Growth } from '../common/value-growth.js';
 
 const SELECT_KEYS = new Set([
   'distinctClause', 'targetList', 'fromClause', 'whereClause', 'groupClause', 'groupDistinct', 'havingClause',
@@ -51,7 +51,7 @@ export function withClause(clause: Body | undefined, ctx: Ctx): void {
     // A recursive CTE's finished rows are like stored values: an iteration may add to a row (time
     // bounds how often), never multiply it. Databases refuse a recursive reference inside a
     // subquery, so `self` here is this list's own recursion.
-    visible.set(cte.ctename as string, recursive ? { base: Math.max(growth.base, growth.self), self: 0 } : growth);
+    visible.set(cte.ctename as string, recursive ? finishedRecursion(growth) : growth);
   }
   // `visible` stays pushed for the statement body; the caller pops it.
 }

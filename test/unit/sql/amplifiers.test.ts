@@ -106,6 +106,12 @@ describe('postgres: what stays allowed', () => {
   ])('%s', (sql) => {
     expect(outcome('postgres', sql)).toBe('accepted');
   });
+
+  it('many values side by side are not one value: an IN list, literals of one text, a sum', () => {
+    expect(outcome('postgres', `select id from customers where id in (${Array.from({ length: 900 }, (_, i) => `$${i + 1}`).join(', ')})`)).toBe('accepted');
+    const literals = Array.from({ length: 3000 }, (_, i) => `'${i}'`).join(', ');
+    expect(outcome('postgres', `select concat(${literals}), ${Array.from({ length: 150 }, () => 'id').join(' + ')} from customers`)).toBe('accepted');
+  });
 });
 
 describe.each(['mysql', 'sqlite'] as const)('%s: amplifiers and searches', (dialect) => {
@@ -128,8 +134,10 @@ describe.each(['mysql', 'sqlite'] as const)('%s: amplifiers and searches', (dial
       "select replace(name, ',', ';') from customers",
       doublingCtes(9, (s) => `concat(${s}, ${s})`),
       'with recursive r(n) as (select 1 union all select n + 1 from r where n < 10) select n from r',
+      `select id from customers where id in (${Array.from({ length: 900 }, () => '?').join(', ')})`,
+      `select concat(${Array.from({ length: 3000 }, (_, i) => `'${i}'`).join(', ')}), ${Array.from({ length: 150 }, () => 'id').join(' + ')} from customers`,
     ]) {
-      expect(outcome(dialect, sql), sql).toBe('accepted');
+      expect(outcome(dialect, sql), sql.slice(0, 200)).toBe('accepted');
     }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../../src/errors.js';
 import { functionGrowth, type ArgInfo, type CostContext, type FunctionCost, type ShortValue } from '../../../src/sql/common/function-costs.js';
-import { ATOM, checkGrowth, checkRecursiveGrowth, max, SELF, sum, times } from '../../../src/sql/common/value-growth.js';
+import { asInput, ATOM, checkGrowth, checkRecursiveGrowth, finishedRecursion, LITERAL, max, SELF, sum, times } from '../../../src/sql/common/value-growth.js';
 import { BUILTIN_FUNCTIONS } from '../../../src/sql/postgres/allowlists.js';
 import { PG_FUNCTION_COSTS } from '../../../src/sql/postgres/function-costs.js';
 import { MYSQL_FUNCTIONS } from '../../../src/sql/mysql/allowlists.js';
@@ -35,16 +35,22 @@ describe('function costs: every allowlisted function is classified', () => {
 });
 
 describe('value growth', () => {
-  it('adds, takes the largest and multiplies', () => {
-    expect(sum([ATOM, ATOM, { base: 3, self: 1 }])).toEqual({ base: 5, self: 1 });
-    expect(max([ATOM, { base: 3, self: 0 }, { base: 0, self: 2 }])).toEqual({ base: 3, self: 2 });
-    expect(times({ base: 3, self: 1 }, 4)).toEqual({ base: 12, self: 4 });
+  it('adds inputs, takes the largest literal text side by side, and multiplies', () => {
+    expect(sum([ATOM, ATOM, { base: 3, text: 0, self: 1 }])).toEqual({ base: 5, text: 0, self: 1 });
+    // The literals of one expression are different parts of the statement: together at most all of it.
+    expect(sum([LITERAL, LITERAL, LITERAL, ATOM])).toEqual({ base: 1, text: 1, self: 0 });
+    expect(sum([times(LITERAL, 4), LITERAL])).toEqual({ base: 0, text: 4, self: 0 });
+    expect(max([ATOM, { base: 3, text: 0, self: 0 }, { base: 0, text: 2, self: 2 }])).toEqual({ base: 3, text: 2, self: 2 });
+    expect(times({ base: 3, text: 1, self: 1 }, 4)).toEqual({ base: 12, text: 4, self: 4 });
     expect(sum([])).toEqual(ATOM);
+    // Read through a column reference, a value may be read again: its text counts as input.
+    expect(sum([asInput(times(LITERAL, 4)), asInput(times(LITERAL, 4))])).toEqual({ base: 8, text: 0, self: 0 });
+    expect(finishedRecursion({ base: 2, text: 1, self: 1 })).toEqual({ base: 3, text: 0, self: 0 });
   });
 
   it('refuses beyond the limit, and a recursive row built from two copies of itself', () => {
-    expect(checkGrowth({ base: 1024, self: 0 }, 1024, 'x')).toEqual({ base: 1024, self: 0 });
-    expect(() => checkGrowth({ base: 1025, self: 0 }, 1024, 'x')).toThrowError(expect.objectContaining({ code: 'VALUE_GROWTH_EXCEEDED', status: 400 }));
+    expect(checkGrowth({ base: 1000, text: 24, self: 0 }, 1024, 'x')).toEqual({ base: 1000, text: 24, self: 0 });
+    expect(() => checkGrowth({ base: 1000, text: 25, self: 0 }, 1024, 'x')).toThrowError(expect.objectContaining({ code: 'VALUE_GROWTH_EXCEEDED', status: 400 }));
     expect(() => checkRecursiveGrowth(sum([SELF, ATOM, ATOM]), 'r')).not.toThrow();
     expect(() => checkRecursiveGrowth(sum([SELF, SELF]), 'r')).toThrowError(expect.objectContaining({ code: 'VALUE_GROWTH_EXCEEDED' }));
   });
@@ -54,7 +60,7 @@ describe('functionGrowth', () => {
   const bounds: ShortValue[] = [];
   const cc: CostContext = { limits: { maxPatternLength: 100 }, bound: (s) => bounds.push(s) };
   const col: ArgInfo = { growth: ATOM, short: null };
-  const lit = (v: string): ArgInfo => ({ growth: ATOM, short: { fixed: v.length, params: [] }, literal: v });
+  const lit = (v: string): ArgInfo => ({ growth: LITERAL, short: { fixed: v.length, params: [] }, literal: v });
   const param = (i: number): ArgInfo => ({ growth: ATOM, short: { fixed: 0, params: [i] } });
   const code = (fn: () => unknown): string => {
     try {
@@ -68,12 +74,13 @@ describe('functionGrowth', () => {
 
   it('replace grows by |to| / |from|, with a short search string and replacement', () => {
     const replace: FunctionCost = { growth: { replace: { subject: 0, from: 1, to: 2 } } };
-    expect(functionGrowth('replace', replace, [col, lit('a'), lit('aaaa')], cc)).toEqual({ base: 4, self: 0 });
-    expect(functionGrowth('replace', replace, [col, lit('aa'), lit('a')], cc)).toEqual({ base: 1, self: 0 });
-    expect(functionGrowth('replace', replace, [{ growth: { base: 8, self: 0 }, short: null }, lit(''), lit('xy')], cc)).toEqual({ base: 16, self: 0 });
+    expect(functionGrowth('replace', replace, [col, lit('a'), lit('aaaa')], cc)).toEqual({ base: 4, text: 0, self: 0 });
+    expect(functionGrowth('replace', replace, [col, lit('aa'), lit('a')], cc)).toEqual(ATOM);
+    expect(functionGrowth('replace', replace, [{ growth: { base: 8, text: 1, self: 0 }, short: null }, lit(''), lit('xy')], cc)).toEqual({ base: 16, text: 2, self: 0 });
+    expect(functionGrowth('replace', replace, [lit('abc'), lit('a'), lit('xyz')], cc)).toEqual({ base: 0, text: 3, self: 0 });
     // A parameter replacement counts as its bind-time limit.
     bounds.length = 0;
-    expect(functionGrowth('replace', replace, [col, param(0), param(1)], cc)).toEqual({ base: 100, self: 0 });
+    expect(functionGrowth('replace', replace, [col, param(0), param(1)], cc)).toEqual({ base: 100, text: 0, self: 0 });
     expect(bounds).toEqual([{ fixed: 0, params: [0] }, { fixed: 0, params: [1] }]);
     expect(code(() => functionGrowth('replace', replace, [col, lit('a'), col], cc))).toBe('ARGUMENT_TOO_LONG');
     expect(code(() => functionGrowth('replace', replace, [col, col, lit('a')], cc))).toBe('ARGUMENT_TOO_LONG');
@@ -91,10 +98,11 @@ describe('functionGrowth', () => {
   });
 
   it('separators, scaled arguments and captures', () => {
-    expect(functionGrowth('concat_ws', { growth: { separator: 0 } }, [lit(','), col, col, col], cc)).toEqual({ base: 5, self: 0 });
-    expect(functionGrowth('array_to_string', { growth: { scaled: [1] } }, [col, lit(', ')], cc)).toEqual({ base: 3, self: 0 });
+    // The separator is a literal, but printed twice: it counts as input for the repeats.
+    expect(functionGrowth('concat_ws', { growth: { separator: 0 } }, [lit(','), col, col, col], cc)).toEqual({ base: 3, text: 2, self: 0 });
+    expect(functionGrowth('array_to_string', { growth: { scaled: [1] } }, [col, lit(', ')], cc)).toEqual({ base: 3, text: 0, self: 0 });
     expect(code(() => functionGrowth('array_to_string', { growth: { scaled: [1] } }, [col, col], cc))).toBe('ARGUMENT_TOO_LONG');
-    expect(functionGrowth('regexp_match', { growth: { captures: { subject: 0, pattern: 1 } } }, [col, lit('(a)(b)')], cc)).toEqual({ base: 8, self: 0 });
+    expect(functionGrowth('regexp_match', { growth: { captures: { subject: 0, pattern: 1 } } }, [col, lit('(a)(b)')], cc)).toEqual({ base: 8, text: 0, self: 0 });
   });
 
   it('short arguments: literals and parameters only, at most maxPatternLength', () => {
