@@ -49,7 +49,7 @@ const param = (dialect: Dialect, i: number): string => (dialect === 'postgres' ?
 function inputs(dialect: Dialect): [string, string][] {
   const q = (n: string): string => quoted(dialect, n);
   const customers = q('customers');
-  // Limits' defaults: maxParams 10000, maxSetOperations 50, maxTableReferences 64, maxSqlTokens 50000, maxSqlLength 100000.
+  // Limits' defaults: maxParams 10000, maxSetOperations 50, maxTableReferences 128, maxSqlTokens 50000, maxSqlNodes 60000, maxSqlLength 100000.
   const fill = (head: string, item: (i: number) => string, sep: string, tail: string, maxLength = 99_000, maxTokens = 49_000): string => {
     const parts: string[] = [];
     let length = head.length + tail.length;
@@ -68,8 +68,8 @@ function inputs(dialect: Dialect): [string, string][] {
     ['simple drizzle select (baseline)', `select ${q('id')}, ${q('name')} from ${customers} where ${customers}.${q('id')} = ${param(dialect, 1)}`],
     ['insert, 10000 rows (maxParams)', `insert into ${customers} (${q('name')}) values ${Array.from({ length: 10_000 }, (_, i) => `(${param(dialect, i + 1)})`).join(', ')}`],
     ['50 union arms over a table', `select id from customers${' union all select id from customers'.repeat(50)}`],
-    ['63 joins', `select c0.id from customers c0 ${Array.from({ length: 63 }, (_, i) => `join customers c${i + 1} on c${i + 1}.id = c${i}.id`).join(' ')}`],
-    ['64 table refs, nested in CTEs', `with ${Array.from({ length: 32 }, (_, i) => `w${i} as (select id, name from customers where id > ${i})`).join(', ')} select w0.id from ${Array.from({ length: 32 }, (_, i) => `w${i}`).join(', ')}`],
+    ['127 joins', `select c0.id from customers c0 ${Array.from({ length: 127 }, (_, i) => `join customers c${i + 1} on c${i + 1}.id = c${i}.id`).join(' ')}`],
+    ['128 table refs, nested in CTEs', `with ${Array.from({ length: 64 }, (_, i) => `w${i} as (select id, name from customers where id > ${i})`).join(', ')} select w0.id from ${Array.from({ length: 64 }, (_, i) => `w${i}`).join(', ')}`],
     ['CASE up to the token limit', fill('select case ', (i) => `when id = ${i} then ${i} `, '', 'end from customers')],
     ['IN list up to the token limit', fill('select id from customers where id in (', (i) => String(i), ', ', ')')],
     ['OR chain up to the token limit', fill('select id from customers where ', (i) => `id = ${i}`, ' or ', '')],

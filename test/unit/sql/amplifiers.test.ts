@@ -81,6 +81,13 @@ describe('postgres: the findings', () => {
     ["select array_to_string(array[name], email) from customers", 'ARGUMENT_TOO_LONG'],
     ["select ts_headline(name, to_tsquery('a'), email) from customers", 'ARGUMENT_TOO_LONG'],
     ['select strpos(a => name, b => email) from customers', 'CONSTRUCT_NOT_ALLOWED'],
+    // Element-by-element containment and overlap (array @> 25 s, jsonb @> 133 s for 50 000 elements each).
+    ['select id from customers where array[name] && array[email]', 'ARGUMENT_TOO_LONG'],
+    ['select id from customers where to_jsonb(name) @> to_jsonb(email)', 'ARGUMENT_TOO_LONG'],
+    ['select id from customers where array[email] <@ array[name]', 'ARGUMENT_TOO_LONG'],
+    ['select id from customers where to_jsonb(name) ?| string_to_array(email, \',\')', 'ARGUMENT_TOO_LONG'],
+    ['select id from customers where to_jsonb(name) ?& array(select email from customers)', 'ARGUMENT_TOO_LONG'],
+    ['select to_jsonb(name) - array(select email from customers) from customers', 'ARGUMENT_TOO_LONG'],
   ])('%s → %s', (sql, code) => {
     expect(outcome('postgres', sql)).toBe(code);
   });
@@ -103,6 +110,8 @@ describe('postgres: what stays allowed', () => {
     "select json_build_object('id', id, 'name', name, 'nested', json_build_array(id, name, json_build_object('e', email))) from customers",
     "select string_agg(name, ', '), json_agg(customers), array_agg(email) from customers",
     'select count(*)::int as n, sum(id)::text as s from customers',
+    "select id from customers where array[name] @> $1 and $2 <@ array[email] and to_jsonb(name) ?| array['a', $3] and $4::tstzrange @> now()",
+    "select to_jsonb(name) - 'k', to_jsonb(name) - $1::text[], id - id, now() - interval '1 day' from customers",
   ])('%s', (sql) => {
     expect(outcome('postgres', sql)).toBe('accepted');
   });

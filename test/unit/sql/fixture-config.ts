@@ -10,7 +10,7 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
     },
     limits: {
       queryTimeout: 1000, rateLimitPerUser: 0, rateLimitPerIP: 0, maxRows: 100, maxRelationDepth: 4, maxFilterNesting: 8,
-      maxSqlLength: 100_000, maxParams: 1000, maxSqlTokens: 50_000, maxSqlNodes: 100_000, maxSetOperations: 50, maxTableReferences: 64,
+      maxSqlLength: 100_000, maxParams: 1000, maxSqlTokens: 50_000, maxSqlNodes: 60_000, maxSetOperations: 50, maxTableReferences: 128,
       maxValueGrowth: 1024, maxPatternLength: 100, maxPadLength: 4096, ...overrides,
     },
     workers: { threads: 1, poolIdleCloseMs: 300_000 },
