@@ -17,12 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
-import { createEngine, type Engine } from '../../src/engine.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { describeIfMysql, describeIfPg } from '../helpers/services.js';
-import { post, startHarness, type Harness } from '../helpers/sluice-harness.js';
-import { memberPermissions } from '../helpers/test-config.js';
-import { makeTokens, TEST_JWT_SECRET, type TestTokens } from '../helpers/tokens.js';
+import { post, startGateway, startHarness, type Harness, type Sluice } from '../helpers/sluice-harness.js';
+import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 import { sleep, waitUntil } from '../helpers/wait-until.js';
 
 /** Short, so each runaway statement meets its deadline quickly. */
@@ -110,30 +108,19 @@ describeIfPg('runaway statements on Postgres', () => {
 
 describeIfMysql('runaway statements on MariaDB', () => {
   let fx: MysqlFixture;
-  let engine: Engine;
+  let gateway: Sluice;
   let url: string;
   let tokens: TestTokens;
 
   beforeAll(async () => {
     fx = await createMysqlFixture();
-    engine = createEngine(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-        connections: { main: { url: fx.url, max: 2 } },
-        limits: { queryTimeout: QUERY_TIMEOUT, rateLimitPerUser: 0, rateLimitPerIP: 0 },
-        workers: { threads: 1 },
-        logging: { level: 'silent' },
-        permissions: memberPermissions(),
-      },
-      { logger: false },
-    );
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
+    gateway = await startGateway({ url: fx.url, max: 2 }, { limits: { queryTimeout: QUERY_TIMEOUT }, workers: { threads: 1 } });
+    url = gateway.url;
     tokens = await makeTokens();
   }, 30_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gateway?.close();
     await fx?.drop();
   }, 30_000);
 
@@ -201,12 +188,12 @@ function cpuTicks(pids: number[]): number {
   return ticks;
 }
 
-const SQLITE_QUERY_TIMEOUT = 3000;
+const SQLITE_QUERY_TIMEOUT = 6000;
 
 describe('runaway statements on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-runaway-'));
   const file = join(dir, 'app.db');
-  let engine: Engine;
+  let gateway: Sluice;
   let url: string;
   let tokens: TestTokens;
 
@@ -216,28 +203,21 @@ describe('runaway statements on SQLite', () => {
       `create table customers (id integer primary key, tenant_id integer not null, name text not null, email text);
        insert into customers (tenant_id, name, email) values (1, 'T1 Alice', 'a@t1'), (2, 'T2 Bob', 'b@t2');`,
     );
-    engine = createEngine(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-        connections: { main: file },
-        // Starting a SQLite process counts against the first statement's deadline: on a busy
-        // machine it can take more than a second.
-        limits: { queryTimeout: SQLITE_QUERY_TIMEOUT, rateLimitPerUser: 0, rateLimitPerIP: 0 },
-        workers: { threads: 1 },
-        logging: { level: 'silent' },
-        permissions: { member: { main: { customers: { select: { columns: ['id', 'tenant_id', 'name', 'email'], filter: { tenant_id: '$claims.tenant_id' } } } } } },
-      },
-      { logger: false },
-    );
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
+    gateway = await startGateway(file, {
+      // Starting a SQLite process counts against the first statement's deadline, and a start cut
+      // short by it starts over: on a busy machine that takes seconds.
+      limits: { queryTimeout: SQLITE_QUERY_TIMEOUT },
+      workers: { threads: 1 },
+      permissions: { member: { main: { customers: { select: { columns: ['id', 'tenant_id', 'name', 'email'], filter: { tenant_id: '$claims.tenant_id' } } } } } },
+    });
+    url = gateway.url;
     tokens = await makeTokens();
     // The SQLite process starts with the first statement.
     await waitUntil('the SQLite process serving', async () => (await ask(url, tokens.tenant1, { sql: 'select count(*) as n from customers', params: [] })).status === 200, 30_000, 100);
   }, 60_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gateway?.close();
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
