@@ -109,7 +109,9 @@ export function checkColumnRef(scope: Scope | null, names: string[], star: boole
 
 /**
  * How large the value a column reference reads may be: the item it names (a whole row is quoted
- * field by field, so twice that), or for a bare column every item in reach that may have it.
+ * field by field, so twice that); for a bare column, resolved as the database does — the
+ * innermost level where an item is known to have it, else every item there whose columns are
+ * unknown (were two to have it, the database would refuse the name as ambiguous).
  */
 export function refGrowth(scope: Scope | null, names: readonly string[], star: boolean): Growth {
   const of = (item: ScopeItem): Growth => (item.growth ? asInput(item.growth) : ATOM);
@@ -117,13 +119,15 @@ export function refGrowth(scope: Scope | null, names: readonly string[], star: b
     const item = findItem(scope, names[names.length - (star ? 1 : 2)]!);
     return item ? of(item) : ATOM;
   }
-  const found: Growth[] = [];
+  if (star) return scope && scope.items.length > 0 ? max(scope.items.map(of)) : ATOM;
+  const name = names[0]!;
+  const unknown: Growth[] = [];
   for (let s = scope; s; s = s.parent) {
-    for (const item of s.items) {
-      if (star || item.columns === null || (names.length === 1 && item.columns.has(names[0]!))) found.push(of(item));
-      if (names.length === 1 && item.name === names[0]) found.push(times(of(item), 2));
-    }
-    if (star) break;
+    const known = s.items.filter((i) => i.columns?.has(name));
+    const whole = s.items.filter((i) => i.name === name).map((i) => times(of(i), 2));
+    // Unknown items of inner levels may still have it; those of this level would make it ambiguous.
+    if (known.length > 0 || whole.length > 0) return max([...unknown, ...known.map(of), ...whole]);
+    unknown.push(...s.items.filter((i) => i.columns === null).map(of));
   }
-  return found.length === 0 ? ATOM : max(found);
+  return unknown.length === 0 ? ATOM : max(unknown);
 }

@@ -106,6 +106,8 @@ describe('postgres: what stays allowed', () => {
     "select ts_headline('english', name, to_tsquery($1)), ts_headline(name, plainto_tsquery($1), 'StartSel=<b>, StopSel=</b>') from customers",
     doublingCtes(9, (s) => `${s} || ${s}`),
     "with recursive r(path, n) as (select name, id from customers union all select r.path || '/' || c.name, c.id from r join customers c on c.id = r.n + 1) select path from r",
+    // A bare column resolves where the database resolves it: `name` is the table's, not the CTE row's.
+    "with recursive r(id, path) as (select id, name from customers where id = 1 union all select c.id, r.path || '/' || name from r join customers c on c.id = r.id + 1) select path from r",
     'with recursive r(n) as (select 1 union all select n + 1 from r where n < 10) select n from r',
     "select json_build_object('id', id, 'name', name, 'nested', json_build_array(id, name, json_build_object('e', email))) from customers",
     "select string_agg(name, ', '), json_agg(customers), array_agg(email) from customers",
@@ -143,6 +145,7 @@ describe.each(['mysql', 'sqlite'] as const)('%s: amplifiers and searches', (dial
       "select replace(name, ',', ';') from customers",
       doublingCtes(9, (s) => `concat(${s}, ${s})`),
       'with recursive r(n) as (select 1 union all select n + 1 from r where n < 10) select n from r',
+      "with recursive r(id, path) as (select id, name from customers where id = 1 union all select c.id, concat(r.path, '/', name) from r join customers c on c.id = r.id + 1) select path from r",
       `select id from customers where id in (${Array.from({ length: 900 }, () => '?').join(', ')})`,
       `select concat(${Array.from({ length: 3000 }, (_, i) => `'${i}'`).join(', ')}), ${Array.from({ length: 150 }, () => 'id').join(' + ')} from customers`,
     ]) {
