@@ -66,6 +66,15 @@ const configSchema = z
         maxSqlLength: int(1).default(100000),
         maxParams: int(0, MAX_BIND_PARAMS).default(10000),
         maxJsonDepth: int(4, JSON_DEPTH_CAP).default(64),
+        // Validation cost (docs/security.md, "What validation may cost").
+        maxSqlTokens: int(1).default(50000),
+        maxSqlNodes: int(1).default(60000),
+        maxSetOperations: int(0).default(50),
+        maxTableReferences: int(1).default(128),
+        // What the database cannot bound (docs/security.md, "Statements the database cannot stop").
+        maxValueGrowth: int(1).default(1024),
+        maxPatternLength: int(1).default(100),
+        maxPadLength: int(1).default(4096),
       })
       .prefault({}),
     workers: z

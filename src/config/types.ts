@@ -137,6 +137,20 @@ export interface Limits {
   maxParams: number;
   /** Nesting of arrays/objects in a request body or in token claims (json-depth.ts). */
   maxJsonDepth: number;
+  /** Tokens of the client's SQL, counted before parsing. */
+  maxSqlTokens: number;
+  /** Nodes of the parsed statement. */
+  maxSqlNodes: number;
+  /** UNION/INTERSECT/EXCEPT in one statement. */
+  maxSetOperations: number;
+  /** Table references in one statement (each becomes a filtered view). */
+  maxTableReferences: number;
+  /** How many times larger than its largest input an expression's value may grow. */
+  maxValueGrowth: number;
+  /** Characters of a search string, pattern, character set or replacement. */
+  maxPatternLength: number;
+  /** Length a cast or a format width may pad a value to. */
+  maxPadLength: number;
 }
 
 export type TenantStatus = 'active' | 'suspended' | 'maintenance';

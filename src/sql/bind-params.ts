@@ -1,6 +1,8 @@
 import { SluiceError } from '../errors.js';
 import { resolveClaim } from '../permissions/claims.js';
-import type { CheckedStatement, ParamSlot, ParamSource } from './validator.js';
+import type { Limits } from '../config/types.js';
+import type { ShortValue } from './common/function-costs.js';
+import type { BoundedParams, CheckedStatement, ParamSlot, ParamSource } from './validator.js';
 
 /**
  * The final parameter list: the client's params, then the gateway's (claims/literals).
@@ -13,6 +15,7 @@ export function bindParams(checked: CheckedStatement, clientParams: unknown[], c
       `The SQL has ${checked.clientParamCount} placeholder(s) but ${clientParams.length} param(s) were sent`,
     );
   }
+  for (const group of checked.boundedParams ?? []) checkBounded(group, clientParams);
   if (checked.paramOrder) return checked.paramOrder.map((slot) => slotValue(slot, checked, clientParams, claims));
   if (checked.claimParams.length === 0) return clientParams;
   const out = clientParams.slice();
@@ -42,4 +45,34 @@ function slotValue(slot: ParamSlot, checked: CheckedStatement, clientParams: unk
   const value = gatewayValue(checked.claimParams[slot.index]!, claims);
   if (!slot.json) return value;
   return JSON.stringify(Array.isArray(value) ? value : [value]);
+}
+
+/** The bind-time checks of the short arguments a walk found (deduplicated). */
+export function boundedParams(shorts: readonly ShortValue[], limits: Pick<Limits, 'maxPatternLength'>): { boundedParams?: BoundedParams[] } {
+  const groups = new Map<string, BoundedParams>();
+  for (const s of shorts) {
+    const group = { params: [...s.params], fixed: s.fixed, max: limits.maxPatternLength };
+    groups.set(JSON.stringify(group), group);
+  }
+  return groups.size === 0 ? {} : { boundedParams: [...groups.values()] };
+}
+
+/** The length a param has as SQL text (what a pattern or search string is made of). */
+function textLength(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'string') return value.length;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value).length;
+  if (value instanceof Uint8Array) return value.byteLength;
+  return JSON.stringify(value)?.length ?? 0;
+}
+
+function checkBounded(group: BoundedParams, clientParams: unknown[]): void {
+  const length = group.params.reduce((n, i) => n + textLength(clientParams[i]), group.fixed);
+  if (length > group.max) {
+    const which = group.params.map((i) => i + 1).join(', ');
+    throw new SluiceError(
+      'ARGUMENT_TOO_LONG',
+      `Param(s) ${which} make a pattern, search string or replacement of ${length} characters; the limit is limits.maxPatternLength (${group.max})`,
+    );
+  }
 }

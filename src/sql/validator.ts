@@ -54,6 +54,18 @@ export interface CheckedStatement {
    * followed by the gateway's (Postgres `$n`).
    */
   paramOrder?: ParamSlot[];
+  /**
+   * Client params used as patterns, search strings or replacements (common/function-costs.ts):
+   * with `fixed` characters of literals around them, their values may be at most `max` characters.
+   */
+  boundedParams?: BoundedParams[];
+}
+
+export interface BoundedParams {
+  /** Client param indexes (0-based). */
+  params: number[];
+  fixed: number;
+  max: number;
 }
 
 export type ParamSlot = { kind: 'client'; index: number; max?: number } | { kind: 'gateway'; index: number; json?: boolean };

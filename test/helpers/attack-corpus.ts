@@ -34,6 +34,7 @@ const MACROS: Record<string, (n: number) => string> = {
   in_list: (n) => Array.from({ length: n }, (_, i) => String(i + 1)).join(', '),
   nested_or: nestedBool,
   nested_from: nestedFrom,
+  union_all: (n) => Array.from({ length: n }, () => 'union all select 1').join(' '),
 };
 
 export function expandSql(sql: string, vars: { schema: string; other: string }): string {

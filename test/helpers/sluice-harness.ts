@@ -7,8 +7,8 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { clientSchema } from './drizzle-schema.js';
 import { parseBody } from './raw-http.js';
 import { createPgFixture, type PgFixture } from './pg-fixture.js';
-import { testConfig, type ConfigOverrides } from './test-config.js';
-import { makeTokens, type TestTokens } from './tokens.js';
+import { memberPermissions, testConfig, type ConfigOverrides } from './test-config.js';
+import { makeTokens, TEST_JWT_SECRET, type TestTokens } from './tokens.js';
 
 export type ClientDb = PgRemoteDatabase<typeof clientSchema>;
 
@@ -63,7 +63,30 @@ export interface Sluice {
 
 /** Start an engine over an existing fixture schema (several engines may share one fixture). */
 export async function startSluice(schema: string, o: ConfigOverrides = {}): Promise<Sluice> {
-  const engine = createEngine(testConfig(schema, o), { logger: false });
+  return listen(testConfig(schema, o));
+}
+
+/**
+ * Start an engine over any one connection (a MariaDB URL, a SQLite file, …) as `main`, with the
+ * `member` role unless `permissions` says otherwise, rate limits off and logging silent.
+ */
+export async function startGateway(
+  connection: unknown,
+  o: { limits?: Record<string, unknown>; workers?: Record<string, unknown>; permissions?: unknown } = {},
+): Promise<Sluice> {
+  return listen({
+    server: { host: '127.0.0.1', port: 0 },
+    auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
+    connections: { main: connection },
+    limits: { rateLimitPerUser: 0, rateLimitPerIP: 0, ...o.limits },
+    workers: { threads: 2, ...o.workers },
+    logging: { level: 'silent' },
+    permissions: o.permissions ?? memberPermissions(),
+  });
+}
+
+async function listen(config: Record<string, unknown>): Promise<Sluice> {
+  const engine = createEngine(config, { logger: false });
   try {
     const { url } = await engine.listen({ host: '127.0.0.1', port: 0 });
     return { engine, url, close: () => engine.close() };

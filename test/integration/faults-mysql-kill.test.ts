@@ -12,21 +12,19 @@ import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mapMysqlError } from '../../src/drivers/mysql/mysql-errors.js';
-import { createEngine, type Engine } from '../../src/engine.js';
 import { outOfBounds, tally, type Answer } from '../helpers/answers.js';
 import { mixedWriteLoad, NAMES, readsOfBothTenants, trafficAlongside, writeAccounting, wrongReads } from '../helpers/fault-load.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { describeIfMysql } from '../helpers/services.js';
-import { post } from '../helpers/sluice-harness.js';
-import { memberPermissions } from '../helpers/test-config.js';
-import { makeTokens, TEST_JWT_SECRET, type TestTokens } from '../helpers/tokens.js';
+import { post, startGateway, type Sluice } from '../helpers/sluice-harness.js';
+import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 import { sleep, waitUntil } from '../helpers/wait-until.js';
 
 const UNAVAILABLE = { status: 503, code: 'DATABASE_UNAVAILABLE', retryAfter: '2' };
 
 describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
   let fx: MysqlFixture;
-  let engine: Engine;
+  let gateway: Sluice;
   let url: string;
   let tokens: TestTokens;
   let rowLock: mysql.Connection;
@@ -36,25 +34,14 @@ describeIfMysql('faults: MariaDB sessions killed mid-statement', () => {
     fx = await createMysqlFixture();
     rowLock = await fx.connect();
     tableLock = await fx.connect();
-    engine = createEngine(
-      {
-        server: { host: '127.0.0.1', port: 0 },
-        auth: { jwt: { secret: TEST_JWT_SECRET, algorithms: ['HS256'] } },
-        // 2 threads × 4 connections: the blocked statements leave room for the traffic alongside.
-        connections: { main: { url: fx.url, max: 4 } },
-        limits: { queryTimeout: 15_000, rateLimitPerUser: 0, rateLimitPerIP: 0 },
-        workers: { threads: 2 },
-        logging: { level: 'silent' },
-        permissions: memberPermissions(),
-      },
-      { logger: false },
-    );
-    ({ url } = await engine.listen({ host: '127.0.0.1', port: 0 }));
+    // 2 threads × 4 connections: the blocked statements leave room for the traffic alongside.
+    gateway = await startGateway({ url: fx.url, max: 4 }, { limits: { queryTimeout: 15_000 }, workers: { threads: 2 } });
+    url = gateway.url;
     tokens = await makeTokens();
   }, 30_000);
 
   afterAll(async () => {
-    await engine?.close();
+    await gateway?.close();
     await fx?.drop();
   }, 30_000);
 

@@ -37,6 +37,7 @@ describe('parseConfig', () => {
     });
     expect(c.limits).toEqual({
       queryTimeout: 30000, rateLimitPerUser: 200, rateLimitPerIP: 500, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, maxRelationDepth: 4, maxFilterNesting: 8, maxSqlLength: 100000, maxParams: 10000, maxJsonDepth: 64,
+      maxSqlTokens: 50000, maxSqlNodes: 60000, maxSetOperations: 50, maxTableReferences: 128, maxValueGrowth: 1024, maxPatternLength: 100, maxPadLength: 4096,
     });
     expect(c.workers.threads).toBeGreaterThanOrEqual(1);
     expect(c.workers.threads).toBeLessThanOrEqual(4);

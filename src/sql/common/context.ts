@@ -8,6 +8,8 @@ import type { EmitDialect } from './emit.js';
 import type { ConvertOptions } from './from-parser.js';
 import type { Expr } from './ir.js';
 import type { PlaceholderSyntax } from './placeholders.js';
+import type { CostContext, FunctionCost, ShortValue } from './function-costs.js';
+import { SELF, type Growth } from './value-growth.js';
 
 export interface DialectSpec extends EmitDialect {
   /** node-sql-parser grammar. */
@@ -16,6 +18,10 @@ export interface DialectSpec extends EmitDialect {
   convert: ConvertOptions;
   /** Built-in functions a statement may call (lower case). */
   functions: ReadonlySet<string>;
+  /** What each function costs (function-costs.ts); absent: 'sum'. */
+  costs: Readonly<Record<string, FunctionCost>>;
+  /** Cast types that pad to their length (MySQL BINARY(n)): n ≤ limits.maxPadLength. */
+  paddedCasts: ReadonlySet<string>;
   /** Tables no permission can open (system schemas, catalogs). */
   blockedTable(schema: string, table: string): boolean;
   /** `column IN <claim array>`: the param is bound as a JSON array. */
@@ -51,6 +57,8 @@ export interface CteFrame {
   readonly names: readonly string[];
   /** The names that mean the CTE where the walk is now (see withClause in query.ts). */
   readonly visible: ReadonlySet<string>;
+  /** The growth of each CTE's values once its body is walked (value-growth.ts). */
+  readonly growth: ReadonlyMap<string, Growth>;
   /** One of the list's CTE bodies is being walked. */
   inBody: boolean;
 }
@@ -60,7 +68,7 @@ export interface GatewayParam {
   json: boolean;
 }
 
-export interface Ctx {
+export interface Ctx extends CostContext {
   readonly spec: DialectSpec;
   readonly perms: RolePermissions;
   readonly schema: string;
@@ -84,6 +92,12 @@ export interface Ctx {
   locks: boolean;
   /** Edits that turn the rewrite into its fenced form; run only after the fast form was printed. */
   readonly fences: (() => void)[];
+  /** The growth of every walked expression and query (value-growth.ts). */
+  readonly growth: WeakMap<object, Growth>;
+  /** Client parameters whose length is checked when bound (patterns, search strings). */
+  readonly bounded: ShortValue[];
+  /** FROM items walked so far (limits.maxTableReferences). */
+  tableRefs: number;
 }
 
 export function refuse(code: ErrorCode, message: string): never {
@@ -107,6 +121,15 @@ export function addParam(ctx: Ctx, source: ParamSource, json = false): Expr {
  * - inside a CTE body, MariaDB does not look past the body's own WITH list (cteBodiesSeeOuterCtes):
  *   a name of an outer list's CTE is refused there, since MariaDB would read the table.
  */
+/** The growth of a CTE's values (isCte said the name means it); SELF while its body is being walked. */
+export function cteGrowth(ctx: Ctx, name: string): Growth {
+  for (let i = ctx.ctes.length - 1; i >= 0; i--) {
+    const frame = ctx.ctes[i]!;
+    if (frame.names.includes(name)) return frame.growth.get(name) ?? SELF;
+  }
+  return SELF;
+}
+
 export function isCte(ctx: Ctx, name: string): boolean {
   const lower = name.toLowerCase();
   let sealed = false;

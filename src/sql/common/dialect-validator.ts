@@ -19,6 +19,8 @@ import { namePlaceholders } from './placeholders.js';
 import { selectBody } from './query.js';
 import { splitUpsert } from './upsert-split.js';
 import { markDistinctAggregates } from './aggregate-distinct.js';
+import { checkParsedSize, checkSqlText, type ScanSyntax } from './statement-size.js';
+import { boundedParams } from '../bind-params.js';
 
 interface SqlParser {
   astify(sql: string, opt: { database: string }): unknown;
@@ -132,6 +134,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
   const functions = new Set([...spec.functions, ...config.sql.allowFunctions.map((f) => f.toLowerCase())]);
   const clientConverter = new Converter(spec.convert, false);
   const outputConverter = new Converter(spec.convert, true);
+  const scan: ScanSyntax = { postgres: false, hashComments: spec.placeholders.hashComments, bracketIdentifiers: spec.placeholders.bracketIdentifiers };
 
   /** Print `stmt`, proving first that our output, read back by the parser, is exactly the tree we checked. */
   function faithful(stmt: Statement): Emitted {
@@ -148,9 +151,12 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
     if (!role) throw new SluiceError('ROLE_NOT_ALLOWED', `The role "${input.role}" has no permissions on connection "${connection}"`);
     if (input.sql.length > config.limits.maxSqlLength) throw new SluiceError('SQL_TOO_LONG');
     if (input.typings && input.typings.some((t) => t !== 'none')) throw new SluiceError('INVALID_TYPING', 'Parameter typings are a Postgres feature');
+    // Parsing is most of the cost here (node-sql-parser): bound the text before it.
+    checkSqlText(input.sql, scan, config.limits);
     const named = namePlaceholders(input.sql, spec.placeholders);
     if (named.count > config.limits.maxParams) throw new SluiceError('TOO_MANY_PARAMS');
     const stmt = parseOne(spec, named.sql, clientConverter);
+    checkParsedSize(stmt, (node) => node.setOp !== undefined, config.limits);
     const ctx: Ctx = {
       spec,
       perms: role,
@@ -170,6 +176,12 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       insertValues: undefined,
       locks: false,
       fences: [],
+      growth: new WeakMap(),
+      bounded: [],
+      tableRefs: 0,
+      bound(short) {
+        ctx.bounded.push(short);
+      },
     };
     const rewritten = rewrite(stmt, ctx);
     const out = faithful(stmt);
@@ -192,6 +204,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       tables: [...ctx.tables],
       rowCapped: rewritten.rowCapped,
       ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.action === 'update') && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
+      ...boundedParams(ctx.bounded, config.limits),
     };
   }
 

@@ -7,9 +7,13 @@
  */
 import type { CompiledTable } from '../../permissions/model.js';
 import { checkColumnRef, newScope, type Scope } from './scope.js';
-import { isCte, refuse, type Ctx } from './context.js';
+import { cteGrowth, isCte, refuse, type Ctx } from './context.js';
+import { exprGrowth, growthOf } from './expr-growth.js';
 import { filterExpr } from './filter.js';
+import { refuseNeverAllowed } from './function-costs.js';
 import { col, type Expr, type FromItem, type OrderItem, type Select } from './ir.js';
+import { countTableReference } from './statement-size.js';
+import { checkGrowth, checkRecursiveGrowth, finishedRecursion, max, type Growth } from './value-growth.js';
 
 /** The alias of the base table inside a rewritten view; unreachable from the client's SQL. */
 export const INNER_ALIAS = 'sluice_t';
@@ -67,17 +71,18 @@ function withScope<T>(ctx: Ctx, scope: Scope | null, fn: () => T): T {
 }
 
 function fromItem(item: FromItem, ctx: Ctx, scope: Scope, outer: Scope | null): FromItem {
+  ctx.tableRefs = countTableReference(ctx.tableRefs, ctx.limits);
   let out = item;
   if (item.k === 'table') {
-    if (item.db === undefined && isCte(ctx, item.name)) scope.items.push({ name: item.as ?? item.name, columns: null });
+    if (item.db === undefined && isCte(ctx, item.name)) scope.items.push({ name: item.as ?? item.name, columns: null, growth: cteGrowth(ctx, item.name) });
     else out = tableView(item, ctx, scope);
   } else if (item.k === 'derived') {
     if (item.as === undefined) refuse('CONSTRUCT_NOT_ALLOWED', 'A derived table needs an alias');
     const columns = withScope(ctx, ctx.scope, () => subquery(item.q, ctx, item.lateral ? scope : outer));
-    scope.items.push({ name: item.as, columns });
+    scope.items.push({ name: item.as, columns, growth: growthOf(ctx, item.q) });
   } else {
     withScope(ctx, outer, () => expr(item.fn, ctx));
-    scope.items.push({ name: item.as ?? item.fn.name, columns: null });
+    scope.items.push({ name: item.as ?? item.fn.name, columns: null, growth: growthOf(ctx, item.fn) });
   }
   if (item.on) item.on = withScope(ctx, scope, () => expr(item.on!, ctx));
   return out;
@@ -117,6 +122,7 @@ function selectCore(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<strin
     if (s.offset) s.offset = expr(s.offset, ctx);
     if (s.lock) ctx.locks = true;
     ctx.aliases.pop();
+    ctx.growth.set(s, max(s.columns.map((c) => growthOf(ctx, c.e))));
     return outputColumns(s, scope);
   });
 }
@@ -127,7 +133,8 @@ function withClause(s: Select, ctx: Ctx): void {
   // RECURSIVE makes every CTE visible in every body; otherwise a CTE sees only the ones before
   // it — never itself, where its own name still means the (filtered, qualified) table (isCte).
   if (s.with.recursive) for (const c of s.with.ctes) visible.add(c.name);
-  const frame = { names: s.with.ctes.map((c) => c.name), visible, inBody: false };
+  const growth = new Map<string, Growth>();
+  const frame = { names: s.with.ctes.map((c) => c.name), visible, growth, inBody: false };
   ctx.ctes.push(frame);
   for (const cte of s.with.ctes) {
     frame.inBody = true;
@@ -137,19 +144,28 @@ function withClause(s: Select, ctx: Ctx): void {
       frame.inBody = false;
     }
     visible.add(cte.name);
+    const g = growthOf(ctx, cte.q);
+    checkRecursiveGrowth(g, cte.name);
+    // A finished recursive CTE's rows are like stored values: an iteration may add to a row (time
+    // bounds how often), never multiply it. Databases refuse a recursive reference inside a
+    // subquery, so `self` here is this list's own recursion.
+    growth.set(cte.name, s.with.recursive ? finishedRecursion(g) : g);
   }
 }
 
-/** A SELECT (and the rest of its set-operation chain) at the current depth. */
+/** A SELECT (and the rest of its set-operation chain) at the current depth; its output's growth is recorded for `s`. */
 export function selectBody(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<string> | null {
   const ctesBefore = ctx.ctes.length;
   try {
     withClause(s, ctx);
     const columns = selectCore(s, ctx, outer);
+    const arms = [growthOf(ctx, s)];
     for (let next = s.setOp?.next; next; next = next.setOp?.next) {
       if (next.with) refuse('CONSTRUCT_NOT_ALLOWED', 'WITH inside a set operation is not allowed');
       selectCore(next, ctx, outer);
+      arms.push(growthOf(ctx, next));
     }
+    ctx.growth.set(s, max(arms));
     return s.setOp ? null : columns;
   } finally {
     ctx.ctes.length = ctesBefore;
@@ -182,6 +198,7 @@ function checkFunction(e: Expr & { k: 'fn' }, ctx: Ctx): void {
     if (allowed !== null && !allowed.has(arg.name)) refuse('COLUMN_NOT_ALLOWED', `The role may not use values(${arg.name})`);
     return;
   }
+  refuseNeverAllowed(ctx.spec.costs, e.name);
   if (!ctx.functions.has(e.name)) refuse('FUNCTION_NOT_ALLOWED', `Function ${e.name} is not allowed`);
 }
 
@@ -277,7 +294,9 @@ export function expr(e: Expr, ctx: Ctx): Expr {
   const savedParent = ctx.boolParent;
   ctx.boolParent = op;
   try {
-    return walk(e, ctx);
+    const out = walk(e, ctx);
+    ctx.growth.set(out, checkGrowth(exprGrowth(out, ctx), ctx.limits.maxValueGrowth, 'The expression'));
+    return out;
   } finally {
     ctx.exprDepth--;
     ctx.boolParent = savedParent;

@@ -8,6 +8,7 @@
  */
 import { allows, type ColumnSet } from '../../permissions/model.js';
 import { refuse } from './context.js';
+import { asInput, ATOM, max, times, type Growth } from './value-growth.js';
 
 export interface ScopeItem {
   /** The name the item goes by (alias, or table/CTE/function name). */
@@ -20,6 +21,8 @@ export interface ScopeItem {
   excluded?: ColumnSet;
   /** Set for a rewritten table: `columns` is exactly what the view exposes. */
   view?: string;
+  /** How large its values may be (value-growth.ts); absent: stored values (one unit). */
+  growth?: Growth;
 }
 
 export interface Scope {
@@ -102,4 +105,29 @@ export function checkColumnRef(scope: Scope | null, names: string[], star: boole
   // RETURNING's old/new), MySQL/SQLite as another database's table. We cannot see through that
   // next to a DML target, so refuse.
   refuse('COLUMN_NOT_ALLOWED', `Cannot verify the reference ${[...names, ...(star ? ['*'] : [])].join('.')}`);
+}
+
+/**
+ * How large the value a column reference reads may be: the item it names (a whole row is quoted
+ * field by field, so twice that); for a bare column, resolved as the database does — the
+ * innermost level where an item is known to have it, else every item there whose columns are
+ * unknown (were two to have it, the database would refuse the name as ambiguous).
+ */
+export function refGrowth(scope: Scope | null, names: readonly string[], star: boolean): Growth {
+  const of = (item: ScopeItem): Growth => (item.growth ? asInput(item.growth) : ATOM);
+  if (names.length >= 2 || (names.length === 1 && star)) {
+    const item = findItem(scope, names[names.length - (star ? 1 : 2)]!);
+    return item ? of(item) : ATOM;
+  }
+  if (star) return scope && scope.items.length > 0 ? max(scope.items.map(of)) : ATOM;
+  const name = names[0]!;
+  const unknown: Growth[] = [];
+  for (let s = scope; s; s = s.parent) {
+    const known = s.items.filter((i) => i.columns?.has(name));
+    const whole = s.items.filter((i) => i.name === name).map((i) => times(of(i), 2));
+    // Unknown items of inner levels may still have it; those of this level would make it ambiguous.
+    if (known.length > 0 || whole.length > 0) return max([...unknown, ...known.map(of), ...whole]);
+    unknown.push(...s.items.filter((i) => i.columns === null).map(of));
+  }
+  return unknown.length === 0 ? ATOM : max(unknown);
 }

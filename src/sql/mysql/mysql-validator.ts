@@ -8,6 +8,7 @@ import type { DialectSpec } from '../common/context.js';
 import { createDialectValidator } from '../common/dialect-validator.js';
 import type { CachedValidator } from '../validator.js';
 import { MYSQL_CAST_TYPES, MYSQL_FUNCTIONS, MYSQL_SYSTEM_SCHEMAS } from './allowlists.js';
+import { MYSQL_FUNCTION_COSTS } from './function-costs.js';
 
 export const MYSQL_DIALECT: DialectSpec = {
   parserDatabase: 'mariadb',
@@ -20,6 +21,9 @@ export const MYSQL_DIALECT: DialectSpec = {
     returning: new Set(['insert', 'delete']),
   },
   functions: MYSQL_FUNCTIONS,
+  costs: MYSQL_FUNCTION_COSTS,
+  // BINARY(n) pads with zero bytes; CHAR(n) only truncates.
+  paddedCasts: new Set(['BINARY']),
   quoteIdent: (name) => `\`${name.replaceAll('`', '``')}\``,
   blockedTable: (schema) => MYSQL_SYSTEM_SCHEMAS.has(schema.toLowerCase()),
   // JSON_CONTAINS('[1,2]', JSON_ARRAY(col)): MariaDB has no MEMBER OF.

@@ -6,6 +6,8 @@ import type { ParamSource } from '../validator.js';
 import type { Body } from './ast.js';
 import type { ParamSink } from './filter-ast.js';
 import type { Scope } from '../common/scope.js';
+import type { CostContext, ShortValue } from '../common/function-costs.js';
+import { SELF, type Growth } from '../common/value-growth.js';
 
 export interface WalkOptions {
   limits: Limits;
@@ -13,7 +15,7 @@ export interface WalkOptions {
   types: ReadonlySet<string>;
 }
 
-export interface Ctx extends ParamSink {
+export interface Ctx extends ParamSink, CostContext {
   readonly perms: RolePermissions;
   readonly schema: string;
   readonly opts: WalkOptions;
@@ -25,8 +27,17 @@ export interface Ctx extends ParamSink {
   maxClientParam: number;
   readonly tables: Set<string>;
   scope: Scope | null;
-  /** CTE names visible here, innermost last. */
-  ctes: ReadonlySet<string>[];
+  /**
+   * CTE names visible here, innermost last, with the growth of their values (common/value-growth.ts);
+   * undefined while the CTE's own body, or an earlier one of a RECURSIVE list, is being walked.
+   */
+  ctes: ReadonlyMap<string, Growth | undefined>[];
+  /** The growth of every walked expression and query node. */
+  readonly growth: WeakMap<object, Growth>;
+  /** Client parameters whose length is checked when bound (patterns, search strings). */
+  readonly bounded: ShortValue[];
+  /** Table references walked so far (limits.maxTableReferences). */
+  tableRefs: number;
   relDepth: number;
   boolDepth: number;
   exprDepth: number;
@@ -53,6 +64,9 @@ export function createCtx(perms: RolePermissions, schema: string, opts: WalkOpti
     tables: new Set(),
     scope: null,
     ctes: [],
+    growth: new WeakMap(),
+    bounded: [],
+    tableRefs: 0,
     relDepth: 0,
     boolDepth: 0,
     exprDepth: 0,
@@ -62,6 +76,10 @@ export function createCtx(perms: RolePermissions, schema: string, opts: WalkOpti
       ctx.claimParams.push(source);
       ctx.gatewayRefs.push(body);
       return { ParamRef: body };
+    },
+    limits: opts.limits,
+    bound(short) {
+      ctx.bounded.push(short);
     },
   };
   return ctx;
@@ -84,4 +102,13 @@ export function onlyKeys(type: string, body: Body, allowed: ReadonlySet<string>)
 export function isCte(ctx: Ctx, name: string): boolean {
   for (let i = ctx.ctes.length - 1; i >= 0; i--) if (ctx.ctes[i]!.has(name)) return true;
   return false;
+}
+
+/** The growth of a visible CTE's values; SELF for one whose body is still being walked (a recursive reference). */
+export function cteGrowth(ctx: Ctx, name: string): Growth {
+  for (let i = ctx.ctes.length - 1; i >= 0; i--) {
+    const level = ctx.ctes[i]!;
+    if (level.has(name)) return level.get(name) ?? SELF;
+  }
+  return SELF;
 }

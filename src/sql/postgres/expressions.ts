@@ -6,9 +6,11 @@
 import { bodyOf, nodeType, typeCast, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { BUILTIN_TYPES, OPERATORS, SQL_VALUE_FUNCTIONS } from './allowlists.js';
-import { checkColumnRef } from '../common/scope.js';
+import { checkColumnRef, refGrowth } from '../common/scope.js';
+import { ATOM, checkGrowth, LITERAL, max, sum, times, type Growth } from '../common/value-growth.js';
 import { parsedTypeName } from './parser.js';
 import { subquery } from './select.js';
+import { callGrowth, castGrowth, growthOf, operatorGrowth, refuseAmplifier } from './growth.js';
 
 /** Deep expressions are refused before they can exhaust the stack (ours, the deparser's, the server's). */
 const MAX_EXPR_DEPTH = 200;
@@ -23,6 +25,8 @@ interface Spec {
   plain?: readonly string[];
   /** Extra checks/rewrites, run before the fields are walked. */
   check?: Handler;
+  /** How large the value may be (common/value-growth.ts), once the fields are walked; default: the sum of the fields'. */
+  growth?: (body: Body, ctx: Ctx) => Growth;
 }
 
 function stringList(value: unknown): string[] {
@@ -51,7 +55,7 @@ export function checkFunctionName(funcname: unknown, ctx: Ctx): string {
   return name;
 }
 
-export function checkTypeName(typeName: unknown, ctx: Ctx): void {
+export function checkTypeName(typeName: unknown, ctx: Ctx): string {
   const t = typeName as Body;
   onlyKeys('TypeName', t, new Set(['names', 'typmods', 'typemod', 'arrayBounds', 'location']));
   const parts = stringList(t.names);
@@ -63,6 +67,7 @@ export function checkTypeName(typeName: unknown, ctx: Ctx): void {
   for (const m of (t.typmods as Node[] | undefined) ?? []) {
     if (nodeType(m) !== 'A_Const') refuse('CONSTRUCT_NOT_ALLOWED', 'Type modifiers must be constants');
   }
+  return name;
 }
 
 const A_EXPR_KINDS = new Set([
@@ -73,7 +78,7 @@ const A_EXPR_KINDS = new Set([
 const SUBLINK_TYPES = new Set(['EXISTS_SUBLINK', 'ALL_SUBLINK', 'ANY_SUBLINK', 'EXPR_SUBLINK', 'ARRAY_SUBLINK']);
 
 const SPECS: Record<string, Spec> = {
-  A_Const: { plain: ['ival', 'fval', 'sval', 'boolval', 'bsval', 'isnull', 'location'] },
+  A_Const: { plain: ['ival', 'fval', 'sval', 'boolval', 'bsval', 'isnull', 'location'], growth: () => LITERAL },
   ParamRef: {
     plain: ['number', 'location'],
     check(body, ctx) {
@@ -100,6 +105,11 @@ const SPECS: Record<string, Spec> = {
       if (names.length > 3) refuse('CONSTRUCT_NOT_ALLOWED', 'Cross-database references are not allowed');
       checkColumnRef(ctx.scope, names, star);
     },
+    growth(body, ctx) {
+      const fields = body.fields as Node[];
+      const star = nodeType(fields[fields.length - 1]) === 'A_Star';
+      return refGrowth(ctx.scope, fields.filter((f) => nodeType(f) === 'String').map((f) => bodyOf(f).sval as string), star);
+    },
   },
   A_Expr: {
     expr: ['lexpr'],
@@ -113,9 +123,12 @@ const SPECS: Record<string, Spec> = {
       if (Array.isArray(r)) body.rexpr = r.map((n) => expr(n as Node, ctx));
       else if (r !== undefined) body.rexpr = expr(r as Node, ctx);
     },
+    growth: operatorGrowth,
   },
-  List: { list: ['items'] },
+  // IN (…) and BETWEEN lists: separate values, never one.
+  List: { list: ['items'], growth: (body, ctx) => max(((body.items as Node[] | undefined) ?? []).map((n) => growthOf(ctx, n))) },
   BoolExpr: {
+    growth: () => ATOM,
     plain: ['boolop', 'args', 'location'],
     check(body, ctx) {
       ctx.boolDepth++;
@@ -129,16 +142,18 @@ const SPECS: Record<string, Spec> = {
       }
     },
   },
-  NullTest: { expr: ['arg'], plain: ['nulltesttype', 'argisrow', 'location'] },
-  BooleanTest: { expr: ['arg'], plain: ['booltesttype', 'location'] },
+  NullTest: { expr: ['arg'], plain: ['nulltesttype', 'argisrow', 'location'], growth: () => ATOM },
+  BooleanTest: { expr: ['arg'], plain: ['booltesttype', 'location'], growth: () => ATOM },
   FuncCall: {
     expr: ['agg_filter'],
     list: ['args', 'agg_order'],
     plain: ['funcname', 'over', 'agg_within_group', 'agg_star', 'agg_distinct', 'func_variadic', 'funcformat', 'location'],
     check(body, ctx) {
+      refuseAmplifier(body.funcname);
       checkFunctionName(body.funcname, ctx);
       if (body.over !== undefined) windowDef(body.over as Body, ctx);
     },
+    growth: callGrowth,
   },
   NamedArgExpr: { expr: ['arg'], plain: ['name', 'argnumber', 'location'] },
   TypeCast: {
@@ -147,17 +162,33 @@ const SPECS: Record<string, Spec> = {
     check(body, ctx) {
       checkTypeName(body.typeName, ctx);
     },
+    growth: castGrowth,
   },
-  CaseExpr: { expr: ['arg', 'defresult'], list: ['args'], plain: ['location'] },
-  CaseWhen: { expr: ['expr', 'result'], plain: ['location'] },
-  CoalesceExpr: { list: ['args'], plain: ['location'] },
-  MinMaxExpr: { list: ['args'], plain: ['op', 'location'] },
-  NullIfExpr: { list: ['args'], plain: ['location'] },
-  A_ArrayExpr: { list: ['elements'], plain: ['location', 'list_start', 'list_end'] },
-  A_Indirection: { expr: ['arg'], list: ['indirection'] },
-  A_Indices: { expr: ['lidx', 'uidx'], plain: ['is_slice'] },
+  // A choice: the largest result, never the conditions.
+  CaseExpr: {
+    expr: ['arg', 'defresult'],
+    list: ['args'],
+    plain: ['location'],
+    growth: (body, ctx) => max([...(body.args as Node[]), ...(body.defresult ? [body.defresult as Node] : [])].map((n) => growthOf(ctx, n))),
+  },
+  CaseWhen: { expr: ['expr', 'result'], plain: ['location'], growth: (body, ctx) => growthOf(ctx, body.result) },
+  CoalesceExpr: { list: ['args'], plain: ['location'], growth: (body, ctx) => max((body.args as Node[]).map((n) => growthOf(ctx, n))) },
+  MinMaxExpr: { list: ['args'], plain: ['op', 'location'], growth: (body, ctx) => max((body.args as Node[]).map((n) => growthOf(ctx, n))) },
+  NullIfExpr: { list: ['args'], plain: ['location'], growth: (body, ctx) => growthOf(ctx, (body.args as Node[])[0]) },
+  // Array and row values print their elements quoted and escaped: up to twice as long.
+  A_ArrayExpr: {
+    list: ['elements'],
+    plain: ['location', 'list_start', 'list_end'],
+    growth: (body, ctx) => times(sum(((body.elements as Node[] | undefined) ?? []).map((n) => growthOf(ctx, n))), 2),
+  },
+  A_Indirection: { expr: ['arg'], list: ['indirection'], growth: (body, ctx) => growthOf(ctx, body.arg) },
+  A_Indices: { expr: ['lidx', 'uidx'], plain: ['is_slice'], growth: () => ATOM },
   String: { plain: ['sval'] }, // field selection inside A_Indirection
-  RowExpr: { list: ['args'], plain: ['row_format', 'colnames', 'location'] },
+  RowExpr: {
+    list: ['args'],
+    plain: ['row_format', 'colnames', 'location'],
+    growth: (body, ctx) => times(sum(((body.args as Node[] | undefined) ?? []).map((n) => growthOf(ctx, n))), 2),
+  },
   SQLValueFunction: {
     plain: ['op', 'typmod', 'location'],
     check(body) {
@@ -174,7 +205,7 @@ const SPECS: Record<string, Spec> = {
   },
   SetToDefault: { plain: ['location'] },
   GroupingSet: { list: ['content'], plain: ['kind', 'location'] },
-  GroupingFunc: { list: ['args'], plain: ['location'] },
+  GroupingFunc: { list: ['args'], plain: ['location'], growth: () => ATOM },
   SortBy: {
     expr: ['node'],
     plain: ['sortby_dir', 'sortby_nulls', 'useOp', 'location'],
@@ -189,6 +220,11 @@ const SPECS: Record<string, Spec> = {
       if (!SUBLINK_TYPES.has(body.subLinkType as string)) refuse('CONSTRUCT_NOT_ALLOWED', `${String(body.subLinkType)} is not allowed`);
       if (body.operName !== undefined) checkOperator(body.operName);
       subquery(body.subselect as Node, ctx, ctx.scope);
+    },
+    growth(body, ctx) {
+      const type = body.subLinkType as string;
+      if (type === 'EXPR_SUBLINK') return growthOf(ctx, body.subselect);
+      return type === 'ARRAY_SUBLINK' ? times(growthOf(ctx, body.subselect), 2) : ATOM;
     },
   },
 };
@@ -221,10 +257,21 @@ export function expr(node: Node, ctx: Ctx): Node {
     const replacement = spec.check?.(body, ctx);
     for (const f of spec.expr ?? []) if (body[f] !== undefined) body[f] = expr(body[f] as Node, ctx);
     for (const f of spec.list ?? []) if (body[f] !== undefined) body[f] = exprList(body[f], ctx);
-    return replacement ?? node;
+    const out = replacement ?? node;
+    const growth = spec.growth ? spec.growth(body, ctx) : fieldsGrowth(spec, body, ctx);
+    ctx.growth.set(out, checkGrowth(growth, ctx.opts.limits.maxValueGrowth, 'The expression'));
+    return out;
   } finally {
     ctx.exprDepth--;
   }
+}
+
+/** The default: at most the sum of what the fields hold. */
+function fieldsGrowth(spec: Spec, body: Body, ctx: Ctx): Growth {
+  const parts: Growth[] = [];
+  for (const f of spec.expr ?? []) if (body[f] !== undefined) parts.push(growthOf(ctx, body[f]));
+  for (const f of spec.list ?? []) for (const n of (body[f] as Node[] | undefined) ?? []) parts.push(growthOf(ctx, n));
+  return sum(parts);
 }
 
 export function exprList(list: unknown, ctx: Ctx): Node[] {

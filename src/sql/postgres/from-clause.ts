@@ -5,10 +5,13 @@
  * columns of permitted rows. Postgres flattens such subqueries, so plans stay as good.
  */
 import { nodeType, rangeVar, resTarget, columnRef, star, type Body, type Node } from './ast.js';
-import { isCte, onlyKeys, refuse, type Ctx } from './context.js';
+import { cteGrowth, isCte, onlyKeys, refuse, type Ctx } from './context.js';
 import { checkFunctionName, expr } from './expressions.js';
 import { filterToAst } from './filter-ast.js';
+import { growthOf } from './growth.js';
 import { newScope, type Scope, type ScopeItem } from '../common/scope.js';
+import { countTableReference } from '../common/statement-size.js';
+import { ATOM, max, sum, type Growth } from '../common/value-growth.js';
 import { subquery } from './select.js';
 import type { CompiledTable } from '../../permissions/model.js';
 
@@ -67,6 +70,7 @@ function rangeFunction(body: Body, ctx: Ctx, scope: Scope): Node {
   onlyKeys('RangeFunction', body, new Set(['lateral', 'ordinality', 'is_rowsfrom', 'functions', 'alias', 'coldeflist']));
   if (body.coldeflist) refuse('CONSTRUCT_NOT_ALLOWED', 'Column definition lists are not allowed');
   let firstName = '';
+  const calls: Node[] = [];
   for (const pair of body.functions as Node[]) {
     const items = (pair.List?.items as Node[] | undefined) ?? [];
     const call = items[0];
@@ -74,9 +78,10 @@ function rangeFunction(body: Body, ctx: Ctx, scope: Scope): Node {
     if (items[1] && Object.keys(items[1]).length > 0) refuse('CONSTRUCT_NOT_ALLOWED', 'Column definition lists are not allowed');
     firstName ||= checkFunctionName(call.FuncCall!.funcname, ctx);
     items[0] = expr(call, ctx);
+    calls.push(items[0]);
   }
   const alias = aliasOf(body);
-  scope.items.push({ name: alias.name ?? firstName, columns: alias.colnames ?? null });
+  scope.items.push({ name: alias.name ?? firstName, columns: alias.colnames ?? null, growth: sum(calls.map((c) => growthOf(ctx, c))) });
   return { RangeFunction: body };
 }
 
@@ -98,7 +103,10 @@ function join(body: Body, ctx: Ctx, scope: Scope, outer: Scope | null): Node {
     }
   }
   if (body.join_using_alias) aliasOf({ alias: body.join_using_alias });
-  if (alias.name) scope.items.push({ name: alias.name, columns: alias.colnames ?? null });
+  if (alias.name) {
+    const joined = inner.items.slice(scope.items.length).map((i) => i.growth ?? ATOM);
+    scope.items.push({ name: alias.name, columns: alias.colnames ?? null, growth: max(joined) });
+  }
   return { JoinExpr: body };
 }
 
@@ -109,12 +117,13 @@ function join(body: Body, ctx: Ctx, scope: Scope, outer: Scope | null): Node {
 export function fromItem(node: Node, ctx: Ctx, scope: Scope, outer: Scope | null): Node {
   const type = nodeType(node);
   const body = type ? node[type]! : {};
+  if (type !== 'JoinExpr') ctx.tableRefs = countTableReference(ctx.tableRefs, ctx.opts.limits);
   switch (type) {
     case 'RangeVar': {
       if (body.schemaname === undefined && isCte(ctx, body.relname as string)) {
         onlyKeys('RangeVar', body, new Set(['relname', 'inh', 'relpersistence', 'alias', 'location']));
         const alias = aliasOf(body);
-        const item: ScopeItem = { name: alias.name ?? (body.relname as string), columns: alias.colnames ?? null };
+        const item: ScopeItem = { name: alias.name ?? (body.relname as string), columns: alias.colnames ?? null, growth: cteGrowth(ctx, body.relname as string) };
         scope.items.push(item);
         return node;
       }
@@ -124,13 +133,14 @@ export function fromItem(node: Node, ctx: Ctx, scope: Scope, outer: Scope | null
     case 'RangeSubselect': {
       onlyKeys('RangeSubselect', body, new Set(['lateral', 'subquery', 'alias']));
       const saved = ctx.scope;
+      let growth: Growth;
       try {
-        subquery(body.subquery as Node, ctx, body.lateral === true ? scope : outer);
+        growth = subquery(body.subquery as Node, ctx, body.lateral === true ? scope : outer);
       } finally {
         ctx.scope = saved;
       }
       const alias = aliasOf(body);
-      if (alias.name) scope.items.push({ name: alias.name, columns: alias.colnames ?? null });
+      if (alias.name) scope.items.push({ name: alias.name, columns: alias.colnames ?? null, growth });
       return node;
     }
     case 'RangeFunction':

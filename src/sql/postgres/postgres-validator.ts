@@ -14,6 +14,10 @@ import { BUILTIN_FUNCTIONS, TYPING_CASTS } from './allowlists.js';
 import { createCtx, numberGatewayParams, type WalkOptions } from './context.js';
 import { parsePostgres } from './parser.js';
 import { rewriteStatement } from './rewrite.js';
+import { checkParsedSize, checkSqlText, type ScanSyntax } from '../common/statement-size.js';
+import { boundedParams } from '../bind-params.js';
+
+const SCAN: ScanSyntax = { postgres: true, hashComments: false, bracketIdentifiers: false };
 
 export type { CachedValidator } from '../validator.js';
 
@@ -24,9 +28,19 @@ function typingCasts(typings: string[] | undefined): (string | null)[] {
   });
 }
 
+function deparse(stmt: Node, version: number): string {
+  try {
+    return deparseSync({ version, stmts: [{ stmt }] } as never, { pretty: false });
+  } catch (e) {
+    // The deparser recurses per nesting level; whatever else it cannot print, we cannot send.
+    if (e instanceof RangeError || /call stack/i.test(String(e))) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
+    throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten');
+  }
+}
+
 /** Deparse, then prove the text parses back to exactly the AST we checked. */
 function faithfulSql(stmt: Node, version: number): string {
-  const sql = deparseSync({ version, stmts: [{ stmt }] } as never, { pretty: false });
+  const sql = deparse(stmt, version);
   const again = parsePostgres(sql);
   if (JSON.stringify(canonical(again.stmts.map((s) => s.stmt))) !== JSON.stringify(canonical([stmt]))) {
     throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
@@ -46,7 +60,9 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
     const role = perms.role(input.role);
     if (!role) throw new SluiceError('ROLE_NOT_ALLOWED', `The role "${input.role}" has no permissions on connection "${connection}"`);
     if (input.sql.length > config.limits.maxSqlLength) throw new SluiceError('SQL_TOO_LONG');
+    checkSqlText(input.sql, SCAN, config.limits);
     const parsed = parsePostgres(input.sql);
+    checkParsedSize(parsed.stmts, (node) => typeof node.op === 'string' && node.op !== 'SETOP_NONE', config.limits);
     if (parsed.stmts.length !== 1) {
       throw new SluiceError(parsed.stmts.length === 0 ? 'SQL_PARSE_ERROR' : 'STATEMENT_NOT_ALLOWED', parsed.stmts.length === 0 ? 'The SQL is empty' : 'Exactly one statement is allowed');
     }
@@ -66,6 +82,7 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
       claimParams: ctx.claimParams,
       tables: [...ctx.tables],
       rowCapped: rewritten.rowCapped,
+      ...boundedParams(ctx.bounded, config.limits),
     };
   }
 

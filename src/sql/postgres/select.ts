@@ -5,7 +5,9 @@ import { nodeType, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { expr, exprList, windowDef } from './expressions.js';
 import { fromItem } from './from-clause.js';
+import { growthOf } from './growth.js';
 import { newScope, type Scope } from '../common/scope.js';
+import { checkRecursiveGrowth, finishedRecursion, max, type Growth } from '../common/value-growth.js';
 
 const SELECT_KEYS = new Set([
   'distinctClause', 'targetList', 'fromClause', 'whereClause', 'groupClause', 'groupDistinct', 'havingClause',
@@ -25,7 +27,7 @@ function targetList(list: unknown, ctx: Ctx): Node[] {
   });
 }
 
-/** WITH: returns the CTE names for the statement body. Data-modifying CTEs are refused. */
+/** WITH: makes the CTE names visible for the statement body. Data-modifying CTEs are refused. */
 export function withClause(clause: Body | undefined, ctx: Ctx): void {
   if (!clause) return;
   onlyKeys('WithClause', clause, new Set(['ctes', 'recursive', 'location']));
@@ -34,32 +36,38 @@ export function withClause(clause: Body | undefined, ctx: Ctx): void {
     return n.CommonTableExpr!;
   });
   const recursive = clause.recursive === true;
-  const visible = new Set<string>();
+  const visible = new Map<string, Growth | undefined>();
   // RECURSIVE makes every CTE visible in every body (forward references too); otherwise a CTE
   // sees only the ones before it — never itself, where its own name still means the table.
-  if (recursive) for (const c of ctes) visible.add(c.ctename as string);
+  // Until its body is walked, a CTE's growth is unknown: a reference reads it as SELF.
+  if (recursive) for (const c of ctes) visible.set(c.ctename as string, undefined);
   ctx.ctes.push(visible);
   for (const cte of ctes) {
     onlyKeys('CommonTableExpr', cte, new Set(['ctename', 'aliascolnames', 'ctematerialized', 'ctequery', 'location']));
     const q = cte.ctequery as Node;
     if (nodeType(q) !== 'SelectStmt') refuse('STATEMENT_NOT_ALLOWED', 'Data-modifying statements in WITH are not allowed');
-    subquery(q, ctx, ctx.scope);
-    visible.add(cte.ctename as string);
+    const growth = subquery(q, ctx, ctx.scope);
+    checkRecursiveGrowth(growth, cte.ctename as string);
+    // A recursive CTE's finished rows are like stored values: an iteration may add to a row (time
+    // bounds how often), never multiply it. Databases refuse a recursive reference inside a
+    // subquery, so `self` here is this list's own recursion.
+    visible.set(cte.ctename as string, recursive ? finishedRecursion(growth) : growth);
   }
   // `visible` stays pushed for the statement body; the caller pops it.
 }
 
-export function selectBody(s: Body, ctx: Ctx, outer: Scope | null): void {
+/** Walk a SELECT (of any depth); returns how large its output values may be. */
+export function selectBody(s: Body, ctx: Ctx, outer: Scope | null): Growth {
   onlyKeys('SelectStmt', s, SELECT_KEYS);
   const ctesBefore = ctx.ctes.length;
   withClause(s.withClause as Body | undefined, ctx);
   const saved = ctx.scope;
+  let output: Growth;
   try {
     if (s.op !== undefined && s.op !== 'SETOP_NONE') {
       // Set operation: both sides are queries at this depth; ORDER BY/LIMIT see only the output.
       ctx.scope = outer;
-      selectBody(s.larg as Body, ctx, outer);
-      selectBody(s.rarg as Body, ctx, outer);
+      output = max([selectBody(s.larg as Body, ctx, outer), selectBody(s.rarg as Body, ctx, outer)]);
       ctx.scope = newScope(outer);
     } else {
       const scope = newScope(outer);
@@ -81,6 +89,9 @@ export function selectBody(s: Body, ctx: Ctx, outer: Scope | null): void {
         windowDef(w.WindowDef!, ctx);
       }
       if (s.valuesLists) s.valuesLists = exprList(s.valuesLists, ctx);
+      const values = ((s.valuesLists as Node[] | undefined) ?? []).flatMap((row) => (row.List?.items as Node[] | undefined) ?? []);
+      const targets = ((s.targetList as Node[] | undefined) ?? []).map((t) => t.ResTarget?.val);
+      output = max([...targets, ...values].map((n) => growthOf(ctx, n)));
     }
     if (s.sortClause) s.sortClause = exprList(s.sortClause, ctx);
     if (s.limitCount) s.limitCount = expr(s.limitCount as Node, ctx);
@@ -89,10 +100,11 @@ export function selectBody(s: Body, ctx: Ctx, outer: Scope | null): void {
     ctx.scope = saved;
     ctx.ctes.length = ctesBefore;
   }
+  return output;
 }
 
-/** A nested query (subquery, CTE body, INSERT's SELECT): one level deeper. */
-export function subquery(node: Node, ctx: Ctx, outer: Scope | null): void {
+/** A nested query (subquery, CTE body, INSERT's SELECT): one level deeper. Its growth is also recorded for `node`. */
+export function subquery(node: Node, ctx: Ctx, outer: Scope | null): Growth {
   if (nodeType(node) !== 'SelectStmt') refuse('STATEMENT_NOT_ALLOWED', 'Only SELECT is allowed in a subquery');
   if (++ctx.relDepth > ctx.opts.limits.maxRelationDepth) {
     refuse('RELATION_DEPTH_EXCEEDED', `Subqueries nested deeper than ${ctx.opts.limits.maxRelationDepth}`);
@@ -100,7 +112,9 @@ export function subquery(node: Node, ctx: Ctx, outer: Scope | null): void {
   const savedBool = ctx.boolDepth;
   ctx.boolDepth = 0;
   try {
-    selectBody(node.SelectStmt!, ctx, outer);
+    const growth = selectBody(node.SelectStmt!, ctx, outer);
+    ctx.growth.set(node, growth);
+    return growth;
   } finally {
     ctx.relDepth--;
     ctx.boolDepth = savedBool;

@@ -3,7 +3,9 @@
  * `sql.allowFunctions` extends the list. Deliberately absent: load_extension, sqlite_* (version,
  * source id, compile options, offsets), changes/total_changes/last_insert_rowid (connection
  * state), readfile/writefile/edit (CLI extensions), fts3_tokenizer, and functions that allocate huge
- * values from tiny input (randomblob, zeroblob, printf/format with width, replicate).
+ * values from tiny input (randomblob, zeroblob, printf/format with width, replicate:
+ * function-costs.ts refuses those even when `sql.allowFunctions` lists them, and says what the
+ * listed ones may cost).
  */
 const AGGREGATES = ['count', 'sum', 'total', 'avg', 'min', 'max', 'group_concat', 'string_agg', 'json_group_array', 'json_group_object'];
 const WINDOW = ['row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead', 'first_value', 'last_value', 'nth_value'];

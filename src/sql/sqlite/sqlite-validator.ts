@@ -9,6 +9,7 @@ import type { DialectSpec } from '../common/context.js';
 import { createDialectValidator } from '../common/dialect-validator.js';
 import type { CachedValidator } from '../validator.js';
 import { SQLITE_CAST_TYPES, SQLITE_FUNCTIONS } from './allowlists.js';
+import { SQLITE_FUNCTION_COSTS } from './function-costs.js';
 
 export const SQLITE_DIALECT: DialectSpec = {
   parserDatabase: 'sqlite',
@@ -20,6 +21,8 @@ export const SQLITE_DIALECT: DialectSpec = {
     returning: new Set(['insert', 'update', 'delete']),
   },
   functions: SQLITE_FUNCTIONS,
+  costs: SQLITE_FUNCTION_COSTS,
+  paddedCasts: new Set(),
   quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
   // Only the opened database ("main"): never temp or attached ones, never sqlite_* tables.
   blockedTable: (schema, table) => schema.toLowerCase() !== 'main' || table.toLowerCase().startsWith('sqlite_'),

@@ -10,7 +10,8 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
     },
     limits: {
       queryTimeout: 1000, rateLimitPerUser: 0, rateLimitPerIP: 0, maxRows: 100, maxResponseBytes: 1 << 20, maxRelationDepth: 4, maxFilterNesting: 8,
-      maxSqlLength: 100_000, maxParams: 1000, maxJsonDepth: 64, ...overrides,
+      maxSqlLength: 100_000, maxParams: 1000, maxJsonDepth: 64, maxSqlTokens: 50_000, maxSqlNodes: 60_000, maxSetOperations: 50, maxTableReferences: 128,
+      maxValueGrowth: 1024, maxPatternLength: 100, maxPadLength: 4096, ...overrides,
     },
     workers: { threads: 1, poolIdleCloseMs: 300_000 },
     queue: { maxWaiting: 10, maxWaitMs: 1000, prefix: 'sluice', resultTtlMs: 60_000, maxStoredJobs: 10_000, maxStoredJobsPerTenant: 500, maxStoredJobsPerUser: 100, lockDurationMs: 10_000 },
