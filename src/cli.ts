@@ -20,6 +20,11 @@ const OPTIONS = {
   connection: { type: 'string' },
   threads: { type: 'string' },
   'metrics-port': { type: 'string' },
+  'from-database': { type: 'string' },
+  'tenant-column': { type: 'string' },
+  'tenant-claim': { type: 'string' },
+  schema: { type: 'string', multiple: true },
+  out: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -71,6 +76,16 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'check': {
       const { check } = await import('./cli/check.js');
       return check(requireOption(values, 'config'), parseClaims(requireOption(values, 'claims')), requireOption(values, 'sql'), values.connection);
+    }
+    case 'init': {
+      const { init } = await import('./cli/init.js');
+      return init({
+        fromDatabase: requireOption(values, 'from-database'),
+        tenantColumn: values['tenant-column'],
+        tenantClaim: values['tenant-claim'],
+        schemas: values.schema,
+        file: values.out,
+      });
     }
     case 'demo': {
       const [{ runDemo }, { closeOnSignals }] = await Promise.all([import('./demo/run-demo.js'), import('./cli/serve.js')]);

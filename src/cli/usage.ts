@@ -15,6 +15,8 @@ export const USAGE = `usage:
                                                      (queue mode: a worker process, needs queue.redis)
   sluice token --config FILE --claims JSON [--expires 1h]
   sluice check --config FILE --claims JSON --sql SQL [--connection NAME]
+  sluice init --from-database URL [--tenant-column tenant_id] [--tenant-claim REF] [--schema S]… [--out FILE]
+                                                     (a starting config, YAML, from the database's tables)
   sluice demo
 
   FILE is .json, .yaml or .yml; \${VAR} and \${VAR:-default} are read from the environment.`;
