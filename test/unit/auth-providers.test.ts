@@ -18,7 +18,7 @@ import { interpolateEnv } from '../../src/config/interpolate.js';
 import { parseConfig } from '../../src/config/schema.js';
 import type { Filter, FilterValue, SluiceConfig } from '../../src/config/types.js';
 import { claimRef, resolveClaim } from '../../src/permissions/claims.js';
-import { SluiceError } from '../../src/errors.js';
+import { sluiceCodeOf as refusal } from '../helpers/sluice-code.js';
 
 const DOC = readFileSync(new URL('../../docs/auth-providers.md', import.meta.url), 'utf8');
 const ENV = { DATABASE_URL: 'postgres://app@127.0.0.1:5432/app', SUPABASE_JWT_SECRET: 'a-supabase-legacy-jwt-secret-of-40-chars!' };
@@ -119,16 +119,6 @@ function claimRefs(config: Readonly<SluiceConfig>): string[] {
     }
   }
   return [...refs];
-}
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return (e as SluiceError).code;
-  }
-  return 'verified';
 }
 
 const all = recipes();

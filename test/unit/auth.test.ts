@@ -8,20 +8,13 @@ import { toPrincipal } from '../../src/auth/principal.js';
 import { createVerifier } from '../../src/auth/verifier.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { SluiceError } from '../../src/errors.js';
+import { sluiceCodeOf } from '../helpers/sluice-code.js';
 
 const SECRET = 'a-secret-that-is-at-least-32-chars-long';
 const hsConfig = (jwt: Record<string, unknown> = {}) =>
   parseConfig({ auth: { jwt: { secret: SECRET, algorithms: ['HS256'], ...jwt } }, connections: { main: 'postgres://a@b/c' } });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return (e as SluiceError).code;
-  }
-  return 'resolved';
-}
+const codeOf = sluiceCodeOf;
 
 describe('createVerifier with a secret', () => {
   it('verifies a token signed with the secret', async () => {
