@@ -54,8 +54,6 @@ export interface CatalogQueries {
 const READ_TIMEOUT_MS = 30_000;
 const MAX_ROWS = 1_000_000;
 
-type Truthy = boolean | number | string | null;
-
 /** Postgres answers booleans, MySQL 0/1 (or '0'/'1'), SQLite integers. */
 function bool(v: unknown): boolean {
   return v === true || v === 1 || v === '1' || v === 't';
@@ -74,9 +72,9 @@ function toRow(r: Record<string, unknown>): CatalogRow {
     kind: r.kind === 'table' || r.kind === 'view' ? r.kind : 'other',
     partition_of: r.partition_of === null || r.partition_of === undefined ? null : text(r.partition_of, 'a parent table'),
     column: text(r.column, 'a column name'),
-    generated: bool(r.generated as Truthy),
-    primary_key: bool(r.primary_key as Truthy),
-    has_default: bool(r.has_default as Truthy),
+    generated: bool(r.generated),
+    primary_key: bool(r.primary_key),
+    has_default: bool(r.has_default),
   };
 }
 
