@@ -53,6 +53,7 @@ export interface CatalogQueries {
 
 const READ_TIMEOUT_MS = 30_000;
 const MAX_ROWS = 1_000_000;
+const MAX_BYTES = 256 * 1024 * 1024;
 
 /** Postgres answers booleans, MySQL 0/1 (or '0'/'1'), SQLite integers. */
 function bool(v: unknown): boolean {
@@ -123,8 +124,10 @@ export async function readCatalog(conn: ConnectionConfig, queries: Readonly<Reco
   const q = queries[conn.dialect];
   let n = 0;
   const run: Run = async (sql, params) => {
-    const result = await driver.execute({ jobId: `init-${++n}`, sql, params, method: 'execute', claims: {}, timeoutMs: READ_TIMEOUT_MS, maxRows: MAX_ROWS, readOnly: true });
-    if (result.truncated) throw new Error(`the catalog has more than ${MAX_ROWS} columns; name fewer schemas`);
+    // A variable, not a literal: drivers that cap response bytes take maxResponseBytes, older ones ignore it.
+    const request = { jobId: `init-${++n}`, sql, params, method: 'execute' as const, claims: {}, timeoutMs: READ_TIMEOUT_MS, maxRows: MAX_ROWS, maxResponseBytes: MAX_BYTES, readOnly: true };
+    const result = await driver.execute(request);
+    if (result.truncated) throw new Error(`the catalog is larger than ${MAX_ROWS} columns or ${MAX_BYTES} bytes; name fewer schemas`);
     return result.rows as Record<string, unknown>[];
   };
   try {
