@@ -80,6 +80,26 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { healthcheck, healthcheckUrl, parseTimeout } = await import('./cli/healthcheck.js');
       return (await healthcheck(healthcheckUrl(values.url), parseTimeout(values.timeout))) ? EXIT.ok : EXIT.failed;
     }
+    case 'init': {
+      const { init } = await import('./cli/init.js');
+      return init({
+        fromDatabase: requireOption(values, 'from-database'),
+        tenantColumn: values['tenant-column'],
+        tenantClaim: values['tenant-claim'],
+        schemas: values.schema,
+        file: values.out,
+      });
+    }
+    case 'init': {
+      const { init } = await import('./cli/init.js');
+      return init({
+        fromDatabase: required('from-database'),
+        tenantColumn: values['tenant-column'],
+        tenantClaim: values['tenant-claim'],
+        schemas: values.schema,
+        file: values.out,
+      });
+    }
     case 'demo': {
       const [{ runDemo }, { closeOnSignals }] = await Promise.all([import('./demo/run-demo.js'), import('./cli/serve.js')]);
       closeOnSignals(await runDemo());

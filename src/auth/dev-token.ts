@@ -12,7 +12,8 @@ export async function signDevToken(config: Readonly<SluiceConfig>, claims: Recor
     );
   }
   let jwt = new SignJWT({ ...claims }).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn);
-  if (issuer !== undefined) jwt = jwt.setIssuer(issuer);
-  if (audience !== undefined) jwt = jwt.setAudience(audience);
+  // A token has one issuer: the first accepted one. Its audience may be the whole list.
+  if (issuer !== undefined) jwt = jwt.setIssuer(typeof issuer === 'string' ? issuer : issuer[0]!);
+  if (audience !== undefined) jwt = jwt.setAudience(typeof audience === 'string' ? audience : [...audience]);
   return jwt.sign(new TextEncoder().encode(secret));
 }

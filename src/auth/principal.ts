@@ -17,16 +17,26 @@ function scalar(v: unknown): string | number | undefined {
 }
 
 /**
- * Throws TOKEN_INVALID (no role) or CLAIM_AMBIGUOUS: a token any reference reads two ways is
- * refused here, at authentication, before any routing, queueing or lease — whatever the config
- * reads from it now or after a reload.
+ * The role a token names, or `defaultRole` (auth.defaultRole) when it names none: the role claim is
+ * absent or null (identity providers write a missing value either way). Any other value that is not
+ * a non-empty string is a malformed token, never the default: an array of roles or a number must not
+ * quietly become the default role.
  */
-export function toPrincipal(payload: Record<string, unknown>, claims: SluiceConfig['auth']['claims']): Principal {
+function roleOf(payload: Record<string, unknown>, ref: string, defaultRole: string | undefined): string {
+  const role = readClaim(payload, ref);
+  if (typeof role === 'string' && role !== '') return role;
+  if ((role === undefined || role === null) && defaultRole !== undefined) return defaultRole;
+  throw new SluiceError('TOKEN_INVALID', `The token has no "${ref}" claim naming its role`);
+}
+
+/**
+ * Throws TOKEN_INVALID (no role, and no auth.defaultRole) or CLAIM_AMBIGUOUS: a token any reference
+ * reads two ways is refused here, at authentication, before any routing, queueing or lease —
+ * whatever the config reads from it now or after a reload.
+ */
+export function toPrincipal(payload: Record<string, unknown>, claims: SluiceConfig['auth']['claims'], defaultRole?: string): Principal {
   assertUnambiguousClaims(payload);
-  const role = readClaim(payload, claims.role);
-  if (typeof role !== 'string' || role === '') {
-    throw new SluiceError('TOKEN_INVALID', `The token has no "${claims.role}" claim naming its role`);
-  }
+  const role = roleOf(payload, claims.role, defaultRole);
   const user = scalar(readClaim(payload, claims.user));
   return {
     user: user === undefined ? undefined : String(user),

@@ -64,8 +64,9 @@ function toSluiceError(e: unknown): SluiceError {
 export function createVerifier(jwt: JwtConfig, maxJsonDepth = JSON_DEPTH_CAP): TokenVerifier {
   const key = keyFor(jwt);
   const options: JWTVerifyOptions = { algorithms: [...jwt.algorithms], clockTolerance: jwt.clockTolerance };
-  if (jwt.issuer !== undefined) options.issuer = jwt.issuer;
-  if (jwt.audience !== undefined) options.audience = jwt.audience;
+  // Copies: the config is frozen, and a list means "any one of these" to jose.
+  if (jwt.issuer !== undefined) options.issuer = typeof jwt.issuer === 'string' ? jwt.issuer : [...jwt.issuer];
+  if (jwt.audience !== undefined) options.audience = typeof jwt.audience === 'string' ? jwt.audience : [...jwt.audience];
   // Only successful verifications are remembered, keyed by the whole token, and only until the
   // token's own exp (nbf was already checked, and time only moves forward).
   const cache = jwt.cacheSize > 0 ? new LRUCache<string, { payload: JWTPayload; until: number }>({ max: jwt.cacheSize }) : undefined;

@@ -79,7 +79,7 @@ export async function check(configPath: string, claims: Record<string, unknown>,
   let principal: Principal | undefined;
   let job: QueryJob | undefined;
   try {
-    principal = toPrincipal(claims, config.auth.claims);
+    principal = toPrincipal(claims, config.auth.claims, config.auth.defaultRole);
     const routing = { config, router: createTenantRouter(config, lookup) };
     job = buildJob({ sql, method: 'all', ...(connectionName !== undefined && { connection: connectionName }) }, principal, routing, Date.now());
     await loadSqlParsers();

@@ -28,6 +28,11 @@ export const OPTIONS = {
   'metrics-port': { type: 'string' },
   url: { type: 'string' },
   timeout: { type: 'string' },
+  'from-database': { type: 'string' },
+  'tenant-column': { type: 'string' },
+  'tenant-claim': { type: 'string' },
+  schema: { type: 'string', multiple: true },
+  out: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -91,6 +96,17 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     options: {
       url: 'what to GET (default: $SLUICE_HEALTHCHECK_URL, else http://127.0.0.1:8080/readyz)',
       timeout: 'ms to wait for the answer (default 4000)',
+    },
+  },
+  init: {
+    synopsis: 'sluice init --from-database URL [--tenant-column tenant_id] [--tenant-claim REF] [--schema S]… [--out FILE]',
+    summary: 'a starting config (YAML) from the database\'s tables, tenant-scoped where they have the tenant column',
+    options: {
+      'from-database': 'the database to read (postgres://…, mysql://…, a SQLite file)',
+      'tenant-column': 'the column that names a row\'s tenant (default tenant_id)',
+      'tenant-claim': 'the token claim holding the tenant (default: the tenant column\'s name)',
+      schema: 'a schema to read (repeatable; Postgres: default the search_path\'s)',
+      out: 'write the config to this file (never overwritten; default: standard output)',
     },
   },
   demo: {

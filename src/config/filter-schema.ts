@@ -15,7 +15,18 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A literal or a claim ref; a string that starts with `$` but is not a valid claim ref is a typo. */
+/**
+ * Text that was meant as a claim reference but is not one: the `$` missing (`claims.tenant_id`),
+ * another sigil or a template (`:claims.x`, `{{claims.x}}`, `{tenant_id}` — the dbRole syntax), a
+ * path through the request (`jwt.claims.x`, `request.jwt.claims.x`). Taken as a literal, a row filter
+ * would compare every row with that text (no rows, or one shared "tenant") and a preset would write
+ * it for every tenant, silently; refused instead, so the typo stops start-up.
+ */
+const MISTYPED_CLAIM_REF = /^[^A-Za-z0-9\s]{0,3}\s*(?:(?:request|jwt|token|auth)\.)*claims?\s*[.[:]|^\{[^{}\s,]+\}$/i;
+
+const CLAIM_REF_HINT = 'write "$claims.<path>" (e.g. "$claims.tenant_id")';
+
+/** A literal or a claim ref; a string that looks like a claim ref but is not a valid one is a typo. */
 export function checkValue(value: unknown, path: PropertyKey[], report: Report): value is FilterValue {
   if (value === null || typeof value === 'boolean') return true;
   if (typeof value === 'number') {
@@ -24,8 +35,13 @@ export function checkValue(value: unknown, path: PropertyKey[], report: Report):
     return false;
   }
   if (typeof value === 'string') {
-    if (value.startsWith('$') && !CLAIM_REF.test(value)) {
-      report(path, `${JSON.stringify(value)} is not a claim reference; write "$claims.<path>" (e.g. "$claims.tenant_id")`);
+    if (CLAIM_REF.test(value)) return true;
+    if (value.trimStart().startsWith('$')) {
+      report(path, `${JSON.stringify(value)} is not a claim reference; ${CLAIM_REF_HINT}`);
+      return false;
+    }
+    if (MISTYPED_CLAIM_REF.test(value.trim())) {
+      report(path, `${JSON.stringify(value)} looks like a claim reference but would be compared as literal text; ${CLAIM_REF_HINT}`);
       return false;
     }
     return true;

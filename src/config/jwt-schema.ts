@@ -33,14 +33,27 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
 }
 
+/** `iss` / `aud`: one value or a list (any one of them is accepted), as jose takes them. */
+function oneOrList(claim: string) {
+  const message = `must be a non-empty string or a non-empty list of them (the token's "${claim}")`;
+  return z
+    .union([z.string().min(1, message), z.array(z.string().min(1, message)).min(1, message)], { error: message })
+    .superRefine((v, ctx) => {
+      if (!Array.isArray(v)) return;
+      v.forEach((x, i) => {
+        if (v.indexOf(x) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `"${x}" is listed twice` });
+      });
+    });
+}
+
 export const jwtSchema = z
   .strictObject({
     secret: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
     publicKey: z.string().optional(),
     jwksUrl: z.string().optional(),
     algorithms: z.array(z.string()).min(1, 'list at least one algorithm (e.g. ["HS256"])'),
-    issuer: z.string().min(1).optional(),
-    audience: z.string().min(1).optional(),
+    issuer: oneOrList('iss').optional(),
+    audience: oneOrList('aud').optional(),
     clockTolerance: int(0, 3600).default(5),
     cacheSize: int(0, 1_000_000).default(10_000),
   })

@@ -26,7 +26,13 @@ const MAX_BIND_PARAMS = 65535;
 /** Twice below V8's largest string, so a response within the cap can always be serialized. */
 const MAX_RESPONSE_BYTES = 256 * MiB;
 
-const claimPath = z.string().min(1).refine((ref) => ref.split('.').length <= MAX_CLAIM_PARTS, `a claim reference has at most ${MAX_CLAIM_PARTS} dot-separated parts`);
+const claimPath = z
+  .string()
+  .min(1)
+  .refine((ref) => ref.split('.').length <= MAX_CLAIM_PARTS, `a claim reference has at most ${MAX_CLAIM_PARTS} dot-separated parts`)
+  // "$claims.role" here would name a claim called "$claims": every token would lack it (and, with
+  // auth.defaultRole, every token would quietly get the default role).
+  .refine((ref) => !ref.startsWith('$'), 'is the claim\'s name as the token spells it (e.g. tenant_id), without "$claims." (that form is for filters and presets)');
 
 const configSchema = z
   .strictObject({
@@ -51,6 +57,7 @@ const configSchema = z
           user: claimPath.default('sub'),
         })
         .prefault({}),
+      defaultRole: z.string().min(1).optional(),
     }),
     connections: z.record(z.string().regex(CONNECTION_NAME, 'must be a connection name (letters, digits, _, -)'), connectionSchema),
     limits: z
@@ -118,6 +125,10 @@ const configSchema = z
     if (Object.keys(c.connections).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['connections'], message: 'define at least one connection' });
     }
+    const { defaultRole } = c.auth;
+    if (defaultRole !== undefined && !Object.hasOwn(c.permissions, defaultRole)) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'defaultRole'], message: `no role named "${defaultRole}" in permissions` });
+    }
     for (const [role, byConnection] of Object.entries(c.permissions)) {
       for (const name of Object.keys(byConnection)) {
         if (name.startsWith(TIER_PREFIX)) {
@@ -181,9 +192,15 @@ export function parseConfig(raw: unknown): Readonly<SluiceConfig> {
   if (!result.success) throw new ConfigError(toIssues(result.error));
   const c = result.data;
   const jwt: SluiceConfig['auth']['jwt'] = { algorithms: c.auth.jwt.algorithms, clockTolerance: c.auth.jwt.clockTolerance, cacheSize: c.auth.jwt.cacheSize };
-  for (const k of ['secret', 'publicKey', 'jwksUrl', 'issuer', 'audience'] as const) {
+  for (const k of ['secret', 'publicKey', 'jwksUrl'] as const) {
     if (c.auth.jwt[k] !== undefined) jwt[k] = c.auth.jwt[k];
   }
-  const config: SluiceConfig = { ...c, auth: { jwt, claims: c.auth.claims } };
+  for (const k of ['issuer', 'audience'] as const) {
+    const accepted = c.auth.jwt[k];
+    if (accepted !== undefined) jwt[k] = accepted;
+  }
+  const auth: SluiceConfig['auth'] = { jwt, claims: c.auth.claims };
+  if (c.auth.defaultRole !== undefined) auth.defaultRole = c.auth.defaultRole;
+  const config: SluiceConfig = { ...c, auth };
   return deepFreeze(config);
 }

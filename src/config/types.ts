@@ -113,8 +113,10 @@ export interface JwtConfig {
   publicKey?: string;
   jwksUrl?: string;
   algorithms: string[];
-  issuer?: string;
-  audience?: string;
+  /** The token's `iss` must be this, or one of these. */
+  issuer?: string | string[];
+  /** The token's `aud` must contain this, or one of these. */
+  audience?: string | string[];
   /** Seconds of clock skew tolerated on exp/nbf. */
   clockTolerance: number;
   /** Verified tokens remembered (each for at most 60 s and never past its exp); 0 disables. */
@@ -186,6 +188,8 @@ export interface SluiceConfig {
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };
+    /** The role of a token whose role claim is absent or null; absent: such a token is TOKEN_INVALID. */
+    defaultRole?: string | undefined;
   };
   /** Insertion order matters: the first connection is the default. */
   connections: Record<string, ConnectionConfig>;

@@ -8,20 +8,13 @@ import { toPrincipal } from '../../src/auth/principal.js';
 import { createVerifier } from '../../src/auth/verifier.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { SluiceError } from '../../src/errors.js';
+import { sluiceCodeOf } from '../helpers/sluice-code.js';
 
 const SECRET = 'a-secret-that-is-at-least-32-chars-long';
 const hsConfig = (jwt: Record<string, unknown> = {}) =>
   parseConfig({ auth: { jwt: { secret: SECRET, algorithms: ['HS256'], ...jwt } }, connections: { main: 'postgres://a@b/c' } });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return (e as SluiceError).code;
-  }
-  return 'resolved';
-}
+const codeOf = sluiceCodeOf;
 
 describe('createVerifier with a secret', () => {
   it('verifies a token signed with the secret', async () => {
@@ -144,6 +137,54 @@ describe('toPrincipal', () => {
   it('refuses a token without a role', () => {
     expect(() => toPrincipal({ sub: 'u1' }, claims)).toThrow(expect.objectContaining({ code: 'TOKEN_INVALID', message: expect.stringContaining('"role"') }));
     expect(() => toPrincipal({ role: 5 }, claims)).toThrow(SluiceError);
+  });
+
+  it('gives a token whose role claim is absent or null the default role', () => {
+    expect(toPrincipal({ sub: 'u1', tenant_id: 7 }, claims, 'member')).toMatchObject({ role: 'member', user: 'u1', tenant: 7 });
+    expect(toPrincipal({ sub: 'u1', role: null }, claims, 'member')).toMatchObject({ role: 'member' });
+    expect(toPrincipal({ sub: 'u1', app: {} }, { ...claims, role: 'app.role' }, 'member')).toMatchObject({ role: 'member' });
+    // The token's own role always wins.
+    expect(toPrincipal({ sub: 'u1', role: 'admin' }, claims, 'member')).toMatchObject({ role: 'admin' });
+  });
+
+  it('never turns a malformed role claim into the default role', () => {
+    for (const role of ['', 5, true, ['admin'], { name: 'admin' }]) {
+      expect(() => toPrincipal({ sub: 'u1', role }, claims, 'member')).toThrow(expect.objectContaining({ code: 'TOKEN_INVALID' }));
+    }
+    // Nor does the default cover an ambiguous token.
+    expect(() => toPrincipal({ app: { role: 'admin' }, 'app.role': 'member' }, { ...claims, role: 'app.role' }, 'member')).toThrow(expect.objectContaining({ code: 'CLAIM_AMBIGUOUS' }));
+  });
+});
+
+describe('createVerifier: issuer and audience lists', () => {
+  const cfg = hsConfig({ issuer: ['https://id.example/', 'https://login.example.com/'], audience: ['https://api.example', 'sluice'] });
+  const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+
+  it('accepts any listed issuer, and an aud that contains any listed audience', async () => {
+    const verifier = createVerifier(cfg.auth.jwt);
+    for (const iss of ['https://id.example/', 'https://login.example.com/']) {
+      for (const aud of ['sluice', ['https://api.example'], ['https://id.example/userinfo', 'https://api.example']]) {
+        expect(await verifier.verify(await sign({ role: 'r', iss, aud }))).toMatchObject({ iss, aud });
+      }
+    }
+  });
+
+  it('refuses an issuer or audience outside the lists, or missing', async () => {
+    const verifier = createVerifier(cfg.auth.jwt);
+    const refused = [
+      { role: 'r', iss: 'https://id.example', aud: 'sluice' },
+      { role: 'r', iss: 'https://evil.example/', aud: 'sluice' },
+      { role: 'r', aud: 'sluice' },
+      { role: 'r', iss: 'https://id.example/', aud: 'other' },
+      { role: 'r', iss: 'https://id.example/', aud: ['other', 'https://id.example/userinfo'] },
+      { role: 'r', iss: 'https://id.example/' },
+    ];
+    for (const claims of refused) expect(await codeOf(verifier.verify(await sign(claims)))).toBe('TOKEN_INVALID');
+  });
+
+  it('signs development tokens with the first issuer and every audience', async () => {
+    const payload = await createVerifier(cfg.auth.jwt).verify(await signDevToken(cfg, { role: 'r' }));
+    expect(payload).toMatchObject({ iss: 'https://id.example/', aud: ['https://api.example', 'sluice'] });
   });
 });
 

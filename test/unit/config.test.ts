@@ -166,6 +166,72 @@ describe('permissions validation', () => {
   ])('refuses %s, naming the key', (_n, tables, message) => {
     expect(errorOf(perms(tables))).toContain(message);
   });
+
+  // Each of these, taken as literal text, would filter every row against the text itself (or preset
+  // it for every tenant): no error, just a wrong gateway. They stop start-up instead.
+  it.each<[string, (v: string) => unknown, string]>([
+    ['a filter value', (v) => ({ t: { select: { columns: '*', filter: { tenant_id: v } } } }), 'select.filter.tenant_id'],
+    ['an operator value', (v) => ({ t: { update: { columns: ['a'], filter: { tenant_id: { eq: v } } } } }), 'update.filter.tenant_id.eq'],
+    ['an in list item', (v) => ({ t: { delete: { filter: { org: { in: [1, v] } } } } }), 'delete.filter.org.in[1]'],
+    ['a nested filter value', (v) => ({ t: { select: { columns: '*', filter: { or: [{ a: 1 }, { tenant_id: v }] } } } }), 'select.filter.or[1].tenant_id'],
+    ['a preset', (v) => ({ t: { insert: { columns: ['a'], set: { tenant_id: v } } } }), 'insert.set.tenant_id'],
+  ])('refuses a mistyped claim reference in %s', (_n, tables, key) => {
+    for (const typo of ['claims.tenant_id', 'Claims.tenant_id', 'claim.tenant_id', 'claims[tenant_id]', '{tenant_id}', '{{claims.tenant_id}}', ':claims.tenant_id', 'jwt.claims.tenant_id', 'request.jwt.claims.tenant_id', 'claims.https://app.example/tenant']) {
+      expect(errorOf(perms(tables(typo)))).toContain(`${key}: ${JSON.stringify(typo)} looks like a claim reference but would be compared as literal text; write "$claims.<path>"`);
+    }
+    for (const typo of [' $claims.tenant_id', '$claims.tenant_id ', '$Claims.tenant_id', '$claims']) {
+      expect(errorOf(perms(tables(typo)))).toContain(`${key}: ${JSON.stringify(typo)} is not a claim reference`);
+    }
+  });
+
+  it('keeps literals that only resemble a claim reference in part', () => {
+    for (const literal of ['claims', 'claimsx.y', 'acme', 'https://app.example/tenant', 'org.claims', 'a {b}', '', '{}', '{a,b}']) {
+      const c = parseConfig(perms({ t: { select: { columns: '*', filter: { tag: literal } }, insert: { columns: ['a'], set: { tag: literal } } } }));
+      expect(c.permissions.member!.main!.t!.select!.filter).toEqual({ tag: literal });
+      expect(c.permissions.member!.main!.t!.insert!.set).toEqual({ tag: literal });
+    }
+  });
+});
+
+describe('auth: defaultRole, issuer and audience lists', () => {
+  const withAuth = (auth: Record<string, unknown>, jwt: Record<string, unknown> = {}): any =>
+    withChange((c) => {
+      Object.assign(c.auth, auth);
+      Object.assign(c.auth.jwt, jwt);
+      c.permissions = { member: {}, admin: {} };
+    });
+
+  it('accepts a defaultRole that names a role in permissions, and keeps it', () => {
+    expect(parseConfig(withAuth({ defaultRole: 'member' })).auth.defaultRole).toBe('member');
+    expect(parseConfig(withAuth({})).auth).not.toHaveProperty('defaultRole');
+  });
+
+  it('refuses a defaultRole with no permissions, or empty', () => {
+    expect(errorOf(withAuth({ defaultRole: 'membr' }))).toContain('auth.defaultRole: no role named "membr" in permissions');
+    expect(errorOf(withAuth({ defaultRole: '' }))).toContain('auth.defaultRole');
+  });
+
+  it('refuses a "$claims." spelling where auth.claims wants the claim name', () => {
+    expect(errorOf(withAuth({ claims: { role: '$claims.role' } }))).toContain('auth.claims.role: is the claim\'s name as the token spells it (e.g. tenant_id), without "$claims."');
+    expect(errorOf(withAuth({ claims: { tenant: '$claims.tenant_id' } }))).toContain('auth.claims.tenant: is the claim\'s name');
+  });
+
+  it('accepts issuer and audience as one value or a list, and keeps what was written', () => {
+    const c = parseConfig(withAuth({}, { issuer: ['https://a.example/', 'https://b.example/'], audience: ['api', 'https://a.example/userinfo'] }));
+    expect(c.auth.jwt).toMatchObject({ issuer: ['https://a.example/', 'https://b.example/'], audience: ['api', 'https://a.example/userinfo'] });
+    expect(parseConfig(withAuth({}, { issuer: 'https://a.example/', audience: 'api' })).auth.jwt).toMatchObject({ issuer: 'https://a.example/', audience: 'api' });
+    expect(parseConfig(structuredClone(c))).toEqual(c);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an empty issuer list', { issuer: [] }, 'auth.jwt.issuer: must be a non-empty string or a non-empty list of them (the token\'s "iss")'],
+    ['an empty issuer', { issuer: '' }, 'auth.jwt.issuer: must be a non-empty string'],
+    ['an empty audience in a list', { audience: ['api', ''] }, 'auth.jwt.audience[1]: must be a non-empty string'],
+    ['a repeated audience', { audience: ['api', 'api'] }, 'auth.jwt.audience[1]: "api" is listed twice'],
+    ['a number', { audience: 5 }, 'auth.jwt.audience: must be a non-empty string or a non-empty list of them (the token\'s "aud")'],
+  ])('refuses %s', (_n, jwt, message) => {
+    expect(errorOf(withAuth({}, jwt))).toContain(message);
+  });
 });
 
 describe('loadConfigFile', () => {

@@ -135,6 +135,16 @@ describe('POST /data', () => {
     expect(queue.jobs).toHaveLength(0);
   });
 
+  it('gives a token without a role claim auth.defaultRole, and still refuses a malformed one', async () => {
+    const { app, cfg, queue } = setup({ auth: { jwt: { secret: SECRET, algorithms: ['HS256'] }, defaultRole: 'member' }, permissions: { member: {}, admin: {} } });
+    expect((await post(app, { sql: 'select 1' }, await token(cfg, { sub: 'u1', tenant_id: 1 }))).statusCode).toBe(200);
+    expect((await post(app, { sql: 'select 1' }, await token(cfg, { sub: 'u2', role: 'admin' }))).statusCode).toBe(200);
+    expect(queue.jobs.map((j) => j.role)).toEqual(['member', 'admin']);
+    const malformed = await post(app, { sql: 'select 1' }, await token(cfg, { sub: 'u3', role: ['admin'] }));
+    expect(malformed.json().error).toMatchObject({ code: 'TOKEN_INVALID' });
+    expect(queue.jobs).toHaveLength(2);
+  });
+
   it('authenticates before it parses the body', async () => {
     const { app } = setup();
     const res = await post(app, '{not json');

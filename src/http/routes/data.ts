@@ -75,7 +75,7 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
 
   app.addHook('onRequest', ipRateLimitHook(rateLimiter, limits));
   // Authentication runs before the body is parsed: anonymous callers never cost us a JSON parse.
-  app.addHook('onRequest', authHook(verifier, config.auth.claims));
+  app.addHook('onRequest', authHook(verifier, config.auth));
   app.addHook('onRequest', userRateLimitHook(rateLimiter, limits));
   app.addHook('onResponse', async (request, reply) => logLine(request, reply.statusCode, reply.elapsedTime));
 

@@ -73,7 +73,7 @@ export const jobsRoute: FastifyPluginAsync<JobsRouteOptions> = async (app, { con
   // First, so a client that leaves at any stage is audited.
   app.addHook('onRequest', async (request, reply) => auditIfClientGone(request, reply));
   app.addHook('onRequest', ipRateLimitHook(rateLimiter, limits));
-  app.addHook('onRequest', authHook(verifier, config.auth.claims));
+  app.addHook('onRequest', authHook(verifier, config.auth));
   app.addHook('onRequest', userRateLimitHook(rateLimiter, limits));
   app.addHook('onResponse', async (request, reply) => auditRequest(request, reply.statusCode, reply.elapsedTime));
 
