@@ -46,6 +46,11 @@ const configSchema = z
         trustProxy: trustProxySchema.default(false),
         /** ms between SIGTERM and the start of the drain, /readyz answering 503 meanwhile (load balancers take a few probes to notice). */
         drainDelayMs: int(0, 3_600_000).default(0),
+        /**
+         * ms a client has to send a whole request (headers and body); 408 REQUEST_TIMEOUT after.
+         * Fastify's default is no limit, so a client trickling a body would hold its socket forever.
+         */
+        requestTimeoutMs: int(1000, 3_600_000).default(30_000),
       })
       .prefault({}),
     auth: z.strictObject({

@@ -184,7 +184,7 @@ export interface TenantsConfig {
 export type TrustProxy = boolean | string[];
 
 export interface SluiceConfig {
-  server: { host: string; port: number; bodyLimit: number; trustProxy: TrustProxy; drainDelayMs: number; adminToken?: string | undefined };
+  server: { host: string; port: number; bodyLimit: number; trustProxy: TrustProxy; drainDelayMs: number; requestTimeoutMs: number; adminToken?: string | undefined };
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };

@@ -69,6 +69,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: loggerOptions(config, deps.logger ?? true),
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
+    // Slow senders (a trickled body or header) are cut off with 408, checked a few times per bound.
+    requestTimeout: config.server.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, config.server.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.server.requestTimeoutMs / 4))),
+    },
     // Fastify's default request/response lines carry nothing we need; the /data line has it all.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),

@@ -29,7 +29,7 @@ const ecPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.expor
 describe('parseConfig', () => {
   it('applies every default', () => {
     const c = parseConfig(base());
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, trustProxy: false, drainDelayMs: 0 });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, trustProxy: false, drainDelayMs: 0, requestTimeoutMs: 30000 });
     expect(c.auth.claims).toEqual({ role: 'role', tenant: 'tenant_id', user: 'sub' });
     expect(c.auth.jwt).toEqual({ secret: SECRET, algorithms: ['HS256'], clockTolerance: 5, cacheSize: 10_000 });
     expect(c.connections.main).toEqual({

@@ -3,7 +3,7 @@ import type { SluiceConfig } from '../../../src/config/types.js';
 /** A normalized config built by hand, so validator tests do not depend on the config loader. */
 export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {}): SluiceConfig {
   return {
-    server: { host: '127.0.0.1', port: 0, bodyLimit: 1 << 20, trustProxy: false, drainDelayMs: 0 },
+    server: { host: '127.0.0.1', port: 0, bodyLimit: 1 << 20, trustProxy: false, drainDelayMs: 0, requestTimeoutMs: 30_000 },
     auth: { jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'], clockTolerance: 5, cacheSize: 100 }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } },
     connections: {
       main: { dialect: 'postgres', url: 'postgres://localhost/test', max: 2, schema: 'app', idleTimeoutMs: 0, connectionTimeoutMs: 1000 },
