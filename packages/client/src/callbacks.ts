@@ -37,7 +37,7 @@ function single(answer: unknown): SingleAnswer {
 
 async function sendOne(transport: Transport, st: Statement): Promise<{ rows: any }> {
   const answer = single(await transport.send(st, isReadStatement(st.sql, st.method)));
-  if (answer.truncated === true) onTruncated(transport.options.onTruncated, st.sql, answer.rows);
+  if (answer.truncated === true) onTruncated(transport.options.onTruncated, st.sql, answer.rowCount);
   return { rows: answer.rows };
 }
 
@@ -50,7 +50,7 @@ export async function sendBatch(transport: Transport, statements: Statement[]): 
   }
   if (answer.truncated === true) {
     const i = answer.results.findIndex((r) => (r as SingleAnswer | null)?.truncated === true);
-    onTruncated(transport.options.onTruncated, statements[Math.max(0, i)]!.sql, (answer.results[i] as SingleAnswer | undefined)?.rows);
+    onTruncated(transport.options.onTruncated, statements[Math.max(0, i)]!.sql, (answer.results[i] as SingleAnswer | undefined)?.rowCount);
   }
   return answer.results;
 }

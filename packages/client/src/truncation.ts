@@ -2,14 +2,9 @@
 import { SluiceError } from './errors.js';
 import type { TruncationInfo, TruncationPolicy } from './options.js';
 
-function rowCount(rows: unknown): number | undefined {
-  if (!Array.isArray(rows)) return undefined;
-  // MySQL reads arrive as [rows, fields].
-  return rows.length === 2 && Array.isArray(rows[0]) && Array.isArray(rows[1]) ? rows[0].length : rows.length;
-}
-
-export function onTruncated(policy: TruncationPolicy | undefined, sql: string, rows: unknown): void {
-  const info: TruncationInfo = { sql, rows: rowCount(rows) };
+/** `rowCount` is the answer's count of the rows it carries (a MySQL read's `rows` is `[rows, fields]`). */
+export function onTruncated(policy: TruncationPolicy | undefined, sql: string, rowCount: number | null | undefined): void {
+  const info: TruncationInfo = { sql, rows: typeof rowCount === 'number' ? rowCount : undefined };
   const p = policy ?? 'throw';
   if (p === 'ignore') return;
   if (typeof p === 'function') return p(info);
