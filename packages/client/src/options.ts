@@ -32,7 +32,7 @@ export interface SluiceClientOptions {
   retryDelayMs?: number;
   /** A Retry-After longer than this is not waited for: the error is thrown at once (default 10 s). */
   maxRetryDelayMs?: number;
-  /** Bound on one call including its retries, in ms (default 30 s; 0 = none). Ends in a TIMEOUT error. */
+  /** Bound on one call including its retries, in ms (default 60 s, above the gateway's default deadline of 40 s; 0 = none). Ends in a TIMEOUT error. */
   timeoutMs?: number;
   /** Aborts every call made through this client (ABORTED error), e.g. the app's request signal. */
   signal?: AbortSignal;

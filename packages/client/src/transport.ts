@@ -15,7 +15,7 @@ export interface Transport {
   send(request: DataRequest, retryable: boolean): Promise<unknown>;
 }
 
-const DEFAULTS = { retries: 2, retryDelayMs: 250, maxRetryDelayMs: 10_000, timeoutMs: 30_000 };
+const DEFAULTS = { retries: 2, retryDelayMs: 250, maxRetryDelayMs: 10_000, timeoutMs: 60_000 };
 
 export function dataEndpoint(url: string | URL): string {
   const u = new URL(url);
