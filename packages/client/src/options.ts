@@ -24,7 +24,7 @@ export interface SluiceClientOptions {
   token: string | ((context: TokenContext) => string | Promise<string>);
   /** The `connection` named in every request (omitted: the gateway's routing or first connection). */
   connection?: string;
-  /** A read the gateway cut at `limits.maxRows`/`maxResponseBytes`: 'throw' (default) a TRUNCATED error, 'warn' once per statement on console, 'ignore', or a function. */
+  /** A read the gateway cut at `limits.maxRows`/`maxResponseBytes`: 'throw' (default) a TRUNCATED error, 'warn' (console.warn on each cut answer, rows returned), 'ignore', or a function. */
   onTruncated?: TruncationPolicy;
   /** Retries of a READ answered 429 or 503 (default 2). Writes are never retried. */
   retries?: number;
