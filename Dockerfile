@@ -9,6 +9,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
+# The npm workspaces (packages/client) are part of the lockfile, so npm ci needs them; the image
+# runs none of their code.
+COPY packages ./packages
 # `prepare` builds dist/ during npm ci.
 RUN npm ci && npm prune --omit=dev
 
