@@ -62,7 +62,7 @@ describeIfBrowser('operator console in headless Chromium', () => {
     expect(Number(cells[3])).toBeGreaterThanOrEqual(1);
     expect(cells[7]).toBe('closed');
     // The token lives in sessionStorage, never in a cookie.
-    expect(await page.evaluate(() => sessionStorage.getItem('sluice-admin-token'))).toBe(f.adminToken);
+    expect(await page.evaluate('sessionStorage.getItem("sluice-admin-token")')).toBe(f.adminToken);
     expect(await page.context().cookies()).toEqual([]);
 
     const refused = await post(f.url, await f.token('globex'), { sql: 'select body from secrets', params: [], method: 'all' });

@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Queue } from 'bullmq';
 import type { JobPayload, JobReturn } from '../../queue/bullmq/payload.js';
 import { SluiceError } from '../../errors.js';
+import { sendError } from '../plugins/error-handler.js';
 import { BOARD_PATH, type AdminAuth } from './admin-auth.js';
 
 export interface QueueBoardOptions {
@@ -54,10 +55,17 @@ export const queueBoard: FastifyPluginAsync<QueueBoardOptions> = async (app, { a
   });
   createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: 'sluice queues' } } });
 
-  // This plugin's own context: the hook guards the board's routes only.
-  app.addHook('onRequest', async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') throw new SluiceError('NOT_FOUND', 'The queue board is read-only');
-    auth.requireBoardAccess(request);
+  // This plugin's own context: the hook guards the board's routes only. It answers itself rather
+  // than throwing: bull-board's plugin has an error handler of its own that would make a 401 a 500.
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw new SluiceError('NOT_FOUND', 'The queue board is read-only');
+      auth.requireBoardAccess(request);
+    } catch (e) {
+      if (!(e instanceof SluiceError)) throw e;
+      request.sluice.verdict = e.code;
+      return sendError(reply, e);
+    }
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
