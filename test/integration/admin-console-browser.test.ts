@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeIfPg, requireService } from '../helpers/services.js';
+import { describeIfPg, redisAvailable, requireService } from '../helpers/services.js';
 import { post } from '../helpers/sluice-harness.js';
 import { startAdminFixture, type AdminFixture } from '../helpers/admin-fixture.js';
 
@@ -77,5 +77,39 @@ describeIfBrowser('operator console in headless Chromium', () => {
     // The wrong-token 401 of the first attempt is the only error allowed (no CSP violation, no 404).
     expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
     expect(problems).toContain('HTTP 401 /admin/api/state');
+  }, 90_000);
+});
+
+const redisUp = requireService('Redis', await redisAvailable());
+const describeIfBoard = hasBrowser && redisUp ? describeIfPg : (describeIfPg.skip as typeof describeIfPg);
+
+describeIfBoard('the BullMQ board in headless Chromium (queue mode)', () => {
+  let f: AdminFixture;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    f = await startAdminFixture({ queue: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await f?.close();
+  });
+
+  it('opens from the console with a board pass and lists the queues', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${f.url}/admin`);
+    await page.locator('#token').fill(f.adminToken);
+    await page.locator('#login button[type=submit]').click();
+    const button = page.locator('#board');
+    await expect.poll(() => button.isVisible(), { timeout: 20_000 }).toBe(true);
+    const [board] = await Promise.all([context.waitForEvent('page', { timeout: 20_000 }), button.click()]);
+    await board.waitForLoadState();
+    expect(new URL(board.url()).pathname).toBe('/admin/queues/');
+    await board.getByText('data-main').first().waitFor({ timeout: 30_000 });
+    const cookies = await context.cookies();
+    expect(cookies.map((c) => [c.name, c.path, c.httpOnly, c.sameSite])).toEqual([['sluice_board', '/admin/queues', true, 'Strict']]);
+    await context.close();
   }, 90_000);
 });
