@@ -27,6 +27,9 @@ export async function startAdminFixture(opts: { queue?: boolean; adminToken?: st
   await admin.query(`create table ${schema}.notes (id serial primary key, tenant_id text not null, body text not null)`);
   await admin.query(`create table ${schema}.secrets (id serial primary key, tenant_id text not null, body text not null)`);
   await admin.query(`insert into ${schema}.notes (tenant_id, body) values ('acme', 'a1'), ('globex', 'g1')`);
+  // The tenant directory: hooli routed by it, a row naming no real connection, and acme (its static route wins).
+  await admin.query(`create table ${schema}.sluice_tenants (tenant_id text primary key, connection text, tier text, status text)`);
+  await admin.query(`insert into ${schema}.sluice_tenants values ('hooli', 'main', 'gold', 'maintenance'), ('broken', 'nope', null, null), ('acme', 'main', null, 'suspended')`);
   const engine = createEngine(
     {
       server: adminToken === null ? {} : { adminToken },
@@ -50,6 +53,7 @@ export async function startAdminFixture(opts: { queue?: boolean; adminToken?: st
         default: { connection: 'main', tier: 'shared' },
         tiers: { shared: { maxConcurrent: 4 }, gold: { connection: 'main', maxConcurrent: 8 } },
         routes: { acme: { tier: 'gold' }, initech: { connection: 'main', status: 'suspended' } },
+        directory: { connection: 'main', table: `${schema}.sluice_tenants` },
       },
     },
     { logger: false },

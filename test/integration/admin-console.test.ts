@@ -47,9 +47,16 @@ describeIfPg('operator console', () => {
       expect.arrayContaining([
         { id: 'acme', source: 'route', connection: 'main', tier: 'gold', status: 'active' },
         { id: 'initech', source: 'route', connection: 'main', tier: null, status: 'suspended' },
+        { id: 'hooli', source: 'directory', connection: 'main', tier: 'gold', status: 'maintenance' },
+        { id: 'broken', source: 'directory', connection: null, tier: null, status: 'invalid' },
         { id: '*', source: 'default', connection: 'main', tier: 'shared', status: 'active' },
       ]),
     );
+    // acme's static route is the one in force, not its directory row.
+    expect(s.body.tenants.list.filter((t: { id: string }) => t.id === 'acme')).toHaveLength(1);
+    expect(s.body.tenants.total).toBe(5);
+    expect(s.body.tenants.directory.tenants).toBe(3);
+    expect(Date.parse(s.body.tenants.directory.loadedAt)).toBeGreaterThan(Date.now() - 120_000);
     expect(s.body.tenants.tiers).toEqual(expect.arrayContaining([{ name: 'gold', connection: 'main', status: 'active', maxConcurrent: 8, maxWaiting: null }]));
     const main = s.body.connections.find((c: { name: string }) => c.name === 'main');
     expect(main.dialect).toBe('postgres');
