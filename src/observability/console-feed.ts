@@ -18,7 +18,7 @@ export interface Refusal {
   tenant?: string;
   /** Only a configured connection's name: a failed request may carry any string the client sent. */
   connection?: string;
-  /** The tables of the statement when they are known (it passed the check; refusals by the checker have none). */
+  /** The statement's tables when it passed the check, or the table a TABLE_/OPERATION_NOT_ALLOWED refused. */
   tables?: string[];
 }
 

@@ -80,7 +80,7 @@ describeIfPg('operator console', () => {
     expect(suspended.body.error.code).toBe('TENANT_SUSPENDED');
     const s = await state();
     expect(s.body.refusals[0]).toMatchObject({ code: 'TENANT_SUSPENDED', status: 403, route: 'POST /data', role: 'member', tenant: 'initech' });
-    expect(s.body.refusals[1]).toMatchObject({ code: 'TABLE_NOT_ALLOWED', status: 403, route: 'POST /data', role: 'member', tenant: 'globex', connection: 'main' });
+    expect(s.body.refusals[1]).toMatchObject({ code: 'TABLE_NOT_ALLOWED', status: 403, route: 'POST /data', role: 'member', tenant: 'globex', connection: 'main', tables: [`${f.schema}.secrets`] });
     expect(Date.parse(s.body.refusals[1].at)).toBeGreaterThan(Date.now() - 60_000);
     expect(s.text).not.toContain(SECRET_SQL_MARKER);
     expect(s.text).not.toContain('select');
