@@ -44,6 +44,9 @@ describeIfBrowser('operator console in headless Chromium', () => {
     expect((await post(f.url, await f.token('acme'), { sql: 'select id from notes', params: [], method: 'all' })).status).toBe(200);
 
     await page.goto(`${f.url}/admin`);
+    // Before the token: the login form only, no data.
+    await page.locator('#login').waitFor({ state: 'visible' });
+    expect(await page.locator('#main').isVisible()).toBe(false);
     await page.locator('#token').fill('wrong-token-wrong-token-wrong-token');
     await page.locator('#login button[type=submit]').click();
     await expect.poll(() => page.locator('#login-error').textContent(), { timeout: 15_000 }).toContain('refused');
@@ -52,6 +55,8 @@ describeIfBrowser('operator console in headless Chromium', () => {
     await page.locator('#login button[type=submit]').click();
     const acme = page.locator('#tenants tr', { hasText: 'acme' });
     await acme.waitFor({ timeout: 20_000 });
+    expect(await page.locator('#login').isVisible()).toBe(false);
+    expect(await page.locator('#board').isVisible()).toBe(false);
     expect(await acme.locator('td').allTextContents()).toEqual(['acme', 'route', 'main', 'gold', 'active']);
     const main = page.locator('#pools tr', { hasText: 'main' });
     await main.waitFor({ timeout: 20_000 });

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 
 const STYLE = `
+[hidden] { display: none !important; }
 :root { color-scheme: light dark; --muted: #777; --bad: #c0392b; --warn: #b9770e; --ok: #1e8449; }
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0 1.5rem 2rem; }
 header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
