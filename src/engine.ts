@@ -80,6 +80,7 @@ export function createEngine(rawConfig: unknown, opts: EngineOptions = {}): Engi
     ...(rateLimiter && { rateLimiter }),
     logger: opts.logger ?? true,
     draining: () => draining !== undefined,
+    admin: { pool: setup.pool, directory: () => directory, boardQueues: setup.boardQueues },
   });
   const server = app;
   let closing: Promise<void> | undefined;

@@ -98,14 +98,20 @@ export class SluiceError extends Error {
   readonly status: number;
   readonly sqlstate: string | undefined;
   readonly retryAfter: number | undefined;
+  /**
+   * The table a permission refusal is about (`schema.table`), for the refusal's logs and the
+   * operator console. Never part of toBody(): clients read it in the message.
+   */
+  readonly table: string | undefined;
 
-  constructor(code: ErrorCode, message?: string, extra: { sqlstate?: string; retryAfter?: number } = {}) {
+  constructor(code: ErrorCode, message?: string, extra: { sqlstate?: string; retryAfter?: number; table?: string } = {}) {
     super(message ?? ERRORS[code].message);
     this.name = 'SluiceError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.sqlstate = extra.sqlstate;
     this.retryAfter = extra.retryAfter;
+    this.table = extra.table;
   }
 
   toBody(): ErrorBody {

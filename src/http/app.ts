@@ -28,6 +28,10 @@ import { registerObservability } from '../observability/http-observability.js';
 import { createMetrics, type SluiceMetrics } from '../observability/metrics.js';
 import { loggerOptions as baseLoggerOptions } from '../observability/log.js';
 import { pingTimeoutMs } from '../observability/readiness.js';
+import { createConsoleFeed } from '../observability/console-feed.js';
+import type { PoolSource } from '../observability/pool-gauges.js';
+import type { TenantDirectory } from '../tenants/directory.js';
+import type { Queue } from 'bullmq';
 
 export interface AppDeps {
   config: Readonly<SluiceConfig>;
@@ -48,6 +52,17 @@ export interface AppDeps {
   metrics?: SluiceMetrics;
   /** True while a drain delay runs (engine.drain): /readyz answers 503, everything else serves. */
   draining?: () => boolean;
+  /** What the operator console (/admin, with server.adminToken) reads besides the queue and jobs. */
+  admin?: AdminSources;
+}
+
+export interface AdminSources {
+  /** This process's worker pool (pool numbers, breakers); absent in `sluice api`. */
+  pool?: PoolSource | undefined;
+  /** The live tenant directory (engine.ts replaces it on reload). */
+  directory?: (() => TenantDirectory | undefined) | undefined;
+  /** Queue mode: the BullMQ queues the board shows. */
+  boardQueues?: readonly Queue[] | undefined;
 }
 
 function loggerOptions(config: Readonly<SluiceConfig>, logger: AppDeps['logger']): false | Record<string, unknown> {
@@ -121,15 +136,24 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onClose', async () => rateLimiter.close());
 
   registerErrorHandler(app, config.server.bodyLimit);
-  registerObservability(app, { config, metrics: deps.metrics ?? createMetrics(config, { queue }) });
-  if (config.server.adminToken !== undefined && deps.reload) app.register(adminRoutes, { token: config.server.adminToken, reload: deps.reload });
+  const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
+  // The console's refusals and waits are kept only when there is a console to show them.
+  const feed = config.server.adminToken === undefined ? undefined : createConsoleFeed({ isConnection: (name) => Object.hasOwn(routing.config.connections, name) });
+  registerObservability(app, { config, metrics: deps.metrics ?? createMetrics(config, { queue }), feed });
+  if (config.server.adminToken !== undefined && feed) {
+    app.register(adminRoutes, {
+      token: config.server.adminToken,
+      reload: deps.reload,
+      sources: { routing, queue, jobs, feed, pool: deps.admin?.pool, directory: deps.admin?.directory },
+      boardQueues: deps.admin?.boardQueues,
+    });
+  }
   app.register(healthRoutes, {
     pool,
     pingTimeoutMs: pingTimeoutMs(config),
     ...(deps.draining && { draining: deps.draining }),
   });
   app.register(dataRoute, { config, routing, queue, verifier, rateLimiter });
-  const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
   app.addHook('onClose', async () => jobs.close());
   app.register(jobsRoute, { config, routing, jobs, verifier, rateLimiter });
   return app;

@@ -10,10 +10,13 @@ import { metricsRoute } from '../http/routes/metrics.js';
 import { createAuditLog } from './audit-log.js';
 import { elapsedSinceStart, onClientGone } from './client-gone.js';
 import type { SluiceMetrics } from './metrics.js';
+import type { ConsoleFeed } from './console-feed.js';
 
 export interface ObservabilityDeps {
   config: Readonly<SluiceConfig>;
   metrics: SluiceMetrics;
+  /** The operator console's refusals and queue waits (present when server.adminToken is set). */
+  feed?: ConsoleFeed | undefined;
 }
 
 /** A response without a registry code (a probe's own 503): the status says what happened. */
@@ -22,7 +25,7 @@ function codeFor(status: number): string {
   return status < 400 ? 'ok' : `HTTP_${status}`;
 }
 
-export function registerObservability(app: FastifyInstance, { config, metrics }: ObservabilityDeps): void {
+export function registerObservability(app: FastifyInstance, { config, metrics, feed }: ObservabilityDeps): void {
   const audit = createAuditLog(config.observability.audit.destination, (err) => app.log.error({ err: String(err) }, 'audit log write failed'));
   app.decorate('auditLog', audit);
 
@@ -32,15 +35,28 @@ export function registerObservability(app: FastifyInstance, { config, metrics }:
       if (c.metered) return;
       c.metered = true;
     }
+    const route = request.routeOptions.url ?? 'unmatched';
+    const verdict = code ?? c?.verdict ?? codeFor(status);
     metrics.observe({
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route,
       status,
-      code: code ?? c?.verdict ?? codeFor(status),
+      code: verdict,
       durationMs,
       connection: c?.connection,
       tenant: c?.principal?.tenant,
       timings: status < 400 ? c?.timings : undefined,
+    });
+    feed?.record({
+      method: request.method,
+      route,
+      status,
+      code: verdict,
+      role: c?.principal?.role,
+      tenant: c?.principal?.tenant,
+      connection: c?.connection,
+      tables: c?.tables,
+      waitMs: status < 400 ? c?.timings?.waitMs : undefined,
     });
   }
 

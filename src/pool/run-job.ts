@@ -87,6 +87,8 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
     };
   } catch (e) {
     const error = errorBody(e, job, log);
+    // A permission refusal names its table although the statement never got its table list.
+    if (tables === undefined && e instanceof SluiceError && e.table !== undefined) tables = [e.table];
     return tables === undefined ? { ok: false, error } : { ok: false, error, tables };
   } finally {
     untrack();

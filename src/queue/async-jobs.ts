@@ -21,6 +21,13 @@ export interface JobStatus {
   error?: ErrorBody;
 }
 
+/**
+ * Stored jobs by state, for the operator console. In memory a job is `unfinished` until it ends (the
+ * store cannot tell queued from running); in Redis `queued` and `running` also count the /data
+ * statements waiting in or taken from the same BullMQ queues (they are removed once they finish).
+ */
+export type JobCounts = Partial<Record<JobState | 'unfinished', number>>;
+
 export type SubmitResult = { ok: true; id: string } | { ok: false; error: ErrorBody };
 
 export interface AsyncJobs {
@@ -32,6 +39,8 @@ export interface AsyncJobs {
   result(id: string, owner: JobOwner): Promise<{ status: JobStatus; outcome?: QueryOutcome } | undefined>;
   /** Cancel: a waiting job is dropped, a running one is cancelled on the server. */
   cancel(id: string, owner: JobOwner): Promise<JobStatus | undefined>;
+  /** Stored jobs by state (every owner's); absent when the store cannot count. */
+  counts?(): Promise<JobCounts>;
   close(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
-import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobOwner, type JobStatus } from './async-jobs.js';
+import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobCounts, type JobOwner, type JobStatus } from './async-jobs.js';
 import type { JobQueue } from './job-queue.js';
 import { quotaLimits } from './job-quotas.js';
 import { createMemoryJobStore } from './memory-job-store.js';
@@ -67,6 +67,17 @@ export function createMemoryAsyncJobs(config: Readonly<SluiceConfig>, queue: Job
         await settleWithin(r.done, CANCEL_WAIT_MS);
       }
       return status(id, r);
+    },
+    async counts() {
+      const t = now();
+      const counts: JobCounts = { unfinished: 0, completed: 0, failed: 0, cancelled: 0 };
+      // Bounded by queue.maxStoredJobs (job-quotas.ts); expired records not yet purged are skipped.
+      for (const r of records.values()) {
+        if (r.expiresAt <= t) continue;
+        const state = r.outcome === undefined ? 'unfinished' : finishedStatus('', r.outcome).state;
+        counts[state] = (counts[state] ?? 0) + 1;
+      }
+      return counts;
     },
     async close() {
       closed = true;

@@ -5,6 +5,7 @@
  *   - queue.redis, "api":    BullMQ front only: no pool, no database connections.
  * The worker-only process (`sluice worker`) is composed in cli/worker.ts from createQueueWorker.
  */
+import type { Queue } from 'bullmq';
 import type { SluiceConfig } from '../config/types.js';
 import { createBreakerPool } from '../pool/circuit-breaker.js';
 import { createWorkerPool } from '../pool/piscina-pool.js';
@@ -33,6 +34,8 @@ export interface QueueSetup {
   readiness: Readiness;
   /** This process's worker pool, for /metrics (pool and breaker gauges); absent in `sluice api`. */
   pool?: WorkerPool;
+  /** Queue mode: this front's BullMQ queues (one per connection), for the console's board. */
+  boardQueues?: readonly Queue[];
   /** Bounded wait for Redis at start-up; never rejects (a down Redis shows in /readyz). */
   ready(): Promise<void>;
   /** Apply a reloaded config: tenant limits, and this process's pool (when it has one). */
@@ -101,6 +104,7 @@ export function createQueueSetup(config: Readonly<SluiceConfig>, role: ProcessRo
     queue,
     jobs,
     ...(local && { pool: local }),
+    boardQueues: Object.keys(config.connections).map((name) => ctx.queue(name)),
     readiness: {
       async ping() {
         const [dbs, redis] = await Promise.all([local ? local.ping() : Promise.resolve({}), ctx.ping()]);

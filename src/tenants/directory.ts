@@ -24,6 +24,8 @@ export interface TenantDirectory {
   refresh(): Promise<boolean>;
   /** Tenants in the last snapshot, and when it was loaded (epoch ms; 0 = never). */
   info(): { tenants: number; loadedAt: number };
+  /** The first `limit` entries of the last snapshot, for the operator console (never on the request path). */
+  entries(limit: number): Array<[string, TenantRoute | 'invalid']>;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,15 @@ export function createTenantDirectory(config: Readonly<SluiceConfig>, log: Direc
     },
     refresh,
     info: () => ({ tenants: snapshot?.size ?? 0, loadedAt }),
+    entries(limit) {
+      const out: Array<[string, TenantRoute | 'invalid']> = [];
+      if (!snapshot) return out;
+      for (const entry of snapshot) {
+        if (out.length >= limit) break;
+        out.push(entry);
+      }
+      return out;
+    },
     async close() {
       closed = true;
       clearInterval(timer);

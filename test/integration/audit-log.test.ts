@@ -113,7 +113,7 @@ describeIfPg('audit log (file destination)', () => {
   });
 
   it('records the reason of a refusal, with or without an identity', () => {
-    expect(records[1]).toMatchObject({ user, verdict: 'TABLE_NOT_ALLOWED', reason: 'TABLE_NOT_ALLOWED', status: 403 });
+    expect(records[1]).toMatchObject({ user, verdict: 'TABLE_NOT_ALLOWED', reason: 'TABLE_NOT_ALLOWED', status: 403, tables: [`${fixture.schema}.audit_secrets`] });
     expect(records[2]).toMatchObject({ verdict: 'TOKEN_MISSING', reason: 'TOKEN_MISSING', status: 401 });
     expect(records[2]!.user).toBeUndefined();
     expect(records[3]).toMatchObject({ verdict: 'TOKEN_INVALID', reason: 'TOKEN_INVALID', status: 401 });

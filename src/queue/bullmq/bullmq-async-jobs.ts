@@ -8,7 +8,7 @@
 import { Job } from 'bullmq';
 import { SluiceError } from '../../errors.js';
 import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
-import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobOwner, type JobStatus } from '../async-jobs.js';
+import { finishedStatus, newJobId, sameOwner, type AsyncJobs, type JobCounts, type JobOwner, type JobStatus } from '../async-jobs.js';
 import { cancelledKey } from './names.js';
 import { createRedisJobQuotas, type StoredJobState } from './redis-job-quotas.js';
 import type { JobPayload, JobReturn } from './payload.js';
@@ -147,6 +147,18 @@ export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
           await new Promise((resolve) => setTimeout(resolve, CANCEL_POLL_MS));
         }
         return (await lookup(id, owner))?.status ?? { id, state: 'cancelled' };
+      }),
+    counts: () =>
+      guarded(async () => {
+        const counts: JobCounts = { queued: 0, running: 0, completed: 0, failed: 0 };
+        for (const name of connections) {
+          const c = await ctx.queue(name).getJobCounts('wait', 'prioritized', 'delayed', 'waiting-children', 'active', 'completed', 'failed');
+          counts.queued! += (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c['waiting-children'] ?? 0);
+          counts.running! += c.active ?? 0;
+          counts.completed! += c.completed ?? 0;
+          counts.failed! += c.failed ?? 0;
+        }
+        return counts;
       }),
     async close() {
       closed = true;

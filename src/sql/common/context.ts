@@ -100,8 +100,9 @@ export interface Ctx extends CostContext {
   tableRefs: number;
 }
 
-export function refuse(code: ErrorCode, message: string): never {
-  throw new SluiceError(code, message);
+/** `table`: the `schema.table` a permission refusal is about (SluiceError.table). */
+export function refuse(code: ErrorCode, message: string, table?: string): never {
+  throw new SluiceError(code, message, table === undefined ? {} : { table });
 }
 
 /** A gateway placeholder bound to `source`. */

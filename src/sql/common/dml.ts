@@ -33,7 +33,7 @@ function targetItem(t: Target): ScopeItem {
 }
 
 function need<T>(value: T | undefined, what: string, t: Target): T {
-  if (value === undefined) refuse('OPERATION_NOT_ALLOWED', `The role may not ${what} ${t.label}`);
+  if (value === undefined) refuse('OPERATION_NOT_ALLOWED', `The role may not ${what} ${t.label}`, t.label);
   return value;
 }
 

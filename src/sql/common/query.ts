@@ -24,10 +24,10 @@ const MAX_EXPR_DEPTH = 200;
 /** Resolve a table reference to a permitted table, or refuse. */
 export function lookupTable(db: string | undefined, name: string, ctx: Ctx): CompiledTable {
   const schema = db ?? ctx.schema;
-  if (ctx.spec.blockedTable(schema, name)) refuse('TABLE_NOT_ALLOWED', `The table ${schema}.${name} is never reachable through the gateway`);
+  if (ctx.spec.blockedTable(schema, name)) refuse('TABLE_NOT_ALLOWED', `The table ${schema}.${name} is never reachable through the gateway`, `${schema}.${name}`);
   const key = `${schema}.${name}`;
   const table = ctx.perms.tables.get(key);
-  if (!table) refuse('TABLE_NOT_ALLOWED', `The role may not use table ${key}`);
+  if (!table) refuse('TABLE_NOT_ALLOWED', `The role may not use table ${key}`, key);
   ctx.tables.add(key);
   return table;
 }
@@ -35,7 +35,7 @@ export function lookupTable(db: string | undefined, name: string, ctx: Ctx): Com
 function tableView(item: FromItem & { k: 'table' }, ctx: Ctx, scope: Scope): FromItem {
   const table = lookupTable(item.db, item.name, ctx);
   const select = table.select;
-  if (!select) refuse('OPERATION_NOT_ALLOWED', `The role may not select from ${table.schema}.${table.table}`);
+  if (!select) refuse('OPERATION_NOT_ALLOWED', `The role may not select from ${table.schema}.${table.table}`, `${table.schema}.${table.table}`);
   const name = item.as ?? item.name;
   const columns = select.columns.names;
   const view: Select = {

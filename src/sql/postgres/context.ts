@@ -48,8 +48,9 @@ export interface Ctx extends ParamSink, CostContext {
   readonly fences: (() => void)[];
 }
 
-export function refuse(code: ErrorCode, message: string): never {
-  throw new SluiceError(code, message);
+/** `table`: the `schema.table` a permission refusal is about (SluiceError.table). */
+export function refuse(code: ErrorCode, message: string, table?: string): never {
+  throw new SluiceError(code, message, table === undefined ? {} : { table });
 }
 
 export function createCtx(perms: RolePermissions, schema: string, opts: WalkOptions, typings: readonly (string | null)[]): Ctx {

@@ -36,7 +36,7 @@ export function lookupTable(rv: Body, ctx: Ctx): CompiledTable {
   const schema = (rv.schemaname as string | undefined) ?? ctx.schema;
   const key = `${schema}.${rv.relname as string}`;
   const table = ctx.perms.tables.get(key);
-  if (!table) refuse('TABLE_NOT_ALLOWED', `The role may not use table ${key}`);
+  if (!table) refuse('TABLE_NOT_ALLOWED', `The role may not use table ${key}`, key);
   ctx.tables.add(key);
   return table;
 }
@@ -44,7 +44,7 @@ export function lookupTable(rv: Body, ctx: Ctx): CompiledTable {
 function tableView(rv: Body, ctx: Ctx, scope: Scope): Node {
   const table = lookupTable(rv, ctx);
   const select = table.select;
-  if (!select) refuse('OPERATION_NOT_ALLOWED', `The role may not select from ${table.schema}.${table.table}`);
+  if (!select) refuse('OPERATION_NOT_ALLOWED', `The role may not select from ${table.schema}.${table.table}`, `${table.schema}.${table.table}`);
   const alias = aliasOf(rv);
   const name = alias.name ?? (rv.relname as string);
   const columns = select.columns.names;
