@@ -1,0 +1,89 @@
+/**
+ * The literal scanner for Postgres: Postgres' own lexer (libpg-query's scanSync, the scanner its
+ * parser reads tokens from), so every constant the parser sees is found, E'…', U&'…', B'…', X'…' and
+ * $tag$…$tag$ included, and nothing inside a comment or a quoted identifier is. Token numbers
+ * differ between grammar versions, so they are learned from the lexer itself on first use.
+ */
+import { scanSync, type ScanToken } from 'libpg-query';
+import { SluiceError } from '../../errors.js';
+import { parsePostgres } from '../postgres/parser.js';
+import { DATE_TIME_WORDS, type Literal, type LiteralKind } from './literal.js';
+
+interface TokenKinds {
+  byType: Map<number, LiteralKind>;
+}
+
+let kinds: TokenKinds | undefined;
+
+/** One sample per kind of constant; the lexer says which token number each one is. */
+const SAMPLES: [string, LiteralKind][] = [
+  ["'s'", 'string'],
+  ["U&'s'", 'string'],
+  ["B'1'", 'bit string'],
+  ["X'1'", 'hex string'],
+  ['1', 'integer'],
+  ['1.5', 'decimal'],
+];
+
+function tokenKinds(): TokenKinds {
+  if (kinds) return kinds;
+  const byType = new Map<number, LiteralKind>();
+  for (const [text, kind] of SAMPLES) {
+    const tokens = scanSync(`SELECT ${text}`).tokens;
+    if (tokens.length !== 2) throw new Error(`the Postgres lexer read ${text} as ${tokens.length - 1} tokens`);
+    byType.set(tokens[1]!.tokenType, kind);
+  }
+  kinds = { byType };
+  return kinds;
+}
+
+/** Maps the lexer's UTF-8 byte offsets to 1-based code-point positions. */
+function positionsOf(sql: string): (byteOffset: number) => number {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(sql)) return (b) => b + 1;
+  const starts: number[] = [];
+  let bytes = 0;
+  for (const ch of sql) {
+    starts.push(bytes);
+    bytes += Buffer.byteLength(ch, 'utf8');
+  }
+  return (b) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= b) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+function scan(sql: string): ScanToken[] {
+  try {
+    return scanSync(sql).tokens;
+  } catch {
+    // An unterminated string or comment, or trailing junk: the parser says where.
+    parsePostgres(sql);
+    throw new SluiceError('SQL_PARSE_ERROR', 'The SQL does not scan (an unterminated quoted string, identifier or comment?)');
+  }
+}
+
+/** Every constant of `sql` in order (load the parser first: loadPostgresParser). */
+export function scanPostgresLiterals(sql: string): Literal[] {
+  const { byType } = tokenKinds();
+  const position = positionsOf(sql);
+  const out: Literal[] = [];
+  let prev: ScanToken | undefined;
+  for (const token of scan(sql)) {
+    let kind = byType.get(token.tokenType);
+    if (kind !== undefined) {
+      if (kind === 'string' && prev !== undefined && DATE_TIME_WORDS.has(prev.text.toLowerCase())) kind = 'date/time string';
+      const literal: Literal = { kind, position: position(token.start) };
+      if (kind === 'integer') literal.zeroOrOne = token.text === '0' || token.text === '1';
+      out.push(literal);
+    }
+    if (token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT') prev = token;
+  }
+  return out;
+}
