@@ -69,21 +69,33 @@ function scan(sql: string): ScanToken[] {
   }
 }
 
+/**
+ * `'[]'::json` (or `::jsonb`): the empty array Drizzle's relational queries fall back to
+ * (`coalesce(json_agg(…), '[]'::json)`). It is the ORM's constant, carries no value, and is not
+ * reported.
+ */
+function emptyJsonArray(tokens: ScanToken[], i: number): boolean {
+  const cast = tokens[i + 1];
+  const type = tokens[i + 2]?.text.toLowerCase();
+  return tokens[i]!.text === "'[]'" && cast?.text === '::' && (type === 'json' || type === 'jsonb');
+}
+
 /** Every constant of `sql` in order (load the parser first: loadPostgresParser). */
 export function scanPostgresLiterals(sql: string): Literal[] {
   const { byType } = tokenKinds();
   const position = positionsOf(sql);
   const out: Literal[] = [];
   let prev: ScanToken | undefined;
-  for (const token of scan(sql)) {
+  const tokens = scan(sql).filter((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT');
+  for (const [i, token] of tokens.entries()) {
     let kind = byType.get(token.tokenType);
-    if (kind !== undefined) {
+    if (kind !== undefined && !emptyJsonArray(tokens, i)) {
       if (kind === 'string' && prev !== undefined && DATE_TIME_WORDS.has(prev.text.toLowerCase())) kind = 'date/time string';
       const literal: Literal = { kind, position: position(token.start) };
       if (kind === 'integer') literal.zeroOrOne = token.text === '0' || token.text === '1';
       out.push(literal);
     }
-    if (token.tokenName !== 'SQL_COMMENT' && token.tokenName !== 'C_COMMENT') prev = token;
+    prev = token;
   }
   return out;
 }

@@ -185,3 +185,12 @@ describe('config', () => {
     expect(() => parseConfig({ ...base, sql: { literals: { roles: { member: 'yes' } } } })).toThrow(/sql\.literals\.roles\.member/);
   });
 });
+
+describe("Postgres: the empty JSON array of Drizzle's relational queries", () => {
+  it("'[]'::json and '[]'::jsonb are not reported; any other string, or '[]' without the cast, is", () => {
+    expect(kinds(`select coalesce(json_agg(x), '[]'::json), coalesce(jsonb_agg(x), '[]' :: jsonb) from t`, 'postgres')).toEqual([]);
+    expect(kinds(`select coalesce(json_agg(x), '[1]'::json) from t`, 'postgres')).toEqual(['string@30']);
+    expect(kinds(`select coalesce(json_agg(x), '[]'::text) from t`, 'postgres')).toEqual(['string@30']);
+    expect(kinds(`select coalesce(json_agg(x), '[]') from t`, 'postgres')).toEqual(['string@30']);
+  });
+});
