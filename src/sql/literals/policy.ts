@@ -7,7 +7,7 @@
 import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { firstRefused, type Literal, type LiteralMode } from './literal.js';
-import { scanPostgresLiterals } from './postgres-scanner.js';
+import { mayHoldQuotedConstant, scanPostgresLiterals } from './postgres-scanner.js';
 import { scanTextLiterals } from './text-scanner.js';
 
 export type { Literal, LiteralKind, LiteralMode } from './literal.js';
@@ -53,6 +53,7 @@ export function literalPolicy(config: Readonly<SluiceConfig>, connection: string
     const mode = literalMode(config, connection, role);
     // Too long: the validator refuses it (SQL_TOO_LONG) without reading it, so the scan does not either.
     if (mode === 'allow' || sql.length > config.limits.maxSqlLength) return;
+    if (mode === 'refuse-strings' && dialect === 'postgres' && !mayHoldQuotedConstant(sql)) return;
     const refused = firstRefused(mode, scanLiterals(sql, dialect));
     if (refused) throw literalError(refused, mode);
   };

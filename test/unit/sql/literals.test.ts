@@ -4,10 +4,12 @@
  * preset values never count).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkReloadable } from '../../../src/config/reload.js';
 import { parseConfig } from '../../../src/config/schema.js';
 import { SluiceError } from '../../../src/errors.js';
 import { createValidator, loadSqlParsers } from '../../../src/sql/create-validator.js';
 import { LITERAL_MODES, refusedUnder, scanLiterals, type LiteralKind } from '../../../src/sql/literals/policy.js';
+import { mayHoldQuotedConstant } from '../../../src/sql/literals/postgres-scanner.js';
 
 beforeAll(async () => {
   await loadSqlParsers();
@@ -192,5 +194,32 @@ describe("Postgres: the empty JSON array of Drizzle's relational queries", () =>
     expect(kinds(`select coalesce(json_agg(x), '[1]'::json) from t`, 'postgres')).toEqual(['string@30']);
     expect(kinds(`select coalesce(json_agg(x), '[]'::text) from t`, 'postgres')).toEqual(['string@30']);
     expect(kinds(`select coalesce(json_agg(x), '[]') from t`, 'postgres')).toEqual(['string@30']);
+  });
+});
+
+describe('Postgres: statements of placeholders skip the lexer under refuse-strings', () => {
+  it('only when no form of quoted constant can be in the text', () => {
+    expect(mayHoldQuotedConstant('insert into t (a) values ($1), ($2), ($10) returning "a$b"')).toBe(true); // "a$b": a $ not before a digit
+    expect(mayHoldQuotedConstant('insert into t (a) values ($1), ($2), ($10)')).toBe(false);
+    expect(mayHoldQuotedConstant('select 1.5, 42, true, null from t where a = $1')).toBe(false);
+    for (const sql of ["select 'x'", "select E'x'", "select B'1'", "select X'1'", "select U&'x'", 'select $$x$$', 'select $q$x$q$']) {
+      expect(mayHoldQuotedConstant(sql), sql).toBe(true);
+      expect(scanLiterals(sql, 'postgres')).toHaveLength(1);
+    }
+  });
+});
+
+describe('reload', () => {
+  it('sql.literals may change on a reload (it is under sql)', () => {
+    const raw = {
+      auth: { jwt: { secret: 'a-secret-that-is-at-least-32-chars-long', algorithms: ['HS256'] } },
+      connections: { pg: 'postgres://a@b/c' },
+      permissions: { member: { pg: { customers: { select: { columns: '*' } } } } },
+    };
+    const before = parseConfig(raw);
+    const after = parseConfig({ ...raw, sql: { literals: 'refuse' } });
+    expect(() => checkReloadable(before, after)).not.toThrow();
+    expect(createValidator(before, 'pg').check({ sql: 'select id from customers limit 5', role: 'member' }).kind).toBe('select');
+    expect(() => createValidator(after, 'pg').check({ sql: 'select id from customers limit 5', role: 'member' })).toThrow(expect.objectContaining({ code: 'LITERAL_NOT_ALLOWED' }));
   });
 });
