@@ -19,6 +19,7 @@ export interface TextScanSyntax {
 
 const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DIGIT = /[0-9]/;
+const LINE_BREAK = /[\n\r\v\f\u0085\u2028\u2029]/g;
 
 function unterminated(sql: string, index: number, what: string): never {
   throw new SluiceError('SQL_PARSE_ERROR', `Unterminated ${what} at character ${codePointPosition(sql, index)}`);
@@ -113,9 +114,11 @@ class Scan {
     }
   }
 
+  /** A line comment ends at the first character any reader could take for a line break: scanning more is safe. */
   private lineEnd(i: number): number {
-    const end = this.sql.indexOf('\n', i);
-    return end === -1 ? this.sql.length : end + 1;
+    LINE_BREAK.lastIndex = i;
+    const end = LINE_BREAK.exec(this.sql);
+    return end === null ? this.sql.length : end.index + 1;
   }
 
   private number(i: number): number {

@@ -39,6 +39,7 @@ const TRICKY: Record<string, string[]> = {
   pg: [
     "select id from t where a = 'x' -- '",
     "select id from t where a = $1 -- 'x'\n and b = 'y'",
+    "select id from t where a = $1 -- x\r or a = 'y'",
     'select id from t where a = $1 /* /* nested */ \'x\' */ and b = \'y\'',
     'select "it\'s" from t where a = E\'\\\'\'',
     "select id from t where a = $q$it's$q$ and b = $$x$$",
@@ -49,6 +50,8 @@ const TRICKY: Record<string, string[]> = {
     "select id from t where a = 'x' -- '",
     "select id from t where a = ?--'x'",
     "select id from t where a = ? # 'x'\n and b = 'y'",
+    "select id from t where a = ? -- x\r or a = 'y'",
+    "select id from t where a = ? # x\r or a = 'y'",
     "select id from t where a = ? /*!50000 and b = 'x' */",
     "select id from t where a = \"x\" and `it's` = ?",
     "select id from t where a = 'it''s' and b = N'x'",
@@ -57,6 +60,7 @@ const TRICKY: Record<string, string[]> = {
   lite: [
     "select id from t where a = 'x' -- '",
     "select id from t where a = ?--'x'\n and b = 'y'",
+    "select id from t where a = ? -- x\r or a = 'y'",
     "select \"it's\", [b'c], `d'e` from t where a = 'f'",
     "select id from t where a = X'1F' and b = 'it''s'",
   ],
