@@ -20,6 +20,7 @@ export const ERRORS = {
   UNKNOWN_CONNECTION: { status: 400, message: 'No such connection' },
   INVALID_TYPING: { status: 400, message: 'Unknown parameter typing' },
   METHOD_NOT_SUPPORTED: { status: 400, message: "The method is not supported by the connection's dialect" },
+  LITERAL_NOT_ALLOWED: { status: 400, message: 'The SQL carries a literal value that sql.literals refuses; pass it as a parameter' },
   RESULT_TOO_LARGE: { status: 400, message: 'A row of the result does not fit in limits.maxResponseBytes; select fewer or narrower rows' },
   // 400 — the database refused the statement for a reason the client can fix
   UNDEFINED_COLUMN: { status: 400, message: 'Column does not exist or is not permitted' },

@@ -18,6 +18,7 @@ import { createValidator, loadSqlParsers } from '../sql/create-validator.js';
 import type { CheckedStatement, ParamSource } from '../sql/validator.js';
 import { createTenantDirectory, type TenantDirectory } from '../tenants/directory.js';
 import { createTenantRouter, type DirectoryLookup } from '../tenants/router.js';
+import { printLiterals } from './check-literals.js';
 import { EXIT } from './usage.js';
 
 type Out = (line: string) => void;
@@ -91,6 +92,7 @@ export async function check(configPath: string, claims: Record<string, unknown>,
     out('verdict: allowed');
     printRoute(out, principal, job);
     printAllowed(out, checked, gatewayParams, dbRole);
+    printLiterals(out, config, job.connection, job.role, job.sql);
     return EXIT.ok;
   } catch (e) {
     if (e instanceof RouteUndetermined) {
@@ -104,6 +106,7 @@ export async function check(configPath: string, claims: Record<string, unknown>,
     out(`code: ${e.code} (${e.status})`);
     out(`message: ${e.message}`);
     printRoute(out, principal, job);
+    if (job) printLiterals(out, config, job.connection, job.role, job.sql);
     return EXIT.failed;
   } finally {
     await directory?.close();

@@ -13,6 +13,7 @@ import { deepFreeze } from './deep-freeze.js';
 import { CONNECTION_NAME, MAX_CLAIM_PARTS, TIER_PREFIX } from './identifiers.js';
 import { healthSchema } from './health-schema.js';
 import { jwtSchema } from './jwt-schema.js';
+import { literalsSchema } from './literals-schema.js';
 import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
 import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
@@ -118,6 +119,7 @@ const configSchema = z
         allowFunctions: z.array(z.string().min(1)).default([]),
         allowTypes: z.array(z.string().min(1)).default([]),
         cacheSize: int(0).default(1000),
+        literals: literalsSchema.optional(),
       })
       .prefault({}),
     logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
@@ -147,6 +149,12 @@ const configSchema = z
       }
     }
     if (c.tenants) checkTenants(c.tenants, c.connections, ctx);
+    for (const name of Object.keys(c.sql.literals?.connections ?? {})) {
+      if (!Object.hasOwn(c.connections, name)) ctx.addIssue({ code: 'custom', path: ['sql', 'literals', 'connections', name], message: `no connection named "${name}" in connections` });
+    }
+    for (const role of Object.keys(c.sql.literals?.roles ?? {})) {
+      if (!Object.hasOwn(c.permissions, role)) ctx.addIssue({ code: 'custom', path: ['sql', 'literals', 'roles', role], message: `no role named "${role}" in permissions` });
+    }
     if (c.workers.maxConnections !== undefined) {
       const perThread = Math.floor(c.workers.maxConnections / c.workers.threads);
       for (const [name, conn] of Object.entries(c.connections)) {

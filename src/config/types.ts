@@ -108,6 +108,15 @@ export interface SqliteConnectionConfig {
 export type ConnectionConfig = PostgresConnectionConfig | MysqlConnectionConfig | SqliteConnectionConfig;
 export type Dialect = ConnectionConfig['dialect'];
 
+export type LiteralMode = 'allow' | 'refuse-strings' | 'refuse';
+
+/** `sql.literals`, normalized: a role's mode wins over its connection's, which wins over `default`. */
+export interface LiteralsConfig {
+  default: LiteralMode;
+  connections: Record<string, LiteralMode>;
+  roles: Record<string, LiteralMode>;
+}
+
 export interface JwtConfig {
   secret?: string;
   publicKey?: string;
@@ -229,6 +238,8 @@ export interface SluiceConfig {
     allowTypes: string[];
     /** Entries in each thread's checked-statement LRU cache. */
     cacheSize: number;
+    /** Literals in the client's SQL (sql/literals/): absent means `allow` everywhere. */
+    literals?: LiteralsConfig | undefined;
   };
   logging: { level: string };
   permissions: Permissions;

@@ -18,6 +18,8 @@ export function demoConfig(db: DemoDatabase, port: number): Record<string, unkno
     connections: { main: demoConnection(db) },
     // Two threads are plenty for a demo (each SQLite connection is one small process per thread).
     workers: { threads: 2 },
+    // As `sluice init` writes it: values are parameters, a quoted literal in the SQL is refused.
+    sql: { literals: 'refuse-strings' },
     permissions: {
       member: {
         main: {

@@ -98,6 +98,7 @@ export function starterYaml(plan: StarterPlan, o: StarterOptions, source: Starte
       claims: { role: 'role', tenant: o.tenantClaim, user: 'sub' },
     },
     connections: { [STARTER_CONNECTION]: source.connection },
+    sql: { literals: 'refuse-strings' },
     permissions: { [STARTER_ROLE]: { [STARTER_CONNECTION]: {} } },
   });
   doc.commentBefore = header(o, source);
@@ -108,6 +109,8 @@ export function starterYaml(plan: StarterPlan, o: StarterOptions, source: Starte
   flowLeaves(doc.getIn(['auth', 'jwt']));
   flowLeaves(doc.getIn(['auth', 'claims']));
   flowLeaves(doc.getIn(['connections', STARTER_CONNECTION]));
+  (doc.get('sql') as YAMLMap).commentBefore =
+    ' Values travel as parameters: a quoted string, date or hex literal written into the SQL text is\n refused (LITERAL_NOT_ALLOWED), so SQL built by string concatenation fails the first time it runs.\n Numbers, booleans, NULL and DEFAULT are accepted. allow | refuse-strings | refuse: docs/security.md#parameters-only-mode';
   (doc.getIn(['permissions', STARTER_ROLE]) as YAMLMap).set(STARTER_CONNECTION, tablesNode(doc, plan, o));
   const text = doc.toString(TO_STRING);
   return text.endsWith('\n') ? text : `${text}\n`;

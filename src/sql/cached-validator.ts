@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
+import { literalPolicy } from './literals/policy.js';
 import type { CachedValidator, CheckedStatement, CheckInput } from './validator.js';
 
 /** BEGIN, COMMIT, SAVEPOINT…: whatever the dialect's parser makes of them, the answer is the same. */
@@ -20,8 +21,12 @@ function refuseTransactionControl(sql: string): void {
   }
 }
 
-/** `compute` may throw a RangeError (stack overflow on absurd nesting): that is the client's nesting. */
-export function withStatementCache(config: Readonly<SluiceConfig>, compute: (input: CheckInput) => CheckedStatement): CachedValidator {
+/**
+ * `compute` may throw a RangeError (stack overflow on absurd nesting): that is the client's nesting.
+ * Before it, the dialect-neutral refusals: transaction control, and literals (`sql.literals`).
+ */
+export function withStatementCache(config: Readonly<SluiceConfig>, connection: string, compute: (input: CheckInput) => CheckedStatement): CachedValidator {
+  const refuseLiterals = literalPolicy(config, connection);
   const cache = new LRUCache<string, CheckedStatement | SluiceError>({ max: Math.max(1, config.sql.cacheSize) });
   let hit = false;
   return {
@@ -33,6 +38,7 @@ export function withStatementCache(config: Readonly<SluiceConfig>, compute: (inp
       if (cached) return cached;
       try {
         refuseTransactionControl(input.sql);
+        refuseLiterals(input.sql, input.role);
         const checked = compute(input);
         cache.set(key, checked);
         return checked;

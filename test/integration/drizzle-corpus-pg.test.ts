@@ -5,8 +5,9 @@
  */
 import { ISSUE13_GROUPS, PG_KNOWN_FAILURES } from '../fixtures/drizzle-corpus/known-failures.js';
 import { pgCorpus } from '../fixtures/drizzle-corpus/pg-cases.js';
+import { PG_LITERAL_CASES } from '../fixtures/drizzle-corpus/literal-cases.js';
 import { describeCorpus } from '../helpers/drizzle-corpus/corpus-suite.js';
 import { startPgCorpus } from '../helpers/drizzle-corpus/pg-target.js';
 import { describeIfPg } from '../helpers/services.js';
 
-describeCorpus({ dialect: 'pg', cases: pgCorpus, known: PG_KNOWN_FAILURES, groupTitles: ISSUE13_GROUPS, start: startPgCorpus }, describeIfPg);
+describeCorpus({ dialect: 'pg', cases: pgCorpus, known: PG_KNOWN_FAILURES, groupTitles: ISSUE13_GROUPS, literals: PG_LITERAL_CASES, start: startPgCorpus }, describeIfPg);

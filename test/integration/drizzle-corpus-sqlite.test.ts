@@ -6,7 +6,8 @@
 import { describe } from 'vitest';
 import { ISSUE13_GROUPS, SQLITE_KNOWN_FAILURES } from '../fixtures/drizzle-corpus/known-failures.js';
 import { sqliteCorpus } from '../fixtures/drizzle-corpus/sqlite-cases.js';
+import { SQLITE_LITERAL_CASES } from '../fixtures/drizzle-corpus/literal-cases.js';
 import { describeCorpus } from '../helpers/drizzle-corpus/corpus-suite.js';
 import { startSqliteCorpus } from '../helpers/drizzle-corpus/sqlite-target.js';
 
-describeCorpus({ dialect: 'sqlite', cases: sqliteCorpus, known: SQLITE_KNOWN_FAILURES, groupTitles: ISSUE13_GROUPS, start: startSqliteCorpus }, describe);
+describeCorpus({ dialect: 'sqlite', cases: sqliteCorpus, known: SQLITE_KNOWN_FAILURES, groupTitles: ISSUE13_GROUPS, literals: SQLITE_LITERAL_CASES, start: startSqliteCorpus }, describe);

@@ -26,6 +26,8 @@ describe('demo', () => {
     expect(a.queue.redis).toBeUndefined();
     expect(a.auth.jwt.secret).not.toBe(b.auth.jwt.secret);
     expect(Object.keys(a.permissions.member!.main!)).toEqual(['customers', 'orders']);
+    // New configs refuse quoted literals (docs/security.md#parameters-only-mode).
+    expect(a.sql.literals?.default).toBe('refuse-strings');
   });
 
   it('builds a valid Postgres config in the sluice_demo schema', () => {

@@ -118,6 +118,12 @@ describe('starterYaml', () => {
     expect(config.auth).toEqual({ jwt: { secret: ENV.JWT_SECRET, algorithms: ['HS256'], clockTolerance: 5, cacheSize: 10_000 }, claims: { role: 'role', tenant: 'tenant_id', user: 'sub' } });
   });
 
+  it('refuses quoted literals (sql.literals: refuse-strings), and says why', () => {
+    expect(load(yaml).sql.literals).toEqual({ default: 'refuse-strings', connections: {}, roles: {} });
+    expect(yaml).toContain('# Values travel as parameters');
+    expect(yaml).toMatch(/\nsql:\n(  #.*\n)+  literals: refuse-strings\n/);
+  });
+
   it('writes placeholders, never values, for the URL and the secret', () => {
     expect(yaml).toContain('secret: ${JWT_SECRET}');
     expect(yaml).toContain('url: "${DATABASE_URL}"');

@@ -208,5 +208,5 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
     };
   }
 
-  return withStatementCache(config, compute);
+  return withStatementCache(config, connection, compute);
 }

@@ -86,5 +86,5 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
     };
   }
 
-  return withStatementCache(config, compute);
+  return withStatementCache(config, connection, compute);
 }

@@ -7,6 +7,17 @@ import { signToken, TEST_JWT_SECRET } from '../tokens.js';
 
 export const CORPUS_ROLE = 'corpus';
 
+/**
+ * The corpus test mode for sql.literals: `SLUICE_CORPUS_LITERALS=refuse-strings` (or `refuse`) runs
+ * the gateway so, and the suite expects LITERAL_NOT_ALLOWED from exactly the cases
+ * literal-cases.ts lists for that mode. Unset: `allow`, the corpus as recorded.
+ */
+export function corpusLiteralMode(): 'allow' | 'refuse-strings' | 'refuse' {
+  const mode = process.env.SLUICE_CORPUS_LITERALS ?? 'allow';
+  if (mode !== 'allow' && mode !== 'refuse-strings' && mode !== 'refuse') throw new Error(`SLUICE_CORPUS_LITERALS must be allow, refuse-strings or refuse, not ${mode}`);
+  return mode;
+}
+
 export function permissiveRole(tables: readonly string[], views: readonly string[] = []): Record<string, unknown> {
   const everything = { select: { columns: '*' }, insert: { columns: '*' }, update: { columns: '*' }, delete: {} };
   return Object.fromEntries([...tables.map((t) => [t, everything]), ...views.map((v) => [v, { select: { columns: '*' } }])]);
@@ -28,6 +39,7 @@ export async function startCorpusGateway(connection: unknown, tables: Record<str
       limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
       workers: { threads: 1 },
       logging: { level: 'silent' },
+      sql: { literals: corpusLiteralMode() },
       permissions: { [CORPUS_ROLE]: { main: tables } },
     },
     { logger: false },
