@@ -13,9 +13,10 @@ const SCHEMA = `sluice_v_${randomBytes(5).toString('hex')}`;
 const validator = createValidator(dialectConfig('mysql', SCHEMA), 'main');
 const check = (sql: string, role = 'member'): CheckedStatement => validator.check({ sql, role });
 
-function refusal(sql: string, role = 'member'): string {
+/** Refused when checked, or (a preset value that is not the caller's) when bound as tenant 1. */
+function refusal(sql: string, role = 'member', params: unknown[] = []): string {
   try {
-    check(sql, role);
+    bindParams(check(sql, role), params, TENANT1);
   } catch (e) {
     expect(e).toBeInstanceOf(SluiceError);
     return (e as SluiceError).code;
@@ -138,7 +139,7 @@ describe('mysql validator: attack corpus', () => {
   for (const entry of corpus) {
     it(`${entry.category}: ${entry.name}`, async () => {
       if (entry.expect === 'refused') {
-        const code = refusal(entry.sql);
+        const code = refusal(entry.sql, 'member', entry.params ?? []);
         if (entry.code) expect(code).toBe(entry.code);
         return;
       }

@@ -159,11 +159,14 @@ describe('postgres validator: refusals', () => {
     ['select * into newtable from customers', 'CONSTRUCT_NOT_ALLOWED'],
     ['select * from customers for update', 'CONSTRUCT_NOT_ALLOWED'],
     ['with d as (delete from customers returning *) select * from d', 'STATEMENT_NOT_ALLOWED'],
-    ['insert into customers (name, tenant_id) values ($1, 2)', 'PRESET_COLUMN'],
     ['insert into customers (secret_note) values ($1)', 'COLUMN_NOT_ALLOWED'],
     ['insert into customers values ($1)', 'CONSTRUCT_NOT_ALLOWED'],
-    ['update customers set tenant_id = 2', 'COLUMN_NOT_ALLOWED'],
     ['update customers set secret_note = $1', 'COLUMN_NOT_ALLOWED'],
+    ['insert into customers (name, tenant_id) values ($1, $2 + 0)', 'PRESET_COLUMN'],
+    ['insert into customers (name, tenant_id) values ($1, (select 1))', 'PRESET_COLUMN'],
+    ['update customers set tenant_id = tenant_id', 'PRESET_COLUMN'],
+    ['update customers set tenant_id = default', 'PRESET_COLUMN'],
+    ['insert into customers (name) values ($1) on conflict (id) do update set tenant_id = excluded.id', 'PRESET_COLUMN'],
     ['update customers set name = secret_note', 'COLUMN_NOT_ALLOWED'],
     ['update customers set name = $1 where secret_note = $2', 'COLUMN_NOT_ALLOWED'],
     ['update customers c set name = $1 where exists (select 1 from orders o where o.id = c.secret_note::int)', 'COLUMN_NOT_ALLOWED'],
@@ -207,5 +210,71 @@ describe('postgres validator: refusals', () => {
 
   it('refuses SQL longer than the limit before parsing', () => {
     expect(refusal('select 1 ' + ' '.repeat(200), 'member', { maxSqlLength: 100 })).toBe('SQL_TOO_LONG');
+  });
+});
+
+describe('postgres validator: presets with WITH CHECK semantics', () => {
+  const T1 = { tenant_id: 1 };
+  const presetRefusal = (sql: string, params: unknown[], claims: Record<string, unknown> = T1): string => {
+    try {
+      bindParams(check(sql), params, claims);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SluiceError);
+      return (e as SluiceError).code;
+    }
+    throw new Error(`expected a refusal for: ${sql}`);
+  };
+
+  it('accepts a param equal to the preset and binds the preset value itself', () => {
+    const c = check('insert into customers (name, tenant_id) values ($1, $2)');
+    expect(c.sql).toBe('INSERT INTO app.customers (name, tenant_id) VALUES ($1, $2)');
+    expect(c.presetChecks).toEqual([{ sent: { kind: 'client', index: 1 }, preset: { kind: 'claim', ref: 'tenant_id' }, column: 'app.customers.tenant_id' }]);
+    expect(bindParams(c, ['x', 1], T1)).toEqual(['x', 1]);
+    // '1' is the canonical text of 1: accepted, and the claim's own value is what is bound.
+    expect(bindParams(c, ['x', '1'], T1)).toEqual(['x', 1]);
+  });
+
+  it.each([[2], ['2'], ['01'], ['1.0'], [' 1'], [true], [null], [[1]], [{ v: 1 }]])('refuses %j for a preset of 1', (value) => {
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2)', ['x', value])).toBe('PRESET_COLUMN');
+  });
+
+  it('checks every row of a multi-row insert', () => {
+    const sql = 'insert into customers (name, tenant_id) values ($1, $2), ($3, $4)';
+    expect(bindParams(check(sql), ['a', 1, 'b', 1], T1)).toEqual(['a', 1, 'b', 1]);
+    expect(presetRefusal(sql, ['a', 1, 'b', 2])).toBe('PRESET_COLUMN');
+  });
+
+  it('replaces a literal with the preset placeholder and checks it when bound', () => {
+    const c = check('insert into customers (name, tenant_id) values ($1, 1)');
+    expect(c.sql).toBe('INSERT INTO app.customers (name, tenant_id) VALUES ($1, $2)');
+    expect(bindParams(c, ['x'], T1)).toEqual(['x', 1]);
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, 1)', ['x'], { tenant_id: 2 })).toBe('PRESET_COLUMN');
+    expect(presetRefusal("insert into customers (name, tenant_id) values ($1, '2'::int)", ['x'])).toBe('PRESET_COLUMN');
+  });
+
+  it('compares bigint-sized ids as exact text', () => {
+    const c = check('insert into customers (name, tenant_id) values ($1, $2)');
+    const big = { tenant_id: '9007199254740993' };
+    expect(bindParams(c, ['x', '9007199254740993'], big)).toEqual(['x', '9007199254740993']);
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2)', ['x', 9007199254740992], big)).toBe('PRESET_COLUMN');
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2)', ['x', '9007199254740992'], big)).toBe('PRESET_COLUMN');
+  });
+
+  it('UPDATE SET and ON CONFLICT DO UPDATE SET accept only the preset value', () => {
+    const u = check('update customers set tenant_id = $1, name = $2');
+    expect(u.sql).toContain('SET tenant_id = $1, name = $2');
+    expect(bindParams(u, [1, 'n'], T1)).toEqual([1, 'n', 1]);
+    expect(presetRefusal('update customers set tenant_id = $1, name = $2', [2, 'n'])).toBe('PRESET_COLUMN');
+    expect(presetRefusal('update customers set tenant_id = 2', [])).toBe('PRESET_COLUMN');
+    const up = check('insert into customers (name, tenant_id) values ($1, $2) on conflict (id) do update set tenant_id = $2, name = excluded.name');
+    expect(bindParams(up, ['x', 1], T1)).toEqual(['x', 1, 1]);
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2) on conflict (id) do update set tenant_id = $2', ['x', 3])).toBe('PRESET_COLUMN');
+    const ex = check('insert into customers (name) values ($1) on conflict (id) do update set tenant_id = excluded.tenant_id');
+    expect(ex.sql).toContain('SET tenant_id = excluded.tenant_id');
+    expect(ex.presetChecks).toBeUndefined();
+  });
+
+  it('INSERT … SELECT still may not name a preset column', () => {
+    expect(refusal('insert into customers (name, tenant_id) select name, tenant_id from customers')).toBe('PRESET_COLUMN');
   });
 });

@@ -10,9 +10,10 @@ import { drizzleSqliteCorpus } from '../../fixtures/drizzle-sqlite-corpus.js';
 const validator = createValidator(dialectConfig('sqlite'), 'main');
 const check = (sql: string, role = 'member'): CheckedStatement => validator.check({ sql, role });
 
-function refusal(sql: string, role = 'member'): string {
+/** Refused when checked, or (a preset value that is not the caller's) when bound as tenant 1. */
+function refusal(sql: string, role = 'member', params: unknown[] = []): string {
   try {
-    check(sql, role);
+    bindParams(check(sql, role), params, TENANT1);
   } catch (e) {
     expect(e).toBeInstanceOf(SluiceError);
     return (e as SluiceError).code;
@@ -125,7 +126,7 @@ describe('sqlite validator: attack corpus', () => {
   for (const entry of corpus) {
     it(`${entry.category}: ${entry.name}`, () => {
       if (entry.expect === 'refused') {
-        const code = refusal(entry.sql);
+        const code = refusal(entry.sql, 'member', entry.params ?? []);
         if (entry.code) expect(code).toBe(entry.code);
         return;
       }
