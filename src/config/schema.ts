@@ -15,6 +15,7 @@ import { healthSchema } from './health-schema.js';
 import { jwtSchema } from './jwt-schema.js';
 import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
+import { checkReferences } from './references-check.js';
 import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
 import { trustProxySchema } from './trust-proxy-schema.js';
 import type { SluiceConfig } from './types.js';
@@ -142,6 +143,7 @@ const configSchema = z
       }
     }
     if (c.tenants) checkTenants(c.tenants, c.connections, ctx);
+    checkReferences(c, ctx);
     if (c.workers.maxConnections !== undefined) {
       const perThread = Math.floor(c.workers.maxConnections / c.workers.threads);
       for (const [name, conn] of Object.entries(c.connections)) {

@@ -137,6 +137,7 @@ function returning(cols: SelectColumn[] | undefined, t: Target, ctx: Ctx): Selec
 
 export function updateStmt(s: Update, ctx: Ctx): void {
   const t = target(s.table, ctx);
+  noReferences(t);
   const perm = need(t.table.update, 'update', t);
   const scope = newScope(null);
   scope.items.push(targetItem(t));
@@ -322,8 +323,14 @@ function insertSelect(s: Insert, source: Select, t: Target, ctx: Ctx): void {
 /** The alias of the wrapped query of INSERT … SELECT; unreachable from the client's SQL. */
 const INSERT_SOURCE = 'sluice_s';
 
+/** Reference checks (config `references`) are a Postgres rewrite; the config refuses them elsewhere. */
+function noReferences(t: Target): void {
+  if (t.table.references.size > 0) refuse('CONSTRUCT_NOT_ALLOWED', `${t.label} declares reference checks, which only Postgres connections support`);
+}
+
 export function insertStmt(s: Insert, ctx: Ctx): void {
   const t = target(s.table, ctx);
+  noReferences(t);
   need(t.table.insert, 'insert into', t);
   if (s.source) insertSelect(s, s.source, t, ctx);
   else insertValues(s, t, ctx);

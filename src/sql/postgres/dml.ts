@@ -12,6 +12,7 @@ import { expr, exprList } from './expressions.js';
 import { filterToAst, sourceOf } from './filter-ast.js';
 import { fromItem, lookupTable } from './from-clause.js';
 import { sentValue } from './preset-value.js';
+import { checkedReference } from './reference-check.js';
 import { newScope, type Scope, type ScopeItem } from '../common/scope.js';
 import { subquery, withClause } from './select.js';
 
@@ -96,12 +97,15 @@ function presetValue(n: Node, col: string, t: Target, ctx: Ctx): Node | null {
  * refused. `excluded.<col>` (the proposed row, whose preset the gateway wrote) is the same value.
  */
 function setPreset(rt: Body, col: string, t: Target, ctx: Ctx, excluded: boolean): void {
-  const fields = ((rt.val as Node).ColumnRef?.fields as Node[] | undefined) ?? [];
-  const names = fields.map((f) => f.String?.sval);
-  if (excluded && names.length === 2 && names[0] === 'excluded' && names[1] === col) return;
+  if (excluded && isExcluded(rt.val as Node, col)) return;
   const value = presetValue(rt.val as Node, col, t, ctx);
   if (value === null) refuse('PRESET_COLUMN', `${t.label}.${col} ${PRESET_REFUSAL}`);
   rt.val = value;
+}
+
+function isExcluded(n: Node, col: string): boolean {
+  const names = ((n.ColumnRef?.fields as Node[] | undefined) ?? []).map((f) => f.String?.sval);
+  return names.length === 2 && names[0] === 'excluded' && names[1] === col;
 }
 
 /** SET col = value, … for UPDATE and ON CONFLICT DO UPDATE (`excluded`: the latter). */
@@ -117,7 +121,10 @@ function setList(list: unknown, columns: ColumnSet, t: Target, ctx: Ctx, exclude
     }
     if (!allows(columns, col)) refuse('COLUMN_NOT_ALLOWED', `The role may not update ${t.label}.${col}`);
     if (t.table.pinned.has(col)) refuse('COLUMN_NOT_ALLOWED', `${t.label}.${col} is used by a row filter or preset and cannot be updated`);
+    // `excluded.<col>` is the proposed row's value, checked (or defaulted) by the INSERT itself.
+    const proposed = excluded && isExcluded(rt.val as Node, col);
     rt.val = expr(rt.val as Node, ctx);
+    if (!proposed) rt.val = checkedReference(rt.val as Node, col, t.table, t.label, ctx);
     return n;
   });
 }
@@ -214,6 +221,9 @@ function insertValues(s: Body, cols: string[], t: Target, ctx: Ctx): void {
       if (value === undefined) out.push(others.shift()!);
       else out.push(presetValue(value, cols[i]!, t, ctx) ?? ctx.add(sourceOf(perm.presets.get(cols[i]!) ?? null)));
     });
+    out.forEach((v, i) => {
+      out[i] = checkedReference(v, cols[i]!, t.table, t.label, ctx);
+    });
     r.splice(0, r.length, ...out);
   }
   for (const [col, value] of perm.presets) {
@@ -229,6 +239,7 @@ function insertSelect(s: Body, cols: string[], t: Target, ctx: Ctx): Node {
   for (const col of cols) {
     if (perm.presets.has(col)) refuse('PRESET_COLUMN', `${t.label}.${col} is set by the gateway and cannot be supplied`);
     if (!allows(perm.columns, col)) refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${col}`);
+    if (t.table.references.has(col)) refuse('CONSTRUCT_NOT_ALLOWED', `${t.label}.${col} references another table: insert it with VALUES, not INSERT … SELECT`);
   }
   const query = { SelectStmt: s };
   subquery(query, ctx, null);

@@ -278,3 +278,58 @@ describe('postgres validator: presets with WITH CHECK semantics', () => {
     expect(refusal('insert into customers (name, tenant_id) select name, tenant_id from customers')).toBe('PRESET_COLUMN');
   });
 });
+
+describe('postgres validator: reference checks (foreign keys against the caller\'s view)', () => {
+  const withReferences = () => {
+    const config = validatorConfig();
+    const orders = config.permissions.member!.main!.orders!;
+    orders.references = { customer_id: { table: 'customers', column: 'id' } };
+    orders.update = { columns: ['customer_id', 'total'], filter: { tenant_id: '$claims.tenant_id' } };
+    return createValidator(config, 'main');
+  };
+  const refCheck = (sql: string) => withReferences().check({ sql, role: 'member' });
+  const refRefusal = (sql: string): string => {
+    try {
+      refCheck(sql);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SluiceError);
+      return (e as SluiceError).code;
+    }
+    throw new Error(`expected a refusal for: ${sql}`);
+  };
+
+  it('wraps a written reference in an EXISTS over the referenced table as the caller sees it', () => {
+    const c = refCheck('insert into orders (customer_id, total) values ($1, $2)');
+    expect(c.sql).toMatch(
+      /^INSERT INTO app\.orders \(customer_id, total, tenant_id\) VALUES \(CASE WHEN CAST\(CASE WHEN EXISTS \(SELECT 1 FROM app\.customers AS sluice_ref WHERE \(sluice_ref\.id = \$1 AND sluice_ref\.tenant_id = \$3\)\) OR \$1 IS NULL THEN 'true' ELSE 'sluice_reference_[0-9a-f]{24} app\.orders\.customer_id' END AS boolean\) THEN \$1 END, \$2, \$4\)$/,
+    );
+    expect(c.claimParams).toEqual([{ kind: 'claim', ref: 'tenant_id' }, { kind: 'claim', ref: 'tenant_id' }]);
+  });
+
+  it('checks every row, UPDATE SET and ON CONFLICT DO UPDATE SET; leaves DEFAULT, NULL and excluded.<col> alone', () => {
+    expect(refCheck('insert into orders (customer_id, total) values ($1, 1), ($2, 2)').sql.match(/EXISTS/g)).toHaveLength(2);
+    expect(refCheck('insert into orders (customer_id, total) values (7, 1)').sql).toContain('(sluice_ref.id = 7 AND');
+    expect(refCheck('insert into orders (customer_id, total) values (null, 1)').sql).not.toContain('EXISTS');
+    expect(refCheck('insert into orders (customer_id, total) values (default, 1)').sql).not.toContain('EXISTS');
+    expect(refCheck('update orders set customer_id = $1::int where id = $2').sql).toContain('(sluice_ref.id = CAST($1 AS int) AND sluice_ref.tenant_id = $3)');
+    expect(refCheck('update orders set total = $1').sql).not.toContain('EXISTS');
+    const upsert = refCheck('insert into orders (customer_id, total) values ($1, 1) on conflict (id) do update set customer_id = excluded.customer_id, total = 2');
+    expect(upsert.sql.match(/EXISTS/g)).toHaveLength(1);
+    expect(refCheck('insert into orders (customer_id, total) values ($1, 1) on conflict (id) do update set customer_id = $2').sql.match(/EXISTS/g)).toHaveLength(2);
+  });
+
+  it.each([
+    ['insert into orders (customer_id, total) values ($1 + 0, 1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) values ((select max(id) from customers), 1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) values (random()::int, 1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) select id, 1 from customers', 'CONSTRUCT_NOT_ALLOWED'],
+    ['update orders set customer_id = customer_id + 1', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) values ($1, 1) on conflict (id) do update set customer_id = excluded.total', 'CONSTRUCT_NOT_ALLOWED'],
+  ])('%s → %s (a checked value must be a parameter or literal)', (sql, code) => {
+    expect(refRefusal(sql)).toBe(code);
+  });
+
+  it('without `references`, nothing changes', () => {
+    expect(check('insert into orders (customer_id, total) values ($1, $2)').sql).toBe('INSERT INTO app.orders (customer_id, total, tenant_id) VALUES ($1, $2, $3)');
+  });
+});
