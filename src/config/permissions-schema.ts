@@ -16,12 +16,18 @@ const columnsSchema = z
   })
   .transform((c) => c as Columns);
 
+const referenceSchema = z.strictObject({
+  table: z.string().regex(TABLE_KEY, 'must be "table" or "schema.table"'),
+  column: z.string().regex(IDENTIFIER, 'must be a column name (letters, digits, _)'),
+});
+
 const tableSchema = z
   .strictObject({
     select: z.strictObject({ columns: columnsSchema, filter: filterSchema.optional() }).optional(),
     insert: z.strictObject({ columns: columnsSchema, set: presetsSchema.optional() }).optional(),
     update: z.strictObject({ columns: columnsSchema, filter: filterSchema.optional() }).optional(),
     delete: z.strictObject({ filter: filterSchema.optional() }).optional(),
+    references: z.record(z.string().regex(IDENTIFIER, 'must be a column name (letters, digits, _)'), referenceSchema).optional(),
   })
   .superRefine((t, ctx) => {
     // A preset column the client may also write is a contradiction: one of the two is a mistake.
@@ -31,6 +37,11 @@ const tableSchema = z
         ctx.addIssue({ code: 'custom', path: ['insert', 'set', column], message: `"${column}" is preset, so it cannot also be in insert.columns` });
       }
     }
+    for (const column of Object.keys(t.references ?? {})) {
+      if (Object.hasOwn(t.insert?.set ?? {}, column)) {
+        ctx.addIssue({ code: 'custom', path: ['references', column], message: `"${column}" is preset (the gateway writes it), so there is nothing of the client's to check` });
+      }
+    }
   })
   .transform((t): TablePermission => {
     const out: TablePermission = {};
@@ -38,6 +49,7 @@ const tableSchema = z
     if (t.insert) out.insert = { columns: t.insert.columns, ...(t.insert.set && { set: t.insert.set }) };
     if (t.update) out.update = { columns: t.update.columns, ...(t.update.filter && { filter: t.update.filter }) };
     if (t.delete) out.delete = { ...(t.delete.filter && { filter: t.delete.filter }) };
+    if (t.references) out.references = t.references;
     return out;
   });
 

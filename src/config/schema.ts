@@ -16,6 +16,7 @@ import { jwtSchema } from './jwt-schema.js';
 import { literalsSchema } from './literals-schema.js';
 import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
+import { checkReferences } from './references-check.js';
 import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
 import { trustProxySchema } from './trust-proxy-schema.js';
 import type { SluiceConfig } from './types.js';
@@ -155,6 +156,7 @@ const configSchema = z
     for (const role of Object.keys(c.sql.literals?.roles ?? {})) {
       if (!Object.hasOwn(c.permissions, role)) ctx.addIssue({ code: 'custom', path: ['sql', 'literals', 'roles', role], message: `no role named "${role}" in permissions` });
     }
+    checkReferences(c, ctx);
     if (c.workers.maxConnections !== undefined) {
       const perThread = Math.floor(c.workers.maxConnections / c.workers.threads);
       for (const [name, conn] of Object.entries(c.connections)) {

@@ -42,11 +42,19 @@ export interface UpdatePermission {
 export interface DeletePermission {
   filter?: Filter;
 }
+/** A foreign key whose referenced row must be visible to the caller (docs/security.md). */
+export interface Reference {
+  /** A table of the same permission map, written as its key there ("customers" or "schema.customers"). */
+  table: string;
+  column: string;
+}
 export interface TablePermission {
   select?: SelectPermission;
   insert?: InsertPermission;
   update?: UpdatePermission;
   delete?: DeletePermission;
+  /** Column → the row it references; a write must name a row the caller can see (Postgres only). */
+  references?: Record<string, Reference>;
 }
 
 /** role → connection → table ("table" in the connection's default schema, or "schema.table"). */

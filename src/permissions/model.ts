@@ -19,6 +19,20 @@ export interface CompiledTable {
   readonly delete?: { filter?: Filter };
   /** Columns the role may never change with UPDATE: those its row filters and presets pin down. */
   readonly pinned: ReadonlySet<string>;
+  /** Column → the row it references, which a write must find visible to the caller (config `references`). */
+  readonly references: ReadonlyMap<string, ReferencedColumn>;
+}
+
+export interface ReferencedColumn {
+  /** "schema.table": the key of the referenced table in RolePermissions.tables. */
+  readonly key: string;
+  readonly column: string;
+}
+
+/** "table" (in the default schema) or "schema.table" → [schema, table]. */
+function splitKey(key: string, defaultSchema: string): [string, string] {
+  const dot = key.indexOf('.');
+  return dot === -1 ? [defaultSchema, key] : [key.slice(0, dot), key.slice(dot + 1)];
 }
 
 export interface RolePermissions {
@@ -56,9 +70,11 @@ export function filterColumns(filter: Filter | undefined, out = new Set<string>(
 }
 
 function compileTable(key: string, defaultSchema: string, perm: TablePermission): CompiledTable {
-  const dot = key.indexOf('.');
-  const schema = dot === -1 ? defaultSchema : key.slice(0, dot);
-  const table = dot === -1 ? key : key.slice(dot + 1);
+  const [schema, table] = splitKey(key, defaultSchema);
+  const references = new Map<string, ReferencedColumn>();
+  for (const [column, ref] of Object.entries(perm.references ?? {})) {
+    references.set(column, { key: splitKey(ref.table, defaultSchema).join('.'), column: ref.column });
+  }
   const pinned = new Set<string>();
   filterColumns(perm.select?.filter, pinned);
   filterColumns(perm.update?.filter, pinned);
@@ -68,6 +84,7 @@ function compileTable(key: string, defaultSchema: string, perm: TablePermission)
     schema,
     table,
     pinned,
+    references,
     ...(perm.select && { select: { columns: columnSet(perm.select.columns), ...(perm.select.filter && { filter: perm.select.filter }) } }),
     ...(perm.insert && { insert: { columns: columnSet(perm.insert.columns), presets: new Map(Object.entries(perm.insert.set ?? {})) } }),
     ...(perm.update && { update: { columns: columnSet(perm.update.columns), ...(perm.update.filter && { filter: perm.update.filter }) } }),

@@ -1,12 +1,14 @@
 import { SluiceError } from '../errors.js';
 import { resolveClaim } from '../permissions/claims.js';
 import type { Limits } from '../config/types.js';
+import { applyPresetChecks } from './preset-check.js';
 import type { ShortValue } from './common/function-costs.js';
 import type { BoundedParams, CheckedStatement, ParamSlot, ParamSource } from './validator.js';
 
 /**
  * The final parameter list: the client's params, then the gateway's (claims/literals).
- * Throws PARAM_COUNT_MISMATCH (400) or CLAIM_MISSING (403).
+ * Throws PARAM_COUNT_MISMATCH (400), CLAIM_MISSING (403) or PRESET_COLUMN (403, a preset value
+ * the client sent that is not the preset's).
  */
 export function bindParams(checked: CheckedStatement, clientParams: unknown[], claims: Record<string, unknown>): unknown[] {
   if (clientParams.length !== checked.clientParamCount) {
@@ -16,9 +18,10 @@ export function bindParams(checked: CheckedStatement, clientParams: unknown[], c
     );
   }
   for (const group of checked.boundedParams ?? []) checkBounded(group, clientParams);
-  if (checked.paramOrder) return checked.paramOrder.map((slot) => slotValue(slot, checked, clientParams, claims));
-  if (checked.claimParams.length === 0) return clientParams;
-  const out = clientParams.slice();
+  const client = checked.presetChecks ? applyPresetChecks(checked.presetChecks, clientParams, (s) => gatewayValue(s, claims)) : clientParams;
+  if (checked.paramOrder) return checked.paramOrder.map((slot) => slotValue(slot, checked, client, claims));
+  if (checked.claimParams.length === 0) return client;
+  const out = client.slice();
   for (const source of checked.claimParams) out.push(gatewayValue(source, claims));
   return out;
 }

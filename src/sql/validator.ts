@@ -13,6 +13,18 @@ export type ParamSource =
   | { kind: 'claim'; ref: string } // a JWT claim (auth/claim-lookup.ts); missing → CLAIM_MISSING (403)
   | { kind: 'literal'; value: string | number | boolean | null }; // a literal from the config
 
+/**
+ * A value the client sent for a preset column (INSERT VALUES, UPDATE SET, upserts): accepted only
+ * when, at bind time, it equals the preset's value (preset-check.ts).
+ */
+export interface PresetCheck {
+  /** A client param (0-based index) or a literal of the SQL text. */
+  sent: { kind: 'client'; index: number } | { kind: 'literal'; value: string | number | boolean | null };
+  preset: ParamSource;
+  /** "schema.table.column", for the refusal. */
+  column: string;
+}
+
 export interface CheckInput {
   sql: string;
   role: string;
@@ -59,6 +71,8 @@ export interface CheckedStatement {
    * with `fixed` characters of literals around them, their values may be at most `max` characters.
    */
   boundedParams?: BoundedParams[];
+  /** Preset columns the client sent a value for: checked, then rebound to the preset (bindParams). */
+  presetChecks?: PresetCheck[];
 }
 
 export interface BoundedParams {

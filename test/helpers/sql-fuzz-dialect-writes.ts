@@ -128,6 +128,8 @@ export function printWrite(w: Write, o: PrintOpts): string {
 
 class WriteBuilder extends Builder {
   private n = 0;
+  /** The id of the tenant the case does not run as: a preset set to it is the attack (its own id is accepted, WITH CHECK). */
+  otherTenant = '2';
 
   target(table: TableName): Ctx {
     return { rels: [{ alias: table, cols: permittedCols(table), table, target: true }], ctes: new Map(), banned: new Set(), depth: 1 };
@@ -215,7 +217,7 @@ class WriteBuilder extends Builder {
         // No update permission (order_items), or a preset/filter/hidden column: must be refused.
         this.probes++;
         const col = cols === null ? 'qty' : this.pick(['tenant_id', table === 'customers' ? 'secret_note' : 'id']);
-        return { k: 'update', table, qualified, set: [{ col, e: lit('2') }], where: this.where(ctx), returning: null };
+        return { k: 'update', table, qualified, set: [{ col, e: lit(col === 'tenant_id' ? this.otherTenant : '2') }], where: this.where(ctx), returning: null };
       }
       const set = [this.assign(table, cols[0]!, ctx, null)];
       if (this.chance(30)) set.push(this.assign(table, cols[1]!, ctx, null));
@@ -243,7 +245,7 @@ class WriteBuilder extends Builder {
     if (this.chance(4)) {
       this.probes++;
       if (this.chance(50)) return { ...base, table: 'audit_secrets', cols: ['tenant_id', 'token'], rows: [[lit('1'), lit("'x'")]], select: null };
-      return { ...base, cols: [...cols, 'tenant_id'], rows: [[...cols.map((c) => this.value(table, c)), lit(this.pick(['1', '2']))]], select: null };
+      return { ...base, cols: [...cols, 'tenant_id'], rows: [[...cols.map((c) => this.value(table, c)), lit(this.otherTenant)]], select: null };
     }
     if (this.chance(25)) return { ...base, cols, rows: null, select: this.insertSource(table, cols), returning: this.returning(table, ctx) };
     // DEFAULT (MySQL) / NULL (SQLite) in the preset column, or in a column the role may not write.
@@ -303,6 +305,7 @@ export function writeCase(profile: Profile): fc.Arbitrary<WriteCase> {
     const quoted = g(fc.integer, { min: 0, max: 99 }) >= 90;
     const withParams = g(fc.integer, { min: 0, max: 99 }) >= 70;
     const b = new WriteBuilder(g, profile);
+    b.otherTenant = String(3 - tenant);
     const write = b.write();
     return { tenant, probe: b.probes > 0, write, ...printAll((o) => printWrite(write, o), profile.dialect, tenant, quoted, withParams) };
   });

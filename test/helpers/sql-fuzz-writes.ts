@@ -61,6 +61,8 @@ export function printWrite(w: Write, m: Mode, tenant: number): string {
 
 class WriteBuilder extends Builder {
   private n = 0;
+  /** The id of the tenant the case does not run as: a preset set to it is the attack (its own id is accepted, WITH CHECK). */
+  otherTenant = '2';
   target(alias: string): Ctx {
     return { rels: [{ alias, cols: FUZZ_TABLES.customers!.permitted, table: 'customers' }], ctes: new Map(), depth: 1 };
   }
@@ -83,7 +85,7 @@ class WriteBuilder extends Builder {
       if (this.chance(30)) set.push({ col: 'email', e: this.email() });
       if (this.chance(10)) {
         this.probes++;
-        set.push(this.chance(50) ? { col: 'tenant_id', e: { k: 'lit', sql: this.pick(['1', '2']) } } : { col: 'name', e: { k: 'col', rel: 't', col: 'secret_note' } });
+        set.push(this.chance(50) ? { col: 'tenant_id', e: { k: 'lit', sql: this.otherTenant } } : { col: 'name', e: { k: 'col', rel: 't', col: 'secret_note' } });
       }
       let from: From | null = null;
       let fctx = ctx;
@@ -139,6 +141,7 @@ export function pgWriteCase(): fc.Arbitrary<WriteCase> {
   return fc.gen().map((g) => {
     const tenant = g(fc.constantFrom, 1 as const, 2 as const);
     const b = new WriteBuilder(g);
+    b.otherTenant = String(3 - tenant);
     const w = b.write();
     return { tenant, sluice: printWrite(w, 'sluice', tenant), oracle: printWrite(w, 'oracle', tenant), probe: b.probes > 0 };
   });

@@ -22,6 +22,13 @@ const customers = mysqlTable('customers', {
   name: varchar('name', { length: 100 }).notNull(),
   email: varchar('email', { length: 100 }),
 });
+/** customers as an app declares it when the column is NOT NULL: Drizzle then sends tenantId itself. */
+const customersNotNull = mysqlTable('customers', {
+  id: serial('id').primaryKey(),
+  tenantId: int('tenant_id').notNull(),
+  name: varchar('name', { length: 100 }).notNull(),
+  email: varchar('email', { length: 100 }),
+});
 const orders = mysqlTable('orders', {
   id: serial('id').primaryKey(),
   tenantId: int('tenant_id'),
@@ -195,6 +202,33 @@ describeIfMysql('Drizzle mysql-proxy through sluice (MariaDB)', () => {
     await db.delete(customers).where(eq(customers.id, 4));
     await db.delete(customers).where(eq(customers.id, id));
     expect(await db.select().from(customers).where(eq(customers.id, id))).toEqual([]);
+  });
+
+  it("a notNull tenantId (presets with WITH CHECK): the caller's own tenant is accepted, another is 403 PRESET_COLUMN", async () => {
+    const [{ id }] = (await db.insert(customersNotNull).values({ tenantId: 1, name: 'T1 Strict', email: 'strict@t1.example' }).$returningId()) as [{ id: number }];
+    expect(await db.select({ tenantId: customersNotNull.tenantId }).from(customersNotNull).where(eq(customersNotNull.id, id))).toEqual([{ tenantId: 1 }]);
+    await db.insert(customersNotNull).values([{ tenantId: 1, name: 'T1 Strict A' }, { tenantId: 1, name: 'T1 Strict B' }]);
+    expect(await refusal(db.insert(customersNotNull).values({ tenantId: 2, name: 'x' }))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    expect(await refusal(db.insert(customersNotNull).values([{ tenantId: 1, name: 'a' }, { tenantId: 2, name: 'b' }]))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    await db
+      .insert(customersNotNull)
+      .values({ tenantId: 1, name: 'T1 Strict 2', email: 'strict@t1.example' })
+      .onDuplicateKeyUpdate({ set: { tenantId: 1, name: 'T1 Strict 2' } });
+    expect(await db.select({ name: customersNotNull.name, tenantId: customersNotNull.tenantId }).from(customersNotNull).where(eq(customersNotNull.id, id))).toEqual([{ name: 'T1 Strict 2', tenantId: 1 }]);
+    const upsertOther = db
+      .insert(customersNotNull)
+      .values({ tenantId: 1, name: 'x', email: 'strict@t1.example' })
+      .onDuplicateKeyUpdate({ set: { tenantId: 2 } });
+    expect(await refusal(upsertOther)).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    // An upsert colliding with tenant 2's unique email leaves that row alone.
+    await db
+      .insert(customersNotNull)
+      .values({ tenantId: 1, name: 'T1 Thief', email: 'bob@t2.example' })
+      .onDuplicateKeyUpdate({ set: { tenantId: 1, name: 'pwned' } });
+    await db.update(customersNotNull).set({ tenantId: 1, name: 'T1 Strict 3' }).where(eq(customersNotNull.id, id));
+    expect(await db.select({ name: customersNotNull.name }).from(customersNotNull).where(eq(customersNotNull.id, id))).toEqual([{ name: 'T1 Strict 3' }]);
+    expect(await refusal(db.update(customersNotNull).set({ tenantId: 2 }).where(eq(customersNotNull.id, id)))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    await db.delete(customersNotNull).where(sql`${customersNotNull.name} like 'T1 Strict%'`);
   });
 
   it('a duplicate key is 409 and never names the other tenant\'s value', async () => {

@@ -3,12 +3,21 @@
  * accepted, return only tenant 1's rows, and leave tenant 2's rows untouched.
  */
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { integer, pgTable, serial, text } from 'drizzle-orm/pg-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { customers, customersWithSecret, orderItems, orders } from '../helpers/drizzle-schema.js';
 import { startHarness, type ClientDb, type Harness } from '../helpers/sluice-harness.js';
 import { PG_TEST_URL, requirePostgres } from '../helpers/skip.js';
 
 const run = await requirePostgres();
+
+/** customers as an app declares it when the column is NOT NULL: Drizzle then sends tenantId itself. */
+const customersNotNull = pgTable('customers', {
+  id: serial('id').primaryKey(),
+  tenantId: integer('tenant_id').notNull(),
+  name: text('name').notNull(),
+  email: text('email'),
+});
 
 /** Drizzle wraps the callback's error in DrizzleQueryError; the gateway's answer is its cause. */
 async function refusal(query: PromiseLike<unknown>): Promise<{ status?: number; code?: string; message: string }> {
@@ -195,6 +204,39 @@ describe.skipIf(!run)('Drizzle pg-proxy through sluice', () => {
 
     it("delete of tenant 2's id deletes nothing", async () => {
       expect(await db.delete(customers).where(and(eq(customers.id, 4))).returning()).toEqual([]);
+    });
+
+    it('a notNull tenantId (presets with WITH CHECK): the caller\'s own tenant is accepted, another is 403 PRESET_COLUMN', async () => {
+      const [row] = await db.insert(customersNotNull).values({ tenantId: 1, name: 'T1 Strict', email: 'strict@t1.example' }).returning();
+      expect(row).toMatchObject({ tenantId: 1, name: 'T1 Strict' });
+      const rows = await db.insert(customersNotNull).values([{ tenantId: 1, name: 'T1 Strict A' }, { tenantId: 1, name: 'T1 Strict B' }]).returning({ tenantId: customersNotNull.tenantId });
+      expect(rows).toEqual([{ tenantId: 1 }, { tenantId: 1 }]);
+      expect(await refusal(db.insert(customersNotNull).values({ tenantId: 2, name: 'x' }))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+      // One wrong row refuses the whole statement.
+      expect(await refusal(db.insert(customersNotNull).values([{ tenantId: 1, name: 'a' }, { tenantId: 2, name: 'b' }]))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+      // Upsert: the insert and the DO UPDATE SET both carry tenantId.
+      const [up] = await db
+        .insert(customersNotNull)
+        .values({ tenantId: 1, name: 'T1 Strict 2', email: 'strict@t1.example' })
+        .onConflictDoUpdate({ target: customersNotNull.email, set: { tenantId: 1, name: 'T1 Strict 2' } })
+        .returning();
+      expect(up).toMatchObject({ id: row!.id, tenantId: 1, name: 'T1 Strict 2' });
+      const upsertOther = db
+        .insert(customersNotNull)
+        .values({ tenantId: 1, name: 'x', email: 'strict@t1.example' })
+        .onConflictDoUpdate({ target: customersNotNull.email, set: { tenantId: 2 } });
+      expect(await refusal(upsertOther)).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+      // An upsert colliding with tenant 2's unique email leaves that row alone.
+      const onOther = await db
+        .insert(customersNotNull)
+        .values({ tenantId: 1, name: 'T1 Thief', email: 'bob@t2.example' })
+        .onConflictDoUpdate({ target: customersNotNull.email, set: { tenantId: 1, name: 'pwned' } })
+        .returning();
+      expect(onOther).toEqual([]);
+      // UPDATE … SET tenantId: only to the caller's own tenant.
+      expect(await db.update(customersNotNull).set({ tenantId: 1, name: 'T1 Strict 3' }).where(eq(customersNotNull.id, row!.id)).returning({ tenantId: customersNotNull.tenantId })).toEqual([{ tenantId: 1 }]);
+      expect(await refusal(db.update(customersNotNull).set({ tenantId: 2 }).where(eq(customersNotNull.id, row!.id)))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+      await db.delete(customersNotNull).where(sql`${customersNotNull.name} like 'T1 Strict%'`);
     });
 
     it('inserting a preset column is refused', async () => {

@@ -23,6 +23,13 @@ const customers = sqliteTable('customers', {
   name: text('name').notNull(),
   email: text('email'),
 });
+/** customers as an app declares it when the column is NOT NULL: Drizzle then sends tenantId itself. */
+const customersNotNull = sqliteTable('customers', {
+  id: integer('id').primaryKey(),
+  tenantId: integer('tenant_id').notNull(),
+  name: text('name').notNull(),
+  email: text('email'),
+});
 const orders = sqliteTable('orders', {
   id: integer('id').primaryKey(),
   tenantId: integer('tenant_id'),
@@ -235,6 +242,35 @@ describe('Drizzle sqlite-proxy through sluice', () => {
     await db.delete(customers).where(eq(customers.id, 4)).run();
     await db.delete(customers).where(eq(customers.id, id)).run();
     expect(await db.select().from(customers).where(eq(customers.id, id))).toEqual([]);
+  });
+
+  it("a notNull tenantId (presets with WITH CHECK): the caller's own tenant is accepted, another is 403 PRESET_COLUMN", async () => {
+    const [row] = await db.insert(customersNotNull).values({ tenantId: 1, name: 'T1 Strict', email: 'strict@t1.example' }).returning();
+    expect(row).toMatchObject({ tenantId: 1, name: 'T1 Strict' });
+    const rows = await db.insert(customersNotNull).values([{ tenantId: 1, name: 'T1 Strict A' }, { tenantId: 1, name: 'T1 Strict B' }]).returning({ tenantId: customersNotNull.tenantId });
+    expect(rows).toEqual([{ tenantId: 1 }, { tenantId: 1 }]);
+    expect(await refusal(db.insert(customersNotNull).values({ tenantId: 2, name: 'x' }))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    expect(await refusal(db.insert(customersNotNull).values([{ tenantId: 1, name: 'a' }, { tenantId: 2, name: 'b' }]))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    const [up] = await db
+      .insert(customersNotNull)
+      .values({ tenantId: 1, name: 'T1 Strict 2', email: 'strict@t1.example' })
+      .onConflictDoUpdate({ target: customersNotNull.email, set: { tenantId: 1, name: 'T1 Strict 2' } })
+      .returning();
+    expect(up).toMatchObject({ id: row!.id, tenantId: 1, name: 'T1 Strict 2' });
+    const upsertOther = db
+      .insert(customersNotNull)
+      .values({ tenantId: 1, name: 'x', email: 'strict@t1.example' })
+      .onConflictDoUpdate({ target: customersNotNull.email, set: { tenantId: 2 } });
+    expect(await refusal(upsertOther)).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    // An upsert colliding with tenant 2's unique email leaves that row alone.
+    await db
+      .insert(customersNotNull)
+      .values({ tenantId: 1, name: 'T1 Thief', email: 'bob@t2.example' })
+      .onConflictDoUpdate({ target: customersNotNull.email, set: { tenantId: 1, name: 'pwned' } })
+      .run();
+    expect(await db.update(customersNotNull).set({ tenantId: 1, name: 'T1 Strict 3' }).where(eq(customersNotNull.id, row!.id)).returning({ tenantId: customersNotNull.tenantId })).toEqual([{ tenantId: 1 }]);
+    expect(await refusal(db.update(customersNotNull).set({ tenantId: 2 }).where(eq(customersNotNull.id, row!.id)))).toMatchObject({ status: 403, code: 'PRESET_COLUMN' });
+    await db.delete(customersNotNull).where(sql`${customersNotNull.name} like 'T1 Strict%'`).run();
   });
 
   it('batch runs in one transaction: all or nothing', async () => {

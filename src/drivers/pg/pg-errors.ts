@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { SluiceError, type ErrorCode } from '../../errors.js';
+import { refusedReference } from '../../sql/reference-marker.js';
 
 /** Seconds a client should wait before retrying when the database is unreachable. */
 const UNAVAILABLE_RETRY_AFTER = 2;
@@ -97,6 +98,10 @@ function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorConte
       return db('INVALID_INPUT', sqlstate, 'A subquery used as an expression returned more than one row');
   }
   const cls = sqlstate.slice(0, 2);
+  // A reference check's refusal (sql/postgres/reference-check.ts): the same answer whether the
+  // referenced row is missing or another tenant's.
+  const reference = sqlstate === '22P02' ? refusedReference(err.message) : null;
+  if (reference !== null) return db('FOREIGN_KEY_VIOLATION', sqlstate, `${reference}: the referenced row does not exist or is not visible to the caller`);
   if (cls === '22') return db('INVALID_INPUT', sqlstate, DATA_EXCEPTION_MESSAGES[sqlstate]);
   if (cls === '42' || cls === '0A' || cls === '54') return db('INVALID_SQL', sqlstate);
   if (cls === '08' || cls === '53' || ['57P01', '57P02', '57P03'].includes(sqlstate)) return unavailable(sqlstate);

@@ -2,7 +2,7 @@
 import type { Limits } from '../../config/types.js';
 import { SluiceError, type ErrorCode } from '../../errors.js';
 import type { RolePermissions } from '../../permissions/model.js';
-import type { ParamSource } from '../validator.js';
+import type { ParamSource, PresetCheck } from '../validator.js';
 import type { Scope } from './scope.js';
 import type { EmitDialect } from './emit.js';
 import type { ConvertOptions } from './from-parser.js';
@@ -75,6 +75,8 @@ export interface Ctx extends CostContext {
   readonly limits: Limits;
   readonly functions: ReadonlySet<string>;
   readonly gateway: GatewayParam[];
+  /** Preset values the client sent, checked when bound (preset-check.ts). */
+  readonly presetChecks: PresetCheck[];
   /** Client params whose value is clamped to maxRows+1 (an outer LIMIT ?). */
   readonly capped: Set<string>;
   readonly tables: Set<string>;

@@ -164,6 +164,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       limits: config.limits,
       functions,
       gateway: [],
+      presetChecks: [],
       capped: new Set(),
       tables: new Set(),
       scope: null,
@@ -205,6 +206,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       rowCapped: rewritten.rowCapped,
       ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.action === 'update') && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
       ...boundedParams(ctx.bounded, config.limits),
+      ...(ctx.presetChecks.length > 0 && { presetChecks: ctx.presetChecks }),
     };
   }
 

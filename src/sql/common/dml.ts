@@ -11,6 +11,7 @@ import { addParam, refuse, type Ctx } from './context.js';
 import { filterExpr, sourceOf } from './filter.js';
 import { and, col, type Delete, type Expr, type Insert, type Select, type SelectColumn, type SetItem, type TableRef, type Update } from './ir.js';
 import { expr, lookupTable, subquery } from './query.js';
+import { sentValue } from './preset-value.js';
 
 const FALSE: Expr = { k: 'bool', v: false };
 
@@ -68,11 +69,49 @@ function withFilter(s: { where?: Expr }, filter: Filter | undefined, t: Target, 
   });
 }
 
-function setList(items: SetItem[], columns: ColumnSet, t: Target, ctx: Ctx): void {
+const PRESET_REFUSAL = 'is set by the gateway: leave it out, send DEFAULT, or send a parameter or literal equal to the preset';
+
+/**
+ * A value the client sent for a preset column: its param stays (bind time checks it and rebinds it
+ * to the preset's value), a literal becomes the preset's placeholder; both are checked against the
+ * preset when bound (sql/preset-check.ts). Returns the expression to write, or null for DEFAULT.
+ */
+function presetValue(e: Expr, column: string, t: Target, ctx: Ctx): Expr | null {
+  const sent = sentValue(e, ctx.spec.nullIsDefault);
+  if (sent === null) refuse('PRESET_COLUMN', `${t.label}.${column} ${PRESET_REFUSAL}`);
+  if (sent.kind === 'default') return null;
+  const preset = sourceOf(t.table.insert!.presets.get(column) ?? null);
+  ctx.presetChecks.push({ sent, preset, column: `${t.label}.${column}` });
+  return sent.kind === 'client' ? e : addParam(ctx, preset);
+}
+
+/** `excluded.<col>` / `values(<col>)`: the proposed row's own value of `column` (upserts only). */
+function proposedValue(e: Expr, column: string): boolean {
+  if (e.k === 'col') return e.table === 'excluded' && e.name === column;
+  return e.k === 'fn' && e.name.toLowerCase() === 'values' && e.args.length === 1 && e.args[0]!.k === 'col' && e.args[0]!.name === column && e.args[0]!.table === undefined;
+}
+
+/**
+ * SET of a preset column (UPDATE, upserts): only to the preset's own value, as in INSERT — a row
+ * filter on that column keeps the row where it was, and a write elsewhere is refused. In an upsert,
+ * the proposed row's value (whose preset the gateway wrote) is that value too.
+ */
+function setPreset(item: SetItem, t: Target, ctx: Ctx, upsert: boolean): void {
+  if (upsert && proposedValue(item.e, item.column)) return;
+  const value = presetValue(item.e, item.column, t, ctx);
+  if (value === null) refuse('PRESET_COLUMN', `${t.label}.${item.column} ${PRESET_REFUSAL}`);
+  item.e = value;
+}
+
+function setList(items: SetItem[], columns: ColumnSet, t: Target, ctx: Ctx, upsert = false): void {
   const seen = new Set<string>();
   for (const item of items) {
     if (seen.has(item.column)) refuse('CONSTRUCT_NOT_ALLOWED', 'A column is set twice');
     seen.add(item.column);
+    if (t.table.insert?.presets.has(item.column)) {
+      setPreset(item, t, ctx, upsert);
+      continue;
+    }
     if (!allows(columns, item.column)) refuse('COLUMN_NOT_ALLOWED', `The role may not update ${t.label}.${item.column}`);
     if (t.table.pinned.has(item.column)) refuse('COLUMN_NOT_ALLOWED', `${t.label}.${item.column} is used by a row filter or preset and cannot be updated`);
     item.e = expr(item.e, ctx);
@@ -98,6 +137,7 @@ function returning(cols: SelectColumn[] | undefined, t: Target, ctx: Ctx): Selec
 
 export function updateStmt(s: Update, ctx: Ctx): void {
   const t = target(s.table, ctx);
+  noReferences(t);
   const perm = need(t.table.update, 'update', t);
   const scope = newScope(null);
   scope.items.push(targetItem(t));
@@ -142,13 +182,11 @@ function insertValues(s: Insert, t: Target, ctx: Ctx): void {
   const keep: number[] = [];
   const presetAt: number[] = [];
   s.columns.forEach((column, i) => {
-    const allDefault = s.rows.every((r) => notSupplied(r[i], ctx));
     if (perm.presets.has(column)) {
-      if (!allDefault) refuse('PRESET_COLUMN', `${t.label}.${column} is set by the gateway and cannot be supplied`);
       presetAt.push(i);
       keep.push(i);
     } else if (allows(perm.columns, column)) keep.push(i);
-    else if (!allDefault) refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${column}`);
+    else if (!s.rows.every((r) => notSupplied(r[i], ctx))) refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${column}`);
   });
   const saved = ctx.scope;
   ctx.scope = newScope(null); // VALUES cannot see the target
@@ -163,11 +201,12 @@ function insertValues(s: Insert, t: Target, ctx: Ctx): void {
   }
   const columns = keep.map((i) => s.columns[i]!);
   const rows = s.rows.map((r) => keep.map((i) => r[i]!));
-  // Gateway placeholders go in only after the client's expressions were walked.
+  // Gateway placeholders go in only after the client's expressions were walked. Each preset
+  // column: DEFAULT → the preset; a param or literal equal to it → checked when bound.
   for (const i of presetAt) {
     const at = keep.indexOf(i);
     const source = sourceOf(perm.presets.get(s.columns[i]!) ?? null);
-    for (const r of rows) r[at] = addParam(ctx, source);
+    for (const r of rows) r[at] = presetValue(r[at]!, s.columns[i]!, t, ctx) ?? addParam(ctx, source);
   }
   for (const [column, value] of perm.presets) {
     if (columns.includes(column)) continue;
@@ -190,7 +229,7 @@ function onDuplicate(s: Insert, t: Target, ctx: Ctx): void {
   scope.items.push(targetItem(t));
   ctx.insertValues = insertedColumns(t).names;
   try {
-    inScope(ctx, scope, () => setList(s.onDuplicate!, perm.columns, t, ctx));
+    inScope(ctx, scope, () => setList(s.onDuplicate!, perm.columns, t, ctx, true));
   } finally {
     ctx.insertValues = undefined;
   }
@@ -230,7 +269,7 @@ function onConflict(s: Insert, t: Target, ctx: Ctx): void {
   const scope = newScope(null);
   scope.items.push(targetItem(t), { name: 'excluded', columns: null, excluded: insertedColumns(t) });
   inScope(ctx, scope, () => {
-    setList(c.set ?? [], perm.columns, t, ctx);
+    setList(c.set ?? [], perm.columns, t, ctx, true);
     if (c.where) c.where = expr(c.where, ctx);
   });
   if (perm.filter) c.where = c.where ? guarded(perm.filter, c.where, t, ctx) : filterExpr(perm.filter, t.name, ctx);
@@ -284,8 +323,14 @@ function insertSelect(s: Insert, source: Select, t: Target, ctx: Ctx): void {
 /** The alias of the wrapped query of INSERT … SELECT; unreachable from the client's SQL. */
 const INSERT_SOURCE = 'sluice_s';
 
+/** Reference checks (config `references`) are a Postgres rewrite; the config refuses them elsewhere. */
+function noReferences(t: Target): void {
+  if (t.table.references.size > 0) refuse('CONSTRUCT_NOT_ALLOWED', `${t.label} declares reference checks, which only Postgres connections support`);
+}
+
 export function insertStmt(s: Insert, ctx: Ctx): void {
   const t = target(s.table, ctx);
+  noReferences(t);
   need(t.table.insert, 'insert into', t);
   if (s.source) insertSelect(s, s.source, t, ctx);
   else insertValues(s, t, ctx);

@@ -2,7 +2,7 @@
 import type { Limits } from '../../config/types.js';
 import { SluiceError, type ErrorCode } from '../../errors.js';
 import type { RolePermissions } from '../../permissions/model.js';
-import type { ParamSource } from '../validator.js';
+import type { ParamSource, PresetCheck } from '../validator.js';
 import type { Body } from './ast.js';
 import type { ParamSink } from './filter-ast.js';
 import type { Scope } from '../common/scope.js';
@@ -22,6 +22,8 @@ export interface Ctx extends ParamSink, CostContext {
   /** Cast for each client placeholder ($1 → index 0), from Drizzle typings. */
   readonly typings: readonly (string | null)[];
   readonly claimParams: ParamSource[];
+  /** Preset values the client sent, checked when bound (preset-check.ts). */
+  readonly presetChecks: PresetCheck[];
   /** Gateway placeholders, numbered after the client's once the walk knows how many those are. */
   readonly gatewayRefs: Body[];
   maxClientParam: number;
@@ -60,6 +62,7 @@ export function createCtx(perms: RolePermissions, schema: string, opts: WalkOpti
     opts,
     typings,
     claimParams: [],
+    presetChecks: [],
     gatewayRefs: [],
     maxClientParam: 0,
     tables: new Set(),

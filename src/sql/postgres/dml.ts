@@ -11,6 +11,8 @@ import { onlyKeys, refuse, type Ctx } from './context.js';
 import { expr, exprList } from './expressions.js';
 import { filterToAst, sourceOf } from './filter-ast.js';
 import { fromItem, lookupTable } from './from-clause.js';
+import { sentValue } from './preset-value.js';
+import { checkedReference } from './reference-check.js';
 import { newScope, type Scope, type ScopeItem } from '../common/scope.js';
 import { subquery, withClause } from './select.js';
 
@@ -73,16 +75,56 @@ function addFilter(container: Body, filter: Filter | undefined, t: Target, ctx: 
   });
 }
 
-/** SET col = value, … for UPDATE and ON CONFLICT DO UPDATE. */
-function setList(list: unknown, columns: ColumnSet, t: Target, ctx: Ctx): Node[] {
+const PRESET_REFUSAL = 'is set by the gateway: leave it out, send DEFAULT, or send a parameter or literal equal to the preset';
+
+/**
+ * A value the client sent for a preset column: its param stays (bind time checks it and rebinds it
+ * to the preset's value), a literal becomes the preset's placeholder; both are checked against the
+ * preset when bound (sql/preset-check.ts). Returns the node to write, or null for DEFAULT.
+ */
+function presetValue(n: Node, col: string, t: Target, ctx: Ctx): Node | null {
+  const sent = sentValue(n);
+  if (sent === null) refuse('PRESET_COLUMN', `${t.label}.${col} ${PRESET_REFUSAL}`);
+  if (sent.kind === 'default') return null;
+  const preset = sourceOf(t.table.insert!.presets.get(col) ?? null);
+  ctx.presetChecks.push({ sent, preset, column: `${t.label}.${col}` });
+  return sent.kind === 'client' ? expr(n, ctx) : ctx.add(preset);
+}
+
+/**
+ * SET of a preset column (UPDATE, ON CONFLICT DO UPDATE): only to the preset's own value, as in
+ * INSERT — a row filter on that column keeps the row where it was, and a write elsewhere is
+ * refused. `excluded.<col>` (the proposed row, whose preset the gateway wrote) is the same value.
+ */
+function setPreset(rt: Body, col: string, t: Target, ctx: Ctx, excluded: boolean): void {
+  if (excluded && isExcluded(rt.val as Node, col)) return;
+  const value = presetValue(rt.val as Node, col, t, ctx);
+  if (value === null) refuse('PRESET_COLUMN', `${t.label}.${col} ${PRESET_REFUSAL}`);
+  rt.val = value;
+}
+
+function isExcluded(n: Node, col: string): boolean {
+  const names = ((n.ColumnRef?.fields as Node[] | undefined) ?? []).map((f) => f.String?.sval);
+  return names.length === 2 && names[0] === 'excluded' && names[1] === col;
+}
+
+/** SET col = value, … for UPDATE and ON CONFLICT DO UPDATE (`excluded`: the latter). */
+function setList(list: unknown, columns: ColumnSet, t: Target, ctx: Ctx, excluded = false): Node[] {
   return (list as Node[]).map((n) => {
     if (nodeType(n) !== 'ResTarget') refuse('CONSTRUCT_NOT_ALLOWED', 'Only SET column = value is allowed');
     const rt = n.ResTarget!;
     onlyKeys('ResTarget', rt, new Set(['name', 'val', 'location']));
     const col = rt.name as string;
+    if (t.table.insert?.presets.has(col)) {
+      setPreset(rt, col, t, ctx, excluded);
+      return n;
+    }
     if (!allows(columns, col)) refuse('COLUMN_NOT_ALLOWED', `The role may not update ${t.label}.${col}`);
     if (t.table.pinned.has(col)) refuse('COLUMN_NOT_ALLOWED', `${t.label}.${col} is used by a row filter or preset and cannot be updated`);
+    // `excluded.<col>` is the proposed row's value, checked (or defaulted) by the INSERT itself.
+    const proposed = excluded && isExcluded(rt.val as Node, col);
     rt.val = expr(rt.val as Node, ctx);
+    if (!proposed) rt.val = checkedReference(rt.val as Node, col, t.table, t.label, ctx);
     return n;
   });
 }
@@ -163,20 +205,26 @@ function insertValues(s: Body, cols: string[], t: Target, ctx: Ctx): void {
   });
   const presetIndexes: number[] = [];
   cols.forEach((col, i) => {
-    const allDefault = rows.every((r) => isDefault(r[i]));
-    if (perm.presets.has(col)) {
-      if (!allDefault) refuse('PRESET_COLUMN', `${t.label}.${col} is set by the gateway and cannot be supplied`);
-      presetIndexes.push(i);
-    } else if (!allows(perm.columns, col) && !allDefault) {
+    if (perm.presets.has(col)) presetIndexes.push(i);
+    else if (!allows(perm.columns, col) && !rows.every((r) => isDefault(r[i]))) {
       refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${col}`);
     }
   });
   ctx.scope = newScope(null); // VALUES cannot see the target
-  for (const r of rows) r.splice(0, r.length, ...exprList(r, ctx));
-  // Gateway placeholders go in only after the client's expressions were walked.
-  for (const i of presetIndexes) {
-    const source = sourceOf(perm.presets.get(cols[i]!) ?? null);
-    for (const r of rows) r[i] = ctx.add(source);
+  for (const r of rows) {
+    const sent = new Map(presetIndexes.map((i) => [i, r[i]!]));
+    const others = exprList(r.filter((_, i) => !sent.has(i)), ctx);
+    // Each preset column: DEFAULT → the preset; a param or literal equal to it → checked when bound.
+    const out: Node[] = [];
+    r.forEach((_, i) => {
+      const value = sent.get(i);
+      if (value === undefined) out.push(others.shift()!);
+      else out.push(presetValue(value, cols[i]!, t, ctx) ?? ctx.add(sourceOf(perm.presets.get(cols[i]!) ?? null)));
+    });
+    out.forEach((v, i) => {
+      out[i] = checkedReference(v, cols[i]!, t.table, t.label, ctx);
+    });
+    r.splice(0, r.length, ...out);
   }
   for (const [col, value] of perm.presets) {
     if (cols.includes(col)) continue;
@@ -191,6 +239,7 @@ function insertSelect(s: Body, cols: string[], t: Target, ctx: Ctx): Node {
   for (const col of cols) {
     if (perm.presets.has(col)) refuse('PRESET_COLUMN', `${t.label}.${col} is set by the gateway and cannot be supplied`);
     if (!allows(perm.columns, col)) refuse('COLUMN_NOT_ALLOWED', `The role may not insert into ${t.label}.${col}`);
+    if (t.table.references.has(col)) refuse('CONSTRUCT_NOT_ALLOWED', `${t.label}.${col} references another table: insert it with VALUES, not INSERT … SELECT`);
   }
   const query = { SelectStmt: s };
   subquery(query, ctx, null);
@@ -235,7 +284,7 @@ function onConflict(clause: Body | undefined, t: Target, ctx: Ctx): void {
   const scope = newScope(null);
   scope.items.push(targetItem(t), { name: 'excluded', columns: null, excluded: excludedCols });
   ctx.scope = scope;
-  clause.targetList = setList(clause.targetList, perm.columns, t, ctx);
+  clause.targetList = setList(clause.targetList, perm.columns, t, ctx, true);
   if (clause.whereClause) clause.whereClause = expr(clause.whereClause as Node, ctx);
   // The existing row must belong to the caller, or it is left alone.
   addFilter(clause, perm.filter, t, ctx, true);

@@ -83,6 +83,7 @@ export function createPostgresValidator(config: SluiceConfig, connection: string
       tables: [...ctx.tables],
       rowCapped: rewritten.rowCapped,
       ...boundedParams(ctx.bounded, config.limits),
+      ...(ctx.presetChecks.length > 0 && { presetChecks: ctx.presetChecks }),
     };
   }
 

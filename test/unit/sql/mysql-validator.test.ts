@@ -13,9 +13,10 @@ const SCHEMA = `sluice_v_${randomBytes(5).toString('hex')}`;
 const validator = createValidator(dialectConfig('mysql', SCHEMA), 'main');
 const check = (sql: string, role = 'member'): CheckedStatement => validator.check({ sql, role });
 
-function refusal(sql: string, role = 'member'): string {
+/** Refused when checked, or (a preset value that is not the caller's) when bound as tenant 1. */
+function refusal(sql: string, role = 'member', params: unknown[] = []): string {
   try {
-    check(sql, role);
+    bindParams(check(sql, role), params, TENANT1);
   } catch (e) {
     expect(e).toBeInstanceOf(SluiceError);
     return (e as SluiceError).code;
@@ -138,7 +139,7 @@ describe('mysql validator: attack corpus', () => {
   for (const entry of corpus) {
     it(`${entry.category}: ${entry.name}`, async () => {
       if (entry.expect === 'refused') {
-        const code = refusal(entry.sql);
+        const code = refusal(entry.sql, 'member', entry.params ?? []);
         if (entry.code) expect(code).toBe(entry.code);
         return;
       }
@@ -212,4 +213,37 @@ describe('mysql validator: what Drizzle mysql-proxy sends', async () => {
       expect(untouched).toBe(true);
     });
   }
+});
+
+describe('mysql validator: presets with WITH CHECK semantics', () => {
+  const refusedWhenBound = (sql: string, params: unknown[], claims: Record<string, unknown> = TENANT1): string => {
+    try {
+      bindParams(check(sql), params, claims);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SluiceError);
+      return (e as SluiceError).code;
+    }
+    throw new Error(`expected a refusal for: ${sql}`);
+  };
+
+  it('a param equal to the preset is accepted, and the claim itself is bound in its place', () => {
+    const c = check('insert into customers (name, tenant_id) values (?, ?), (?, ?)');
+    expect(c.presetChecks).toHaveLength(2);
+    expect(bindParams(c, ['a', '1', 'b', 1], TENANT1)).toEqual(['a', 1, 'b', 1]);
+    expect(refusedWhenBound('insert into customers (name, tenant_id) values (?, ?), (?, ?)', ['a', 1, 'b', 2])).toBe('PRESET_COLUMN');
+    expect(refusedWhenBound('insert into customers (name, tenant_id) values (?, ?)', ['a', '01'])).toBe('PRESET_COLUMN');
+  });
+
+  it('a literal becomes the gateway placeholder and is checked when bound', () => {
+    const c = check("insert into customers (name, tenant_id) values ('a', 1)");
+    expect(c.paramOrder).toEqual([{ kind: 'gateway', index: 0 }]);
+    expect(bindParams(c, [], TENANT1)).toEqual([1]);
+    expect(refusedWhenBound("insert into customers (name, tenant_id) values ('a', 1)", [], { ...TENANT1, tenant_id: 2 })).toBe('PRESET_COLUMN');
+  });
+
+  it('UPDATE SET: only the preset value; an expression is refused when checked', () => {
+    expect(bindParams(check('update customers set tenant_id = ?, name = ?'), [1, 'n'], TENANT1)).toEqual([1, 'n', 1]);
+    expect(refusedWhenBound('update customers set tenant_id = ?, name = ?', [2, 'n'])).toBe('PRESET_COLUMN');
+    expect(refusal('update customers set tenant_id = tenant_id + 0')).toBe('PRESET_COLUMN');
+  });
 });

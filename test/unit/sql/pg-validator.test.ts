@@ -159,11 +159,14 @@ describe('postgres validator: refusals', () => {
     ['select * into newtable from customers', 'CONSTRUCT_NOT_ALLOWED'],
     ['select * from customers for update', 'CONSTRUCT_NOT_ALLOWED'],
     ['with d as (delete from customers returning *) select * from d', 'STATEMENT_NOT_ALLOWED'],
-    ['insert into customers (name, tenant_id) values ($1, 2)', 'PRESET_COLUMN'],
     ['insert into customers (secret_note) values ($1)', 'COLUMN_NOT_ALLOWED'],
     ['insert into customers values ($1)', 'CONSTRUCT_NOT_ALLOWED'],
-    ['update customers set tenant_id = 2', 'COLUMN_NOT_ALLOWED'],
     ['update customers set secret_note = $1', 'COLUMN_NOT_ALLOWED'],
+    ['insert into customers (name, tenant_id) values ($1, $2 + 0)', 'PRESET_COLUMN'],
+    ['insert into customers (name, tenant_id) values ($1, (select 1))', 'PRESET_COLUMN'],
+    ['update customers set tenant_id = tenant_id', 'PRESET_COLUMN'],
+    ['update customers set tenant_id = default', 'PRESET_COLUMN'],
+    ['insert into customers (name) values ($1) on conflict (id) do update set tenant_id = excluded.id', 'PRESET_COLUMN'],
     ['update customers set name = secret_note', 'COLUMN_NOT_ALLOWED'],
     ['update customers set name = $1 where secret_note = $2', 'COLUMN_NOT_ALLOWED'],
     ['update customers c set name = $1 where exists (select 1 from orders o where o.id = c.secret_note::int)', 'COLUMN_NOT_ALLOWED'],
@@ -207,5 +210,126 @@ describe('postgres validator: refusals', () => {
 
   it('refuses SQL longer than the limit before parsing', () => {
     expect(refusal('select 1 ' + ' '.repeat(200), 'member', { maxSqlLength: 100 })).toBe('SQL_TOO_LONG');
+  });
+});
+
+describe('postgres validator: presets with WITH CHECK semantics', () => {
+  const T1 = { tenant_id: 1 };
+  const presetRefusal = (sql: string, params: unknown[], claims: Record<string, unknown> = T1): string => {
+    try {
+      bindParams(check(sql), params, claims);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SluiceError);
+      return (e as SluiceError).code;
+    }
+    throw new Error(`expected a refusal for: ${sql}`);
+  };
+
+  it('accepts a param equal to the preset and binds the preset value itself', () => {
+    const c = check('insert into customers (name, tenant_id) values ($1, $2)');
+    expect(c.sql).toBe('INSERT INTO app.customers (name, tenant_id) VALUES ($1, $2)');
+    expect(c.presetChecks).toEqual([{ sent: { kind: 'client', index: 1 }, preset: { kind: 'claim', ref: 'tenant_id' }, column: 'app.customers.tenant_id' }]);
+    expect(bindParams(c, ['x', 1], T1)).toEqual(['x', 1]);
+    // '1' is the canonical text of 1: accepted, and the claim's own value is what is bound.
+    expect(bindParams(c, ['x', '1'], T1)).toEqual(['x', 1]);
+  });
+
+  it.each([[2], ['2'], ['01'], ['1.0'], [' 1'], [true], [null], [[1]], [{ v: 1 }]])('refuses %j for a preset of 1', (value) => {
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2)', ['x', value])).toBe('PRESET_COLUMN');
+  });
+
+  it('checks every row of a multi-row insert', () => {
+    const sql = 'insert into customers (name, tenant_id) values ($1, $2), ($3, $4)';
+    expect(bindParams(check(sql), ['a', 1, 'b', 1], T1)).toEqual(['a', 1, 'b', 1]);
+    expect(presetRefusal(sql, ['a', 1, 'b', 2])).toBe('PRESET_COLUMN');
+  });
+
+  it('replaces a literal with the preset placeholder and checks it when bound', () => {
+    const c = check('insert into customers (name, tenant_id) values ($1, 1)');
+    expect(c.sql).toBe('INSERT INTO app.customers (name, tenant_id) VALUES ($1, $2)');
+    expect(bindParams(c, ['x'], T1)).toEqual(['x', 1]);
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, 1)', ['x'], { tenant_id: 2 })).toBe('PRESET_COLUMN');
+    expect(presetRefusal("insert into customers (name, tenant_id) values ($1, '2'::int)", ['x'])).toBe('PRESET_COLUMN');
+  });
+
+  it('compares bigint-sized ids as exact text', () => {
+    const c = check('insert into customers (name, tenant_id) values ($1, $2)');
+    const big = { tenant_id: '9007199254740993' };
+    expect(bindParams(c, ['x', '9007199254740993'], big)).toEqual(['x', '9007199254740993']);
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2)', ['x', 9007199254740992], big)).toBe('PRESET_COLUMN');
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2)', ['x', '9007199254740992'], big)).toBe('PRESET_COLUMN');
+  });
+
+  it('UPDATE SET and ON CONFLICT DO UPDATE SET accept only the preset value', () => {
+    const u = check('update customers set tenant_id = $1, name = $2');
+    expect(u.sql).toContain('SET tenant_id = $1, name = $2');
+    expect(bindParams(u, [1, 'n'], T1)).toEqual([1, 'n', 1]);
+    expect(presetRefusal('update customers set tenant_id = $1, name = $2', [2, 'n'])).toBe('PRESET_COLUMN');
+    expect(presetRefusal('update customers set tenant_id = 2', [])).toBe('PRESET_COLUMN');
+    const up = check('insert into customers (name, tenant_id) values ($1, $2) on conflict (id) do update set tenant_id = $2, name = excluded.name');
+    expect(bindParams(up, ['x', 1], T1)).toEqual(['x', 1, 1]);
+    expect(presetRefusal('insert into customers (name, tenant_id) values ($1, $2) on conflict (id) do update set tenant_id = $2', ['x', 3])).toBe('PRESET_COLUMN');
+    const ex = check('insert into customers (name) values ($1) on conflict (id) do update set tenant_id = excluded.tenant_id');
+    expect(ex.sql).toContain('SET tenant_id = excluded.tenant_id');
+    expect(ex.presetChecks).toBeUndefined();
+  });
+
+  it('INSERT … SELECT still may not name a preset column', () => {
+    expect(refusal('insert into customers (name, tenant_id) select name, tenant_id from customers')).toBe('PRESET_COLUMN');
+  });
+});
+
+describe('postgres validator: reference checks (foreign keys against the caller\'s view)', () => {
+  const withReferences = () => {
+    const config = validatorConfig();
+    const orders = config.permissions.member!.main!.orders!;
+    orders.references = { customer_id: { table: 'customers', column: 'id' } };
+    orders.update = { columns: ['customer_id', 'total'], filter: { tenant_id: '$claims.tenant_id' } };
+    return createValidator(config, 'main');
+  };
+  const refCheck = (sql: string) => withReferences().check({ sql, role: 'member' });
+  const refRefusal = (sql: string): string => {
+    try {
+      refCheck(sql);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SluiceError);
+      return (e as SluiceError).code;
+    }
+    throw new Error(`expected a refusal for: ${sql}`);
+  };
+
+  it('wraps a written reference in an EXISTS over the referenced table as the caller sees it', () => {
+    const c = refCheck('insert into orders (customer_id, total) values ($1, $2)');
+    expect(c.sql).toMatch(
+      /^INSERT INTO app\.orders \(customer_id, total, tenant_id\) VALUES \(CASE WHEN CAST\(CASE WHEN EXISTS \(SELECT 1 FROM app\.customers AS sluice_ref WHERE \(sluice_ref\.id = \$1 AND sluice_ref\.tenant_id = \$3\)\) OR \$1 IS NULL THEN 'true' ELSE 'sluice_reference_[0-9a-f]{24} app\.orders\.customer_id' END AS boolean\) THEN \$1 END, \$2, \$4\)$/,
+    );
+    expect(c.claimParams).toEqual([{ kind: 'claim', ref: 'tenant_id' }, { kind: 'claim', ref: 'tenant_id' }]);
+  });
+
+  it('checks every row, UPDATE SET and ON CONFLICT DO UPDATE SET; leaves DEFAULT, NULL and excluded.<col> alone', () => {
+    expect(refCheck('insert into orders (customer_id, total) values ($1, 1), ($2, 2)').sql.match(/EXISTS/g)).toHaveLength(2);
+    expect(refCheck('insert into orders (customer_id, total) values (7, 1)').sql).toContain('(sluice_ref.id = 7 AND');
+    expect(refCheck('insert into orders (customer_id, total) values (null, 1)').sql).not.toContain('EXISTS');
+    expect(refCheck('insert into orders (customer_id, total) values (default, 1)').sql).not.toContain('EXISTS');
+    expect(refCheck('update orders set customer_id = $1::int where id = $2').sql).toContain('(sluice_ref.id = CAST($1 AS int) AND sluice_ref.tenant_id = $3)');
+    expect(refCheck('update orders set total = $1').sql).not.toContain('EXISTS');
+    const upsert = refCheck('insert into orders (customer_id, total) values ($1, 1) on conflict (id) do update set customer_id = excluded.customer_id, total = 2');
+    expect(upsert.sql.match(/EXISTS/g)).toHaveLength(1);
+    expect(refCheck('insert into orders (customer_id, total) values ($1, 1) on conflict (id) do update set customer_id = $2').sql.match(/EXISTS/g)).toHaveLength(2);
+  });
+
+  it.each([
+    ['insert into orders (customer_id, total) values ($1 + 0, 1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) values ((select max(id) from customers), 1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) values (random()::int, 1)', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) select id, 1 from customers', 'CONSTRUCT_NOT_ALLOWED'],
+    ['update orders set customer_id = customer_id + 1', 'CONSTRUCT_NOT_ALLOWED'],
+    ['insert into orders (customer_id, total) values ($1, 1) on conflict (id) do update set customer_id = excluded.total', 'CONSTRUCT_NOT_ALLOWED'],
+  ])('%s → %s (a checked value must be a parameter or literal)', (sql, code) => {
+    expect(refRefusal(sql)).toBe(code);
+  });
+
+  it('without `references`, nothing changes', () => {
+    expect(check('insert into orders (customer_id, total) values ($1, $2)').sql).toBe('INSERT INTO app.orders (customer_id, total, tenant_id) VALUES ($1, $2, $3)');
   });
 });

@@ -10,9 +10,10 @@ import { drizzleSqliteCorpus } from '../../fixtures/drizzle-sqlite-corpus.js';
 const validator = createValidator(dialectConfig('sqlite'), 'main');
 const check = (sql: string, role = 'member'): CheckedStatement => validator.check({ sql, role });
 
-function refusal(sql: string, role = 'member'): string {
+/** Refused when checked, or (a preset value that is not the caller's) when bound as tenant 1. */
+function refusal(sql: string, role = 'member', params: unknown[] = []): string {
   try {
-    check(sql, role);
+    bindParams(check(sql, role), params, TENANT1);
   } catch (e) {
     expect(e).toBeInstanceOf(SluiceError);
     return (e as SluiceError).code;
@@ -125,7 +126,7 @@ describe('sqlite validator: attack corpus', () => {
   for (const entry of corpus) {
     it(`${entry.category}: ${entry.name}`, () => {
       if (entry.expect === 'refused') {
-        const code = refusal(entry.sql);
+        const code = refusal(entry.sql, 'member', entry.params ?? []);
         if (entry.code) expect(code).toBe(entry.code);
         return;
       }
@@ -263,5 +264,38 @@ describe('sqlite validator: upserts', () => {
     const v = createValidator(config, 'main');
     expect(v.check({ sql: 'insert into customers (id, name) values (1, ?) on conflict do nothing', role: 'member' }).kind).toBe('insert');
     expect(() => v.check({ sql: upsert('name = 1'), role: 'member' })).toThrowError(expect.objectContaining({ code: 'OPERATION_NOT_ALLOWED' }));
+  });
+});
+
+describe('sqlite validator: presets with WITH CHECK semantics', () => {
+  const refusedWhenBound = (sql: string, params: unknown[], claims: Record<string, unknown> = TENANT1): string => {
+    try {
+      bindParams(check(sql), params, claims);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SluiceError);
+      return (e as SluiceError).code;
+    }
+    throw new Error(`expected a refusal for: ${sql}`);
+  };
+
+  it('a param equal to the preset is accepted, and the claim itself is bound in its place', () => {
+    const c = check('insert into customers (name, tenant_id) values (?, ?), (?, ?)');
+    expect(c.presetChecks).toHaveLength(2);
+    expect(bindParams(c, ['a', '1', 'b', 1], TENANT1)).toEqual(['a', 1, 'b', 1]);
+    expect(refusedWhenBound('insert into customers (name, tenant_id) values (?, ?), (?, ?)', ['a', 1, 'b', 2])).toBe('PRESET_COLUMN');
+    expect(refusedWhenBound('insert into customers (name, tenant_id) values (?, ?)', ['a', '01'])).toBe('PRESET_COLUMN');
+  });
+
+  it('a literal becomes the gateway placeholder and is checked when bound', () => {
+    const c = check("insert into customers (name, tenant_id) values ('a', 1)");
+    expect(c.paramOrder).toEqual([{ kind: 'gateway', index: 0 }]);
+    expect(bindParams(c, [], TENANT1)).toEqual([1]);
+    expect(refusedWhenBound("insert into customers (name, tenant_id) values ('a', 1)", [], { ...TENANT1, tenant_id: 2 })).toBe('PRESET_COLUMN');
+  });
+
+  it('UPDATE SET: only the preset value; an expression is refused when checked', () => {
+    expect(bindParams(check('update customers set tenant_id = ?, name = ?'), [1, 'n'], TENANT1)).toEqual([1, 'n', 1]);
+    expect(refusedWhenBound('update customers set tenant_id = ?, name = ?', [2, 'n'])).toBe('PRESET_COLUMN');
+    expect(refusal('update customers set tenant_id = tenant_id + 0')).toBe('PRESET_COLUMN');
   });
 });
