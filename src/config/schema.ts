@@ -9,6 +9,7 @@ import { JSON_DEPTH_CAP } from '../json-depth.js';
 import { int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
+import { corsSchema } from './cors-schema.js';
 import { deepFreeze } from './deep-freeze.js';
 import { CONNECTION_NAME, MAX_CLAIM_PARTS, TIER_PREFIX } from './identifiers.js';
 import { healthSchema } from './health-schema.js';
@@ -46,6 +47,8 @@ const configSchema = z
         trustProxy: trustProxySchema.default(false),
         /** ms between SIGTERM and the start of the drain, /readyz answering 503 meanwhile (load balancers take a few probes to notice). */
         drainDelayMs: int(0, 3_600_000).default(0),
+        /** Absent: no CORS headers (browsers refuse cross-origin calls). */
+        cors: corsSchema.optional(),
       })
       .prefault({}),
     auth: z.strictObject({

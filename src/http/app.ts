@@ -2,7 +2,6 @@
  * The Fastify app, assembled but not listening. Everything it needs is passed in, so tests can
  * hand it fakes of the queue and pool and drive it with `app.inject`.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
 import type { SluiceConfig } from '../config/types.js';
@@ -17,6 +16,9 @@ import { registerErrorHandler, sendError, toSluiceError } from './plugins/error-
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import './request-context.js';
+import { genReqId, requestIdGenerator, requestIdHook } from './request-id.js';
+import { registerCors } from './cors.js';
+import { openApiRoute } from './routes/openapi.js';
 import type { AsyncJobs } from '../queue/async-jobs.js';
 import { createMemoryAsyncJobs } from '../queue/memory-async-jobs.js';
 import { dataRoute } from './routes/data.js';
@@ -64,6 +66,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
   const verifier = deps.verifier ?? createVerifier(config.auth.jwt, config.limits.maxJsonDepth);
   const routing = deps.routing ?? { config, router: createTenantRouter(config) };
+  const freshRequestId = requestIdGenerator();
 
   const app = Fastify({
     logger: loggerOptions(config, deps.logger ?? true),
@@ -71,11 +74,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     trustProxy: config.server.trustProxy,
     // Fastify's default request/response lines carry nothing we need; the /data line has it all.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
+    genReqId: genReqId(freshRequestId),
     // Fastify's built-in 503 while closing has its own body shape; the hook below answers in ours.
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects are answered in our error shape too.
-    clientErrorHandler: createClientErrorHandler(config.server.bodyLimit),
+    clientErrorHandler: createClientErrorHandler(config.server.bodyLimit, freshRequestId),
     // Errors found while routing (bad percent-encoding, a path parameter over maxParamLength)
     // bypass the error handler and would be answered in Fastify's shape, echoing the raw path.
     frameworkErrors: (error, request, reply) => {
@@ -89,6 +92,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // First, so every answer carries the id, also a CORS preflight answered by a later hook.
+  app.addHook('onRequest', requestIdHook);
   registerJsonBody(app, config.limits.maxJsonDepth);
   registerEarlyAnswers(app, config.server.bodyLimit);
   if (config.server.trustProxy === true) {
@@ -115,6 +120,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onClose', async () => rateLimiter.close());
 
   registerErrorHandler(app, config.server.bodyLimit);
+  if (config.server.cors) registerCors(app, config.server.cors);
   registerObservability(app, { config, metrics: deps.metrics ?? createMetrics(config, { queue }) });
   if (config.server.adminToken !== undefined && deps.reload) app.register(adminRoutes, { token: config.server.adminToken, reload: deps.reload });
   app.register(healthRoutes, {
@@ -126,5 +132,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
   app.addHook('onClose', async () => jobs.close());
   app.register(jobsRoute, { config, routing, jobs, verifier, rateLimiter });
+  app.register(openApiRoute, { metrics: config.observability.metrics.enabled, admin: config.server.adminToken !== undefined && deps.reload !== undefined });
   return app;
 }
