@@ -101,6 +101,13 @@ describeIfPg('HTTP conventions', () => {
       expect(answers[4]!.body.error.requestId).toBe('nf-1');
     });
 
+    it('an error the router decides before any hook (a malformed URL) carries it', async () => {
+      const res = await rawRequest(h.url, 'GET /jobs/%E0%A4%A HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad-url\r\nConnection: close\r\n\r\n');
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'BAD_REQUEST', requestId: 'bad-url' });
+      expect(rawHeader(res, 'x-request-id')).toBe('bad-url');
+    });
+
     it('early answers over a keep-alive connection carry it: a 401 (connection kept), then a 413 (answered, then closed)', async () => {
       const conn = await rawConnection(h.url);
       try {
@@ -231,6 +238,8 @@ describeIfPg('HTTP conventions', () => {
       expect(refusedA.body.error.code).toBe('RATE_LIMITED');
       expect(rate(refusedA)).toMatchObject({ limit: 5, remaining: 0, policy: '5;w=60' });
       expect(refusedA.headers.get('retry-after')).toBe(String(rate(refusedA).reset));
+      expect(refusedA.body.error.requestId).toBe(refusedA.headers.get('x-request-id'));
+      expect(refusedA.headers.get('x-request-id')).toMatch(GENERATED);
       // User b: the IP has used 6 of 8, so the IP limit is the one shown.
       const b1 = await post(limited.url, b, SELECT);
       expect(b1.status).toBe(200);
