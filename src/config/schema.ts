@@ -9,6 +9,7 @@ import { JSON_DEPTH_CAP } from '../json-depth.js';
 import { int } from './coerce.js';
 import { ConfigError, formatPath, type ConfigIssue } from './config-error.js';
 import { connectionSchema } from './connection-schema.js';
+import { corsSchema } from './cors-schema.js';
 import { deepFreeze } from './deep-freeze.js';
 import { CONNECTION_NAME, MAX_CLAIM_PARTS, TIER_PREFIX } from './identifiers.js';
 import { healthSchema } from './health-schema.js';
@@ -53,6 +54,8 @@ const configSchema = z
          * Fastify's default is no limit, so a client trickling a body would hold its socket forever.
          */
         requestTimeoutMs: int(1000, 3_600_000).default(30_000),
+        /** Absent: no CORS headers (browsers refuse cross-origin calls). */
+        cors: corsSchema.optional(),
       })
       .prefault({}),
     auth: z.strictObject({

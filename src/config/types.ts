@@ -200,8 +200,17 @@ export interface TenantsConfig {
 /** server.trustProxy: trust nobody's / everybody's X-Forwarded-For, or only these addresses / CIDR ranges'. */
 export type TrustProxy = boolean | string[];
 
+/** server.cors (config/cors-schema.ts). */
+export interface CorsConfig {
+  /** Exact origins, or ["*"]. */
+  origins: string[];
+  credentials: boolean;
+  /** Seconds a browser may cache a preflight answer. */
+  maxAge: number;
+}
+
 export interface SluiceConfig {
-  server: { host: string; port: number; bodyLimit: number; trustProxy: TrustProxy; drainDelayMs: number; requestTimeoutMs: number; adminToken?: string | undefined };
+  server: { host: string; port: number; bodyLimit: number; trustProxy: TrustProxy; drainDelayMs: number; requestTimeoutMs: number; adminToken?: string | undefined; cors?: CorsConfig | undefined };
   auth: {
     jwt: JwtConfig;
     claims: { role: string; tenant: string; user: string };

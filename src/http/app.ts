@@ -2,7 +2,6 @@
  * The Fastify app, assembled but not listening. Everything it needs is passed in, so tests can
  * hand it fakes of the queue and pool and drive it with `app.inject`.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createVerifier, type TokenVerifier } from '../auth/verifier.js';
 import type { SluiceConfig } from '../config/types.js';
@@ -17,6 +16,9 @@ import { registerErrorHandler, sendError, toSluiceError } from './plugins/error-
 import { createMemoryRateLimiter } from './rate-limit/memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limit/rate-limiter.js';
 import './request-context.js';
+import { genReqId, requestIdGenerator, requestIdHook } from './request-id.js';
+import { registerCors } from './cors.js';
+import { openApiRoute } from './routes/openapi.js';
 import type { AsyncJobs } from '../queue/async-jobs.js';
 import { createMemoryAsyncJobs } from '../queue/memory-async-jobs.js';
 import { dataRoute } from './routes/data.js';
@@ -79,6 +81,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter();
   const verifier = deps.verifier ?? createVerifier(config.auth.jwt, config.limits.maxJsonDepth);
   const routing = deps.routing ?? { config, router: createTenantRouter(config) };
+  const freshRequestId = requestIdGenerator();
 
   const app = Fastify({
     logger: loggerOptions(config, deps.logger ?? true),
@@ -92,11 +95,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
     // Fastify's default request/response lines carry nothing we need; the /data line has it all.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
+    genReqId: genReqId(freshRequestId),
     // Fastify's built-in 503 while closing has its own body shape; the hook below answers in ours.
     return503OnClosing: false,
     // Requests Node's HTTP parser rejects are answered in our error shape too.
-    clientErrorHandler: createClientErrorHandler(config.server.bodyLimit),
+    clientErrorHandler: createClientErrorHandler(config.server.bodyLimit, freshRequestId),
     // Errors found while routing (bad percent-encoding, a path parameter over maxParamLength)
     // bypass the error handler and would be answered in Fastify's shape, echoing the raw path.
     frameworkErrors: (error, request, reply) => {
@@ -110,6 +113,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON bodies: text/plain would otherwise reach the schema and fail with a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // First, so every answer carries the id, also a CORS preflight answered by a later hook.
+  app.addHook('onRequest', requestIdHook);
   registerJsonBody(app, config.limits.maxJsonDepth);
   registerEarlyAnswers(app, config.server.bodyLimit);
   if (config.server.trustProxy === true) {
@@ -136,6 +141,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onClose', async () => rateLimiter.close());
 
   registerErrorHandler(app, config.server.bodyLimit);
+  if (config.server.cors) registerCors(app, config.server.cors);
   const jobs = deps.jobs ?? createMemoryAsyncJobs(config, queue);
   // The console's refusals and waits are kept only when there is a console to show them.
   const feed = config.server.adminToken === undefined ? undefined : createConsoleFeed({ isConnection: (name) => Object.hasOwn(routing.config.connections, name) });
@@ -156,5 +162,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(dataRoute, { config, routing, queue, verifier, rateLimiter });
   app.addHook('onClose', async () => jobs.close());
   app.register(jobsRoute, { config, routing, jobs, verifier, rateLimiter });
+  app.register(openApiRoute, { metrics: config.observability.metrics.enabled, console: config.server.adminToken !== undefined, admin: config.server.adminToken !== undefined && deps.reload !== undefined });
   return app;
 }

@@ -19,7 +19,8 @@ function codeFor(err: NodeJS.ErrnoException): ErrorCode {
   return 'BAD_REQUEST';
 }
 
-export function createClientErrorHandler(bodyLimit: number): (err: NodeJS.ErrnoException, socket: Socket) => void {
+/** `requestId`: a fresh id per answer (the request's own header was not parsed, so it is not trusted). */
+export function createClientErrorHandler(bodyLimit: number, requestId: () => string): (err: NodeJS.ErrnoException, socket: Socket) => void {
   const bound = drainBound(bodyLimit);
   return (err, socket) => {
     // A reset connection has nobody left to answer. Once answered (writableEnded), Node's parser
@@ -30,9 +31,10 @@ export function createClientErrorHandler(bodyLimit: number): (err: NodeJS.ErrnoE
       return;
     }
     const error = new SluiceError(codeFor(err), codeFor(err) === 'BAD_REQUEST' ? 'The HTTP request is malformed' : undefined);
-    const body = JSON.stringify({ error: error.toBody() });
+    const id = requestId();
+    const body = JSON.stringify({ error: { ...error.toBody(), requestId: id } });
     socket.end(
-      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: ${id}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
     void discardUntilEnd(socket, bound).then(() => socket.destroy());

@@ -17,6 +17,8 @@ export interface RequestContext {
   metered?: boolean;
   /** performance.now() when the request arrived: a client-gone hook has no reply.elapsedTime. */
   startedAt?: number;
+  /** The RateLimit-Remaining already on the answer, the lowest so far (rate-limit/rate-limit-headers.ts). */
+  rateLimitRemaining?: number;
 }
 
 declare module 'fastify' {

@@ -105,7 +105,8 @@ describeIfPg('audit log (file destination)', () => {
       cacheHit: false,
       ip: '127.0.0.1',
     });
-    expect(r.reqId).toMatch(/^[0-9a-f-]{36}$/);
+    // The id sluice made (src/http/request-id.ts): the app's random prefix and a counter.
+    expect(r.reqId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
     expect(r.reason).toBeUndefined();
     for (const k of ['waitMs', 'checkMs', 'acquireMs', 'leaseMs', 'totalMs']) expect(r[k]).toEqual(expect.any(Number));
     expect(r.leaseMs).toBeGreaterThan(0);

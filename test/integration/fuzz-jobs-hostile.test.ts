@@ -87,7 +87,8 @@ function suite(mode: string, queue: () => { redis?: string; prefix?: string }): 
     let csvToken: string;
 
     async function call(method: string, path: string, token: string | undefined, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Answer> {
-      const h: Record<string, string> = { ...headers };
+      // One request id for every call, so answers that must be identical are byte for byte.
+      const h: Record<string, string> = { 'x-request-id': 'fuzz-jobs', ...headers };
       if (token !== undefined) h.authorization = `Bearer ${token}`;
       if (body !== undefined && h['content-type'] === undefined) h['content-type'] = 'application/json';
       const res = await fetch(`${url}${path}`, { method, headers: h, ...(body !== undefined && { body }) });
@@ -97,7 +98,7 @@ function suite(mode: string, queue: () => { redis?: string; prefix?: string }): 
 
     function raw(method: string, target: string, token: string | undefined, extra = '', body = ''): Promise<Answer> {
       const auth = token === undefined ? '' : `Authorization: Bearer ${token}\r\n`;
-      return rawRequest(url, `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Connection: close\r\n${extra}\r\n${body}`);
+      return rawRequest(url, `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}X-Request-Id: fuzz-jobs\r\nConnection: close\r\n${extra}\r\n${body}`);
     }
 
     /** The route template with the id in place, split into method and target. */

@@ -25,7 +25,8 @@ describeIfRedis('redis rate limiter', () => {
     const decisions = [];
     for (let i = 0; i < 6; i++) decisions.push(await (i % 2 === 0 ? a : b).consume('user:u1', 5));
     expect(decisions.slice(0, 5).every((d) => d.allowed)).toBe(true);
-    expect(decisions[5]).toEqual({ allowed: false, retryAfter: 30 });
+    expect(decisions.slice(0, 5).map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0]);
+    expect(decisions[5]).toEqual({ allowed: false, retryAfter: 30, remaining: 0, resetSeconds: 30, windowSeconds: 60 });
     expect((await a.consume('user:u2', 5)).allowed).toBe(true);
   });
 

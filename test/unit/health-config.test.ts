@@ -46,7 +46,7 @@ describe('/readyz with circuit breakers', () => {
     const res = await readyz({ main: { ok: false, error: 'circuit breaker open' }, other: { ok: true } }, { main: 'open', other: 'closed' });
     expect(res.status).toBe(503);
     expect(res.body).toEqual({
-      error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String) },
+      error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String), requestId: expect.any(String) },
       connections: { main: { ok: false, breaker: 'open' }, other: { ok: true, breaker: 'closed' } },
     });
   });

@@ -75,7 +75,7 @@ describe('POST /data', () => {
     queue.answer = async () => ({ ok: false, error: { code: 'UNIQUE_VIOLATION', message: 'dup', sqlstate: '23505' } });
     const res = await post(app, { sql: 'insert into t values (1)' }, await token(cfg));
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toEqual({ error: { code: 'UNIQUE_VIOLATION', message: 'dup', sqlstate: '23505' } });
+    expect(res.json()).toEqual({ error: { code: 'UNIQUE_VIOLATION', message: 'dup', sqlstate: '23505', requestId: res.headers['x-request-id'] } });
   });
 
   it('sets Retry-After for OVERLOADED', async () => {
@@ -84,7 +84,7 @@ describe('POST /data', () => {
     const res = await post(app, { sql: 'select 1' }, await token(cfg));
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('2');
-    expect(res.json().error).toEqual({ code: 'OVERLOADED', message: 'busy' });
+    expect(res.json().error).toEqual({ code: 'OVERLOADED', message: 'busy', requestId: res.headers['x-request-id'] });
   });
 
   it.each([
@@ -217,7 +217,7 @@ describe('POST /data', () => {
     };
     const res = await post(app, { sql: 'select 1' }, await token(cfg));
     expect(res.statusCode).toBe(500);
-    expect(res.json()).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal error' } });
+    expect(res.json()).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal error', requestId: res.headers['x-request-id'] } });
   });
 });
 
@@ -262,7 +262,7 @@ describe('other routes', () => {
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({
-      error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String) },
+      error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String), requestId: res.headers['x-request-id'] },
       connections: { main: { ok: true }, other: { ok: false } },
     });
   });
@@ -320,7 +320,7 @@ describe('memory rate limiter', () => {
     const rl = createMemoryRateLimiter(() => now);
     expect((await rl.consume('a', 1)).allowed).toBe(true);
     const refused = await rl.consume('a', 1);
-    expect(refused).toEqual({ allowed: false, retryAfter: 30 });
+    expect(refused).toEqual({ allowed: false, retryAfter: 30, remaining: 0, resetSeconds: 30, windowSeconds: 60 });
     expect((await rl.consume('b', 1)).allowed).toBe(true);
     now += 30_000;
     expect((await rl.consume('a', 1)).allowed).toBe(true);

@@ -1,10 +1,12 @@
 /**
- * Every error leaves as `{ error: { code, message, sqlstate? } }` with the registry's status.
+ * Every error leaves as `{ error: { code, message, sqlstate?, requestId } }` with the registry's
+ * status and the request id also in the `x-request-id` header (request-id.ts).
  * Fastify's own 4xx errors are translated to registry codes; anything else is a bug in sluice:
  * logged in full, answered with a bare INTERNAL_ERROR.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, isSluiceError, type ErrorCode } from '../../errors.js';
+import { REQUEST_ID_HEADER } from '../request-id.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
@@ -46,8 +48,11 @@ export function sendError(reply: FastifyReply, error: SluiceError): FastifyReply
   if (error.retryAfter !== undefined && (error.status === 429 || error.status === 503)) {
     reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));
   }
-  const body: { code: string; message: string; sqlstate?: string } = { code: error.code, message: error.message };
+  const body: { code: string; message: string; sqlstate?: string; requestId?: string } = { code: error.code, message: error.message };
   if (error.sqlstate !== undefined) body.sqlstate = error.sqlstate;
+  body.requestId = reply.request.id;
+  // Also here: an error decided before the onRequest hooks ran (routing, closing) still carries it.
+  reply.header(REQUEST_ID_HEADER, reply.request.id);
   return reply.code(error.status).type('application/json; charset=utf-8').send({ error: body });
 }
 

@@ -1,4 +1,4 @@
-import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import { windowDecision, type RateDecision, type RateLimiter } from './rate-limiter.js';
 
 const WINDOW_MS = 60_000;
 
@@ -20,8 +20,7 @@ export function createMemoryRateLimiter(now: () => number = Date.now): RateLimit
       }
       const count = (counts.get(key) ?? 0) + 1;
       counts.set(key, count);
-      if (count <= limit) return { allowed: true, retryAfter: 0 };
-      return { allowed: false, retryAfter: Math.max(1, Math.ceil(((current + 1) * WINDOW_MS - t) / 1000)) };
+      return windowDecision(count, limit, (current + 1) * WINDOW_MS - t, WINDOW_MS);
     },
     async close() {
       counts.clear();

@@ -5,7 +5,7 @@
  * fails fast with QUEUE_UNAVAILABLE anyway).
  */
 import { Redis } from 'ioredis';
-import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import { windowDecision, type RateDecision, type RateLimiter } from './rate-limiter.js';
 import { withDeadline } from '../../timeouts.js';
 
 const WINDOW_MS = 60_000;
@@ -35,8 +35,7 @@ export function createRedisRateLimiter(url: string, prefix: string, now: () => n
       } catch {
         return { allowed: true, retryAfter: 0 };
       }
-      if (count <= limit) return { allowed: true, retryAfter: 0 };
-      return { allowed: false, retryAfter: Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - t) / 1000)) };
+      return windowDecision(count, limit, (window + 1) * WINDOW_MS - t, WINDOW_MS);
     },
     async close() {
       client.disconnect();

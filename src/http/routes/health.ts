@@ -16,6 +16,8 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
 
   app.get('/readyz', async (request, reply) => {
     const { status, body } = draining?.() ? drainingAnswer() : await checkReadiness(pool, pingTimeoutMs, request.log);
-    return reply.code(status).send(body);
+    // Like every error body, a 503 names the request.
+    const error = body.error as Record<string, unknown> | undefined;
+    return reply.code(status).send(error ? { ...body, error: { ...error, requestId: request.id } } : body);
   });
 };

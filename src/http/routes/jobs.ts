@@ -19,6 +19,7 @@ import { authHook } from '../plugins/auth.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { dataBodySchema, type DataBody } from '../schemas/data-body.js';
+import { jobIdParams as idParams, jobResultQuery as resultQuery } from '../schemas/jobs.js';
 import { csvLines, ndjsonLines } from './result-formats.js';
 
 export interface JobsRouteOptions {
@@ -29,18 +30,6 @@ export interface JobsRouteOptions {
   verifier: TokenVerifier;
   rateLimiter: RateLimiter;
 }
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
-
-const resultQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { format: { type: 'string', enum: ['json', 'ndjson', 'csv'], default: 'json' } },
-} as const;
 
 function ownerOf(request: FastifyRequest): JobOwner {
   const p = request.sluice.principal!;
