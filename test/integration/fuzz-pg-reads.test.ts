@@ -100,7 +100,7 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
 
   it('the oracle sees only the tenant’s permitted columns and rows', async () => {
     const mine = await oracle({ tenant: 2, sluice: '', oracle: 'select tenant_id, count(*) from customers group by 1', probe: false, query: null as never });
-    expect(mine).toEqual({ ok: true, rows: [[2, '3']], state: undefined });
+    expect(mine).toEqual({ ok: true, rows: [[2, '3']], rowCount: 1, state: undefined });
     const hidden = await oracle({ tenant: 1, sluice: '', oracle: 'select secret_note from customers', probe: true, query: null as never });
     expect(hidden).toMatchObject({ ok: false, code: '42501' });
   });
