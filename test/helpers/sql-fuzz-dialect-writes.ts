@@ -291,6 +291,8 @@ class WriteBuilder extends Builder {
 
 export interface WriteCase extends Printed {
   tenant: 1 | 2;
+  /** Error-oracle traps in the statement (sql-fuzz-trap.ts). */
+  traps: number;
   /** Sets a preset/filter column, reads or writes a hidden column or table: sluice must refuse. */
   probe: boolean;
   write: Write;
@@ -304,6 +306,6 @@ export function writeCase(profile: Profile): fc.Arbitrary<WriteCase> {
     const withParams = g(fc.integer, { min: 0, max: 99 }) >= 70;
     const b = new WriteBuilder(g, profile);
     const write = b.write();
-    return { tenant, probe: b.probes > 0, write, ...printAll((o) => printWrite(write, o), profile.dialect, tenant, quoted, withParams) };
+    return { tenant, probe: b.probes > 0, traps: b.traps, write, ...printAll((o) => printWrite(write, o), profile.dialect, tenant, quoted, withParams) };
   });
 }

@@ -1,8 +1,8 @@
 /**
  * The fuzzers' error oracle (issue 11, finding 6): "error vs no error" must not depend on rows the
  * caller may not see. A trap is a predicate over a text column of a base table that is true on
- * every row of the caller's tenant and raises an error on another tenant's row (their text values
- * start with `T<other tenant>`, test/fixtures). For the tenant alone the trap is plain `true`, and
+ * every row of the caller's tenant and raises an error on another tenant's row (text values that
+ * start with `T<digit>`, another tenant's digit: test/fixtures mark every tenant's text that way). For the tenant alone the trap is plain `true`, and
  * that is how the oracle prints it; through sluice, on the shared table, the fast form may evaluate
  * it on another tenant's row before the row filter removes that row. The error must then never
  * reach the caller: sluice must answer exactly what the tenant alone gets (the judges throw when a
@@ -27,16 +27,16 @@ export function pgTrapCall(arg: string, code: string): string {
   return `${PG_TRAP_FN}(${arg}, '${MARKER}', '${code}')`;
 }
 
-/** The other tenant's marker, for a statement run as `tenant` (1 or 2). */
+/** The caller's own marker, for a statement run as `tenant`. */
 export function withTrapMarker(sql: string, tenant: number): string {
-  return sql.replaceAll(MARKER, `T${3 - tenant}`);
+  return sql.replaceAll(MARKER, `T${tenant}`);
 }
 
 /** The trap function, `cost 0.0001`: cheaper than any tenant filter, so it runs first where it can. */
 export async function createPgTrap(admin: pg.Pool, name: string): Promise<void> {
   await admin.query(`create function public.${name}(v text, marker text, code text) returns boolean language plpgsql cost 0.0001 as $$
     begin
-      if starts_with(v, marker) then raise exception using errcode = code, message = 'trap: another tenant''s row was evaluated'; end if;
+      if v ~ '^T[0-9]' and not starts_with(v, marker) then raise exception using errcode = code, message = 'trap: another tenant''s row was evaluated'; end if;
       return true;
     end $$`);
 }
@@ -59,9 +59,9 @@ export function pgTrapFired(res: ErrorAnswer): boolean {
 /** MariaDB and SQLite: a trap over `arg`, as sluice or the oracle (the tenant alone) prints it. */
 export function dialectTrap(arg: string, o: { dialect: 'mysql' | 'sqlite'; mode: 'sluice' | 'oracle'; tenant: number }): string {
   if (o.mode === 'oracle') return '(1 = 1)';
-  const other = `T${3 - o.tenant}`;
-  if (o.dialect === 'mysql') return `(exp(case when left(${arg}, 2) = '${other}' then 1000 else 0 end) > 0)`;
-  return `(abs(case when substr(${arg}, 1, 2) = '${other}' then -2147483648 * 2147483648 * 2 else 1 end) > 0)`;
+  const other = (first: string, second: string): string => `${first} = 'T' and ${second} between '0' and '9' and ${second} <> '${o.tenant}'`;
+  if (o.dialect === 'mysql') return `(exp(case when ${other(`left(${arg}, 1)`, `substr(${arg}, 2, 1)`)} then 1000 else 0 end) > 0)`;
+  return `(abs(case when ${other(`substr(${arg}, 1, 1)`, `substr(${arg}, 2, 1)`)} then -2147483648 * 2147483648 * 2 else 1 end) > 0)`;
 }
 
 /** What the MariaDB and SQLite traps' errors become (mysql-errors.ts 1690, sqlite-errors.ts integer overflow). */

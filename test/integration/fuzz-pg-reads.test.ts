@@ -105,6 +105,16 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
     expect(hidden).toMatchObject({ ok: false, code: '42501' });
   });
 
+  it('a trap fires on another tenant\'s rows through the fenced form too, and the judge sees it', async () => {
+    // Tenant 1 calling the trap with tenant 2's marker: tenant 1's own rows are "another tenant's".
+    const res = await h.post(h.tokens.tenant1, { sql: `select id from customers c where ${trapFn}(c.name, 'T2', '54000')`, params: [], method: 'all' });
+    expect(res.body?.error).toMatchObject({ code: 'INVALID_SQL', sqlstate: '54000' });
+    expect(pgTrapFired(res)).toBe(true);
+    // With its own marker: true on every own row.
+    const own = await h.post(h.tokens.tenant1, { sql: `select count(*)::int from customers c where ${trapFn}(c.name, 'T1', '54000')`, params: [], method: 'all' });
+    expect(own.body.rows).toEqual([[3]]);
+  });
+
   it(`answers every generated read like the oracle, or refuses it (${RUNS} cases, seed ${SEED})`, async () => {
     await fc.assert(
       fc.asyncProperty(pgReadCase(), async (c) => {
