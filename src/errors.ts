@@ -29,6 +29,7 @@ export const ERRORS = {
   INVALID_INPUT: { status: 400, message: 'A value is invalid for its type' },
   NOT_NULL_VIOLATION: { status: 400, message: 'A required column is missing a value' },
   CHECK_VIOLATION: { status: 400, message: 'A check constraint rejected the row' },
+  ROUTINE_ERROR: { status: 400, message: 'A database function or trigger raised an error' },
   // 401 — who are you?
   TOKEN_MISSING: { status: 401, message: 'Authorization: Bearer <token> is required' },
   TOKEN_INVALID: { status: 401, message: 'The token is invalid' },
@@ -94,6 +95,14 @@ export interface ErrorBody {
   retryAfter?: number;
 }
 
+export interface SluiceErrorExtra {
+  sqlstate?: string;
+  retryAfter?: number;
+  /** See SluiceError.table. */
+  table?: string;
+  rowDependent?: boolean;
+}
+
 export class SluiceError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -105,7 +114,15 @@ export class SluiceError extends Error {
    */
   readonly table: string | undefined;
 
-  constructor(code: ErrorCode, message?: string, extra: { sqlstate?: string; retryAfter?: number; table?: string } = {}) {
+  /**
+   * The database raised it while evaluating the statement, so whether it happens can depend on
+   * which rows were evaluated — possibly another tenant's, before the row filter removed them.
+   * Set by each driver's error mapping (fail closed: anything not known to be row-independent);
+   * run-job then lets the fenced form answer instead. Never sent to clients (not in toBody).
+   */
+  readonly rowDependent: boolean;
+
+  constructor(code: ErrorCode, message?: string, extra: SluiceErrorExtra = {}) {
     super(message ?? ERRORS[code].message);
     this.name = 'SluiceError';
     this.code = code;
@@ -113,6 +130,21 @@ export class SluiceError extends Error {
     this.sqlstate = extra.sqlstate;
     this.retryAfter = extra.retryAfter;
     this.table = extra.table;
+    this.rowDependent = extra.rowDependent === true;
+  }
+
+  /** The same error, marked as raised while evaluating rows (see rowDependent). */
+  asRowDependent(): SluiceError {
+    if (this.rowDependent) return this;
+    return new SluiceError(this.code, this.message, { ...this.extra(), rowDependent: true });
+  }
+
+  private extra(): SluiceErrorExtra {
+    const extra: SluiceErrorExtra = {};
+    if (this.sqlstate !== undefined) extra.sqlstate = this.sqlstate;
+    if (this.retryAfter !== undefined) extra.retryAfter = this.retryAfter;
+    if (this.table !== undefined) extra.table = this.table;
+    return extra;
   }
 
   toBody(): ErrorBody {
@@ -122,10 +154,11 @@ export class SluiceError extends Error {
     return body;
   }
 
-  static fromBody(body: ErrorBody): SluiceError {
-    const extra: { sqlstate?: string; retryAfter?: number } = {};
+  static fromBody(body: ErrorBody, opts: { rowDependent?: boolean } = {}): SluiceError {
+    const extra: SluiceErrorExtra = {};
     if (body.sqlstate !== undefined) extra.sqlstate = body.sqlstate;
     if (body.retryAfter !== undefined) extra.retryAfter = body.retryAfter;
+    if (opts.rowDependent === true) extra.rowDependent = true;
     return new SluiceError(body.code in ERRORS ? body.code : 'INTERNAL_ERROR', body.message, extra);
   }
 }

@@ -23,6 +23,11 @@ function errorBody(e: unknown, job: QueryJob, log: ThreadLog): ErrorBody {
   return new SluiceError('INTERNAL_ERROR').toBody();
 }
 
+/** Drivers map every error they throw; anything else is unexpected, so it counts as row-dependent. */
+function mayDependOnRows(e: unknown): boolean {
+  return !(e instanceof SluiceError) || e.rowDependent;
+}
+
 function remainingMs(job: QueryJob, limits: Limits): number {
   const left = Math.min(limits.queryTimeout, job.deadline - Date.now());
   if (left <= 0) throw new SluiceError('QUERY_TIMEOUT', 'The request deadline passed before the query could run');
@@ -67,9 +72,10 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
     try {
       result = await execute(checked.sql);
     } catch (e) {
-      // The fast form may have evaluated the caller's expression on another tenant's row; its
-      // data error must not become an oracle, so the fenced form decides (see CheckedStatement).
-      if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
+      // The fast form may have evaluated the caller's expression on another tenant's row; an error
+      // that can depend on the rows evaluated must not become an oracle, so the fenced form decides
+      // (see CheckedStatement.fallbackSql). Each driver's error mapping says which errors can.
+      if (checked.fallbackSql === undefined || !mayDependOnRows(e) || runtime.isCancelled(job.id)) throw e;
       result = await execute(checked.fallbackSql);
     }
     refuseEmptyTruncation([result], checked.readOnly);

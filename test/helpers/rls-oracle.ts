@@ -9,7 +9,8 @@ import pg from 'pg';
 import { drizzleTypes } from '../../src/drivers/pg/pg-types.js';
 import { FUZZ_TABLES } from './sql-fuzz.js';
 
-export type OracleAnswer<S = undefined> = { ok: true; rows: unknown[]; state: S } | { ok: false; code: string; message: string };
+/** `rowCount`: the rows the statement returned or wrote (pg's command-tag count), for the write judges. */
+export type OracleAnswer<S = undefined> = { ok: true; rows: unknown[]; rowCount: number | null; state: S } | { ok: false; code: string; message: string };
 
 export interface RlsOracle {
   readonly role: string;
@@ -68,7 +69,7 @@ export async function createRlsOracle(url: string, schema: string): Promise<RlsO
         await client.query('reset role');
         state = await after(client);
       }
-      return { ok: true, rows, state };
+      return { ok: true, rows, rowCount: res.rowCount, state };
     } catch (err) {
       const e = err as { code?: string; message?: string };
       return { ok: false, code: e.code ?? 'unknown', message: e.message ?? String(err) };

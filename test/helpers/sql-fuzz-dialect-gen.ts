@@ -213,7 +213,26 @@ export class Builder {
     return { k: 'sub', q: this.simpleSelect([{ k: 'expr', e: agg, as: null }], [from], where) };
   }
 
+  /** Error-oracle traps placed so far (sql-fuzz-trap.ts). */
+  traps = 0;
+
+  /** A trap over a text column of a base table in scope (qualified by an alias used once), or null. */
+  trap(ctx: Ctx): Expr | null {
+    const aliases = new Map<string, number>();
+    for (const r of ctx.rels) aliases.set(r.alias, (aliases.get(r.alias) ?? 0) + 1);
+    const texts = ctx.rels
+      .filter((r) => r.table !== null && aliases.get(r.alias) === 1)
+      .flatMap((r) => r.cols.filter((c) => c.ty === 'text').map((c): Expr => ({ k: 'col', rel: r.alias, col: c.name })));
+    if (texts.length === 0) return null;
+    this.traps++;
+    return { k: 'trap', e: this.pick(texts) };
+  }
+
   predicate(ctx: Ctx, depth: number): Expr {
+    if (this.chance(8)) {
+      const t = this.trap(ctx);
+      if (t) return t;
+    }
     const roll = this.int(0, depth > 0 ? 15 : 6);
     if (roll <= 2) {
       const ty = this.pick<Ty>(['int', 'text', 'num', 'ts']);
@@ -630,6 +649,8 @@ export class Builder {
 
 export interface ReadCase extends Printed {
   tenant: 1 | 2;
+  /** Error-oracle traps in the statement: none may fire through sluice (sql-fuzz-trap.ts). */
+  traps: number;
   /** Reaches a hidden column, an unpermitted table or another database: sluice must refuse. */
   probe: boolean;
   /** Ordered by every output column: the row order must match too. */
@@ -645,6 +666,6 @@ export function readCase(profile: Profile): fc.Arbitrary<ReadCase> {
     const withParams = g(fc.integer, { min: 0, max: 99 }) >= 70;
     const b = new Builder(g, profile);
     const query = b.top();
-    return { tenant, probe: b.probes > 0, ordered: query.orderAll !== null, query, ...printAll((o) => printQuery(query, o), profile.dialect, tenant, quoted, withParams) };
+    return { tenant, probe: b.probes > 0, traps: b.traps, ordered: query.orderAll !== null, query, ...printAll((o) => printQuery(query, o), profile.dialect, tenant, quoted, withParams) };
   });
 }

@@ -293,6 +293,8 @@ class WriteBuilder extends Builder {
 
 export interface WriteCase extends Printed {
   tenant: 1 | 2;
+  /** Error-oracle traps in the statement (sql-fuzz-trap.ts). */
+  traps: number;
   /** Sets a preset/filter column, reads or writes a hidden column or table: sluice must refuse. */
   probe: boolean;
   write: Write;
@@ -307,6 +309,6 @@ export function writeCase(profile: Profile): fc.Arbitrary<WriteCase> {
     const b = new WriteBuilder(g, profile);
     b.otherTenant = String(3 - tenant);
     const write = b.write();
-    return { tenant, probe: b.probes > 0, write, ...printAll((o) => printWrite(write, o), profile.dialect, tenant, quoted, withParams) };
+    return { tenant, probe: b.probes > 0, traps: b.traps, write, ...printAll((o) => printWrite(write, o), profile.dialect, tenant, quoted, withParams) };
   });
 }

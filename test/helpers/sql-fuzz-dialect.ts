@@ -21,6 +21,8 @@
  * and writes its references with it, so what each name means is spelled out, not left to the
  * database: where the database (and the gateway) would read something else, the answers differ.
  */
+import { dialectTrap } from './sql-fuzz-trap.js';
+
 export type Dialect = 'mysql' | 'sqlite';
 export type Ty = 'int' | 'text' | 'num' | 'ts';
 
@@ -111,7 +113,9 @@ export type Expr =
   /** MySQL's `values(col)` in ON DUPLICATE KEY UPDATE. */
   | { k: 'values'; col: string }
   /** `DEFAULT` (MySQL) or NULL (SQLite, Drizzle's "not supplied") in INSERT VALUES. */
-  | { k: 'default' };
+  | { k: 'default' }
+  /** An error-oracle trap over a text column (sql-fuzz-trap.ts): the oracle prints it as true. */
+  | { k: 'trap'; e: Expr };
 
 export type Item = { k: 'expr'; e: Expr; as: string | null } | { k: 'star'; rel: string | null };
 
@@ -265,6 +269,8 @@ export function printExpr(e: Expr, o: PrintOpts): string {
       return `values(${ident(e.col, o)})`;
     case 'default':
       return o.dialect === 'mysql' ? 'default' : 'null';
+    case 'trap':
+      return dialectTrap(p(e.e), o);
   }
 }
 

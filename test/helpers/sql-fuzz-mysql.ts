@@ -116,7 +116,12 @@ export async function createMysqlFuzzBackend(): Promise<FuzzBackend> {
       // the statement's own values) are the oracle's own; an upsert's OK packet may name a row it only
       // touched — another tenant's — so its id is computed here from the rows it generated.
       if (w.k !== 'insert' || w.onDup === null) return meta;
-      return { ...meta, insertId: firstGeneratedId(w, before, after) };
+      const generated = firstGeneratedId(w, before, after);
+      // One VALUES row that changed the row it met (affectedRows 2): the guard let it through, so it
+      // is the tenant's own row, and its id — the oracle's OK packet's — is the statement's own
+      // (docs/security.md; mysql-lease.ts upsertInsertId).
+      if (generated === 0 && w.select === null && w.rows?.length === 1 && meta.affectedRows === 2) return meta;
+      return { ...meta, insertId: generated };
     },
     connection: (() => {
       const u = new URL(MYSQL_URL);

@@ -19,6 +19,7 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import type { ReadCase } from './sql-fuzz-dialect-gen.js';
 import type { Write, WriteCase } from './sql-fuzz-dialect-writes.js';
 import { fuzzPermissions } from './sql-fuzz-dialect.js';
+import { dialectTrapFired } from './sql-fuzz-trap.js';
 import type { Dump, FuzzBackend, OracleAnswer } from './sql-fuzz-fixture.js';
 import { post, type PostResult } from './sluice-harness.js';
 import { TEST_JWT_SECRET, makeTokens } from './tokens.js';
@@ -59,7 +60,7 @@ const DATABASE_CODES = new Set([
 ]);
 
 export class FuzzStats {
-  counts = { cases: 0, equal: 0, truncated: 0, overRefused: 0, bothRefused: 0, probes: 0, oracleFenced: 0, metaChecked: 0 };
+  counts = { cases: 0, equal: 0, truncated: 0, overRefused: 0, bothRefused: 0, probes: 0, oracleFenced: 0, metaChecked: 0, trapped: 0 };
   /** sluice's 4xx codes (with the first words of the message), over every refused case. */
   readonly refusals = new Map<string, number>();
   readonly overRefusals = new Map<string, string>();
@@ -114,6 +115,13 @@ function describeCase(c: { tenant: number; sluice: string; oracle: string; param
   return `tenant ${c.tenant}\n  sluice SQL: ${c.sluice}${params}\n  oracle SQL: ${c.oracle}\n  sluice: ${res.status} ${res.text.slice(0, 600)}\n  oracle: ${JSON.stringify(expected).slice(0, 600)}`;
 }
 
+/** An error-oracle trap's error came back (sql-fuzz-trap.ts): a leak, whatever the oracle says. */
+function checkTraps(traps: number | undefined, res: PostResult, where: () => string, stats: FuzzStats): void {
+  if (!traps) return;
+  stats.counts.trapped++;
+  if (dialectTrapFired(res)) throw new Error(`an error-oracle trap fired: another tenant's row was evaluated and its error reached the caller\n${where()}`);
+}
+
 function checkStatus(res: PostResult, where: () => string): void {
   if (res.status === 200 || (res.status >= 400 && res.status < 500)) return;
   throw new Error(`sluice answered ${res.status} (a 5xx is a bug)\n${where()}`);
@@ -122,11 +130,12 @@ function checkStatus(res: PostResult, where: () => string): void {
 export type ReadOutcome = 'equal' | 'overRefused' | 'bothRefused' | 'probe';
 
 /** One read through sluice and the oracle; throws on any difference. */
-export async function judgeRead(c: Pick<ReadCase, 'tenant' | 'sluice' | 'oracle' | 'fenced' | 'probe' | 'ordered'> & { params?: unknown[] }, backend: FuzzBackend, sluice: FuzzEngine, stats: FuzzStats): Promise<ReadOutcome> {
+export async function judgeRead(c: Pick<ReadCase, 'tenant' | 'sluice' | 'oracle' | 'fenced' | 'probe' | 'ordered'> & { params?: unknown[]; traps?: number }, backend: FuzzBackend, sluice: FuzzEngine, stats: FuzzStats): Promise<ReadOutcome> {
   stats.counts.cases++;
   const res = await sluice.post(c.tenant, c.sluice, c.params);
   const expected: OracleAnswer = c.probe ? { ok: false, code: 'PROBE', message: 'not run' } : await backend.run(c.oracle, c.fenced, 'a', false);
   const where = (): string => describeCase(c, res, expected);
+  checkTraps(c.traps, res, where, stats);
   checkStatus(res, where);
   if (res.status !== 200) stats.refusal(res);
   if (c.probe) {
@@ -214,7 +223,7 @@ export type WriteOutcome = 'equal' | 'overRefused' | 'bothRefused' | 'probe';
  * connection is shared with every earlier case of both tenants.
  */
 export async function judgeWrite(
-  c: Pick<WriteCase, 'tenant' | 'sluice' | 'oracle' | 'fenced' | 'probe'> & { params?: unknown[]; write?: Write },
+  c: Pick<WriteCase, 'tenant' | 'sluice' | 'oracle' | 'fenced' | 'probe'> & { params?: unknown[]; write?: Write; traps?: number },
   backend: FuzzBackend,
   sluice: FuzzEngine,
   stats: FuzzStats,
@@ -228,6 +237,7 @@ export async function judgeWrite(
   const afterB = await backend.dump('b');
   const where = (): string => describeCase(c, res, expected);
   try {
+    checkTraps(c.traps, res, where, stats);
     checkStatus(res, where);
     if (othersChanged(before, afterA, c.tenant)) throw new Error(`another tenant's row, a tenant-less row or an unpermitted table changed\n${where()}`);
     if (hiddenChanged(before, afterA, c.tenant)) throw new Error(`a hidden value of the tenant's own rows changed\n${where()}`);

@@ -9,6 +9,7 @@ import { readCase, type Profile } from './sql-fuzz-dialect-gen.js';
 import { writeCase, type Write } from './sql-fuzz-dialect-writes.js';
 import { tenantView, type TableName } from './sql-fuzz-dialect.js';
 import type { FuzzBackend } from './sql-fuzz-fixture.js';
+import { dialectTrap } from './sql-fuzz-trap.js';
 import { FuzzStats, judgeRead, judgeWrite, startFuzzEngine, type FuzzEngine } from './sql-fuzz-run.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -78,6 +79,11 @@ export function defineDialectFuzzSuite(s: DialectFuzzSuite): void {
       const insert: Write = { k: 'insert', ignore: false, table: 'customers', cols: ['name'], rows: [[{ k: 'lit', sql: "'x'" }]], select: null, onDup: null, onConflict: null, returning: null };
       const meta = { tenant: 1 as const, sluice: "insert into customers (name) values ('x')", oracle: "insert into customers (id, name, tenant_id) values (150, 'x', 1)", probe: false, write: insert };
       await expect(judgeWrite({ ...meta, fenced: meta.oracle }, backend, sluice, stats)).rejects.toThrow(/write metadata differs/);
+      // A trap printed for tenant 2 fires on tenant 1's own rows: it passes the validator, really
+      // raises through sluice, and the judge calls its error a leak.
+      const trap = dialectTrap('c.name', { dialect, mode: 'sluice', tenant: 2 });
+      const trapped = { tenant: 1 as const, sluice: `select c.id from customers c where ${trap}`, oracle: 'select 1', probe: false, ordered: false, traps: 1 };
+      await expect(judgeRead({ ...trapped, fenced: trapped.oracle }, backend, sluice, stats)).rejects.toThrow(/trap fired/);
       // Both copies are back at the seed: the next case starts clean.
       expect(await backend.pristine('a', await backend.dump('a'))).toBe(true);
       expect(await backend.pristine('b', await backend.dump('b'))).toBe(true);

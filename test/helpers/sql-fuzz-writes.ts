@@ -3,6 +3,7 @@
  * predicates and subqueries.
  */
 import fc from 'fast-check';
+import { withTrapMarker } from './sql-fuzz-trap.js';
 import { Builder, FUZZ_TABLES, LITERALS, printExpr, printFrom, printQuery, type Ctx, type Expr, type From, type Item, type Mode, type Select } from './sql-fuzz.js';
 
 /**
@@ -131,6 +132,8 @@ class WriteBuilder extends Builder {
 
 export interface WriteCase {
   tenant: 1 | 2;
+  /** Error-oracle traps in the statement (sql-fuzz-trap.ts). */
+  traps: number;
   sluice: string;
   oracle: string;
   probe: boolean;
@@ -143,6 +146,6 @@ export function pgWriteCase(): fc.Arbitrary<WriteCase> {
     const b = new WriteBuilder(g);
     b.otherTenant = String(3 - tenant);
     const w = b.write();
-    return { tenant, sluice: printWrite(w, 'sluice', tenant), oracle: printWrite(w, 'oracle', tenant), probe: b.probes > 0 };
+    return { tenant, sluice: withTrapMarker(printWrite(w, 'sluice', tenant), tenant), oracle: printWrite(w, 'oracle', tenant), probe: b.probes > 0, traps: b.traps };
   });
 }

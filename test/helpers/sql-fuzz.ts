@@ -17,6 +17,7 @@
  * choice shrinks towards the first (simplest) alternative, so a shrunk failure is short SQL.
  */
 import fc from 'fast-check';
+import { PG_TRAP_CODES, pgTrapCall, withTrapMarker } from './sql-fuzz-trap.js';
 
 export type Ty = 'int' | 'text' | 'num' | 'ts';
 type ItemTy = Ty | 'json' | 'jsonb' | 'record';
@@ -76,7 +77,12 @@ export type Expr =
   | { k: 'fn'; name: string; args: Expr[]; star?: boolean; order?: Expr[]; filter?: Expr }
   | { k: 'win'; fn: string; args: Expr[]; partition: Expr[]; order: Expr[]; frame?: string }
   /** A whole-row reference; `cols` is set when `rel` is a base table (the oracle spells it out). */
-  | { k: 'whole'; rel: string; fn: 'to_jsonb' | 'row_to_json' | 'bare'; cols: string[] | null };
+  | { k: 'whole'; rel: string; fn: 'to_jsonb' | 'row_to_json' | 'bare'; cols: string[] | null }
+  /**
+   * An error-oracle trap (sql-fuzz-trap.ts): true on the caller's rows, an error with SQLSTATE
+   * `code` on another tenant's. The oracle — the tenant alone — prints it as `true`.
+   */
+  | { k: 'trap'; e: Expr; code: string };
 
 /** `a.*`; `cols` is set when `a` is a base table (the oracle spells it out); `width` = columns it yields. */
 export type Item = { k: 'expr'; e: Expr; as: string } | { k: 'star'; rel: string; cols: string[] | null; width: number };
@@ -152,6 +158,8 @@ export function printExpr(e: Expr, m: Mode): string {
       if (e.frame) parts.push(e.frame);
       return `${e.fn}(${e.args.map((x) => printExpr(x, m)).join(', ')}) over (${parts.join(' ')})`;
     }
+    case 'trap':
+      return m === 'oracle' ? 'true' : pgTrapCall(printExpr(e.e, m), e.code);
     case 'whole': {
       if (m === 'sluice' || e.cols === null) return e.fn === 'bare' ? e.rel : `${e.fn}(${e.rel})`;
       const refs = e.cols.map((c) => `${e.rel}.${c}`);
@@ -327,7 +335,22 @@ export class Builder {
     return { k: 'sub', q: this.simpleSelect([{ k: 'expr', e: agg, as: 'v' }], [from], this.chance(80) ? this.predicate(inner, 1) : null) };
   }
 
+  /** Error-oracle traps placed so far (sql-fuzz-trap.ts). */
+  traps = 0;
+
+  /** A trap over a text column of a base table in scope, or null when there is none. */
+  trap(ctx: Ctx): Expr | null {
+    const texts = ctx.rels.filter((r) => r.table !== null).flatMap((r) => r.cols.filter((c) => c.ty === 'text').map((c): Expr => ({ k: 'col', rel: r.alias, col: c.name })));
+    if (texts.length === 0) return null;
+    this.traps++;
+    return { k: 'trap', e: this.pick(texts), code: this.pick(PG_TRAP_CODES) };
+  }
+
   predicate(ctx: Ctx, depth: number): Expr {
+    if (this.chance(8)) {
+      const t = this.trap(ctx);
+      if (t) return t;
+    }
     const roll = this.int(0, depth > 0 ? 11 : 4);
     if (roll <= 2) {
       const ty = this.pick<Ty>(['int', 'text', 'num', 'ts']);
@@ -636,6 +659,8 @@ export class Builder {
 
 export interface FuzzCase {
   tenant: 1 | 2;
+  /** Error-oracle traps in the statement: none may fire through sluice (sql-fuzz-trap.ts). */
+  traps?: number;
   sluice: string;
   oracle: string;
   /** The statement reaches something the role may never read: both sides must refuse. */
@@ -649,6 +674,6 @@ export function pgReadCase(): fc.Arbitrary<FuzzCase> {
     const tenant = g(fc.constantFrom, 1 as const, 2 as const);
     const b = new Builder(g);
     const query = b.top();
-    return { tenant, sluice: printQuery(query, 'sluice'), oracle: printQuery(query, 'oracle'), probe: b.probes > 0, query };
+    return { tenant, sluice: withTrapMarker(printQuery(query, 'sluice'), tenant), oracle: printQuery(query, 'oracle'), probe: b.probes > 0, query, traps: b.traps };
   });
 }

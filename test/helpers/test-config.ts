@@ -8,6 +8,7 @@ export interface ConfigOverrides {
   queue?: Record<string, unknown>;
   server?: Record<string, unknown>;
   connection?: Record<string, unknown>;
+  sql?: Record<string, unknown>;
 }
 
 export function memberPermissions(): Record<string, unknown> {
@@ -41,5 +42,6 @@ export function testConfig(schema: string, o: ConfigOverrides = {}): Record<stri
     queue: { maxWaiting: 1000, maxWaitMs: 10000, ...o.queue },
     logging: { level: 'silent' },
     permissions: memberPermissions(),
+    ...(o.sql && { sql: o.sql }),
   };
 }

@@ -15,17 +15,22 @@
  * - The oracle failing with a data error (SQLSTATE class 22, e.g. division by zero on the tenant's
  *   own rows): sluice must refuse, or answer no rows at all (Postgres may order quals differently in
  *   the two plans and skip the failing expression; it can never show rows the oracle did not).
+ * - Error-oracle traps (test/helpers/sql-fuzz-trap.ts, issue 11 finding 6): true on the tenant's
+ *   rows, an error on another tenant's; the oracle (the tenant alone) prints them as `true`. A
+ *   trap's error coming back through sluice is a leak (error vs no error), never an over-refusal.
  * - A result cut at limits.maxRows (`truncated: true`): which rows survive depends on the plan, so
  *   sluice's rows must be a sub-multiset of the oracle's, and the oracle must have more than maxRows.
  *
  * Bounded run in `npm test` (FUZZ_RUNS, default 200, fixed seed); `npm run fuzz:pg` is the long run
  * with a random seed, printed so that a failure can be replayed with FUZZ_SEED=<seed>.
  */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRlsOracle, type OracleAnswer, type RlsOracle } from '../helpers/rls-oracle.js';
 import { requirePostgres, PG_TEST_URL } from '../helpers/skip.js';
 import { startHarness, type Harness } from '../helpers/sluice-harness.js';
+import { createPgTrap, dropPgTrap, pgTrapFired } from '../helpers/sql-fuzz-trap.js';
 import { FUZZ_TABLES, pgReadCase, type FuzzCase } from '../helpers/sql-fuzz.js';
 import { memberPermissions, testConfig } from '../helpers/test-config.js';
 
@@ -54,18 +59,20 @@ function isSubMultiset(part: unknown[], whole: unknown[]): boolean {
 describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS oracle', () => {
   let h: Harness;
   let rls: RlsOracle;
-  const stats = { cases: 0, equal: 0, truncated: 0, bothRefused: 0, overRefused: 0, dataErrorEmpty: 0, probes: 0 };
+  const stats = { cases: 0, equal: 0, truncated: 0, bothRefused: 0, overRefused: 0, dataErrorEmpty: 0, probes: 0, trapped: 0, trappedEqual: 0 };
+  const trapFn = `sluice_trap_${randomBytes(5).toString('hex')}`;
   const overRefusals = new Map<string, string>();
   const dataErrorEmpty: string[] = [];
   /** Why both sides refused: oracle SQLSTATE / sluice code, to see the generator is not mostly wasted. */
   const refusals = new Map<string, number>();
 
-  const expand = (sql: string): string => sql.replaceAll('{{schema}}', h.schema);
+  const expand = (sql: string): string => sql.replaceAll('{{schema}}', h.schema).replaceAll('{{trap}}', trapFn);
 
   const oracle = (c: FuzzCase): Promise<OracleAnswer> => rls.run(expand(c.oracle), c.tenant);
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ sql: { allowFunctions: [trapFn] } });
+    await createPgTrap(h.fixture.admin, trapFn);
     rls = await createRlsOracle(PG_TEST_URL, h.schema);
   }, 60_000);
 
@@ -76,6 +83,7 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
     }
     if (dataErrorEmpty.length > 0) console.info(`oracle data error, sluice no rows (first few):\n  ${dataErrorEmpty.slice(0, 4).join('\n  ')}`);
     try {
+      if (h) await dropPgTrap(h.fixture.admin, trapFn);
       await h?.teardown();
     } finally {
       await rls?.close();
@@ -92,9 +100,19 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
 
   it('the oracle sees only the tenant’s permitted columns and rows', async () => {
     const mine = await oracle({ tenant: 2, sluice: '', oracle: 'select tenant_id, count(*) from customers group by 1', probe: false, query: null as never });
-    expect(mine).toEqual({ ok: true, rows: [[2, '3']], state: undefined });
+    expect(mine).toEqual({ ok: true, rows: [[2, '3']], rowCount: 1, state: undefined });
     const hidden = await oracle({ tenant: 1, sluice: '', oracle: 'select secret_note from customers', probe: true, query: null as never });
     expect(hidden).toMatchObject({ ok: false, code: '42501' });
+  });
+
+  it('a trap fires on another tenant\'s rows through the fenced form too, and the judge sees it', async () => {
+    // Tenant 1 calling the trap with tenant 2's marker: tenant 1's own rows are "another tenant's".
+    const res = await h.post(h.tokens.tenant1, { sql: `select id from customers c where ${trapFn}(c.name, 'T2', '54000')`, params: [], method: 'all' });
+    expect(res.body?.error).toMatchObject({ code: 'INVALID_SQL', sqlstate: '54000' });
+    expect(pgTrapFired(res)).toBe(true);
+    // With its own marker: true on every own row.
+    const own = await h.post(h.tokens.tenant1, { sql: `select count(*)::int from customers c where ${trapFn}(c.name, 'T1', '54000')`, params: [], method: 'all' });
+    expect(own.body.rows).toEqual([[3]]);
   });
 
   it(`answers every generated read like the oracle, or refuses it (${RUNS} cases, seed ${SEED})`, async () => {
@@ -106,6 +124,11 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
         const expected = await oracle(c);
         const where = `tenant ${c.tenant}\n  sluice SQL: ${c.sluice}\n  oracle SQL: ${c.oracle}\n  sluice: ${res.status} ${res.text.slice(0, 400)}\n  oracle: ${JSON.stringify(expected).slice(0, 400)}`;
 
+        if (c.traps) {
+          stats.trapped++;
+          if (pgTrapFired(res)) throw new Error(`an error-oracle trap fired: another tenant's row was evaluated and its error reached the caller\n${where}`);
+          if (res.status === 200 && expected.ok) stats.trappedEqual++;
+        }
         if (res.status >= 500) throw new Error(`5xx from sluice\n${where}`);
         if (res.status !== 200 && (res.status < 400 || res.status >= 500)) throw new Error(`unexpected status\n${where}`);
         if (c.probe) {

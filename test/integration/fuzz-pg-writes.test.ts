@@ -5,7 +5,9 @@
  *
  * Always: no 5xx; the other tenant's rows, the never-permitted table and the other schema are
  * byte-identical afterwards, and no hidden value of the tenant's own rows changed (a row may go); a probe (setting tenant_id, reading secret_note) is
- * refused. When both sides accept: the same RETURNING rows and the same database afterwards.
+ * refused. When both sides accept: the same RETURNING rows, the same row count (write metadata)
+ * and the same database afterwards. Error-oracle traps (test/helpers/sql-fuzz-trap.ts) in WHERE,
+ * subqueries and ON: their error must never come back through sluice.
  * Legitimate asymmetries:
  * - the oracle adds `tenant_id` to INSERTs (sluice presets it) and spells out `RETURNING *`;
  * - INSERT … ON CONFLICT DO UPDATE whose conflicting row belongs to the other tenant: RLS raises an
@@ -13,12 +15,14 @@
  * - sluice refusing what the oracle runs (counted as over-refusal): the database must be unchanged;
  * - `created_at default now()` differs between the two runs: new rows' timestamps are masked.
  */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRlsOracle, type RlsOracle } from '../helpers/rls-oracle.js';
 import { requirePostgres, PG_TEST_URL } from '../helpers/skip.js';
 import { startHarness, type Harness } from '../helpers/sluice-harness.js';
+import { createPgTrap, dropPgTrap, pgTrapFired } from '../helpers/sql-fuzz-trap.js';
 import { pgWriteCase } from '../helpers/sql-fuzz-writes.js';
 
 const run = await requirePostgres();
@@ -66,11 +70,13 @@ const maskNow = (rows: unknown[]): string[] =>
 describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS oracle', () => {
   let h: Harness;
   let rls: RlsOracle;
-  const stats = { cases: 0, equal: 0, bothRefused: 0, overRefused: 0, rlsConflict: 0, probes: 0, resets: 0 };
+  const stats = { cases: 0, equal: 0, bothRefused: 0, overRefused: 0, rlsConflict: 0, probes: 0, resets: 0, trapped: 0, trappedEqual: 0 };
+  const trapFn = `sluice_trap_${randomBytes(5).toString('hex')}`;
   const overRefusals = new Map<string, string>();
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ sql: { allowFunctions: [trapFn] } });
+    await createPgTrap(h.fixture.admin, trapFn);
     rls = await createRlsOracle(PG_TEST_URL, h.schema);
   }, 60_000);
 
@@ -78,6 +84,7 @@ describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS or
     console.info(`fuzz-pg-writes: seed ${SEED}, ${JSON.stringify(stats)}`);
     if (overRefusals.size > 0) console.info(`refused by sluice, run by the oracle (first few):\n${[...overRefusals].slice(0, 8).map(([sql, why]) => `  ${why}: ${sql}`).join('\n')}`);
     try {
+      if (h) await dropPgTrap(h.fixture.admin, trapFn);
       await h?.teardown();
     } finally {
       await rls?.close();
@@ -102,10 +109,14 @@ describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS or
         const expected = await rls.run(c.oracle, c.tenant, dump);
         await restoreSequences(seq); // nextval is not rolled back
         const token = c.tenant === 1 ? h.tokens.tenant1 : h.tokens.tenant2;
-        const res = await h.post(token, { sql: c.sluice, params: [], method: 'all' });
+        const res = await h.post(token, { sql: c.sluice.replaceAll('{{trap}}', trapFn), params: [], method: 'all' });
         const after = await dump(admin);
         const where = `tenant ${c.tenant}\n  sluice SQL: ${c.sluice}\n  oracle SQL: ${c.oracle}\n  sluice: ${res.status} ${res.text.slice(0, 400)}\n  oracle: ${JSON.stringify(expected).slice(0, 600)}`;
         try {
+          if (c.traps > 0) {
+            stats.trapped++;
+            if (pgTrapFired(res)) throw new Error(`an error-oracle trap fired: another tenant's row was evaluated and its error reached the caller\n${where}`);
+          }
           if (res.status >= 500 || (res.status !== 200 && res.status < 400)) throw new Error(`unexpected status\n${where}`);
           if (protectedPart(after, c.tenant) !== protectedPart(before, c.tenant)) throw new Error(`the other tenant's data or a hidden value changed\n${where}`);
           if (ownSecretsChanged(before, after, c.tenant).length > 0) throw new Error(`a hidden value of the tenant's own row changed\n${where}`);
@@ -127,8 +138,11 @@ describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS or
             throw new Error(`sluice ran what the oracle refused\n${where}`);
           }
           if (JSON.stringify(maskNow(res.body.rows)) !== JSON.stringify(maskNow(expected.rows))) throw new Error(`RETURNING differs from the oracle\n${where}`);
+          // Write metadata too: the count is the statement's own (rows written, or RETURNING rows).
+          if (res.body.rowCount !== expected.rowCount) throw new Error(`affected rows differ: sluice ${res.body.rowCount}, oracle ${expected.rowCount}\n${where}`);
           if (JSON.stringify(after) !== JSON.stringify(expected.state)) throw new Error(`the database differs from the oracle's\n${where}\n  after:  ${JSON.stringify(after)}\n  oracle: ${JSON.stringify(expected.state)}`);
           stats.equal++;
+          if (c.traps > 0) stats.trappedEqual++;
         } finally {
           if (JSON.stringify(after) !== JSON.stringify(before)) {
             stats.resets++;

@@ -34,12 +34,40 @@ const DATA_MESSAGES: Record<number, string> = {
   3141: 'A JSON value is invalid',
   3143: 'A JSON path is invalid',
   3146: 'A JSON value has the wrong type',
+  4024: 'A window function argument is invalid', // MariaDB ER_INVALID_NTILE_ARGUMENT
+  1210: 'A function argument is invalid', // ER_WRONG_ARGUMENTS
 };
 /** MariaDB's JSON syntax/path errors (ER_JSON_BAD_CHR … ER_JSON_ONE_OR_ALL) and MySQL 8's ICU regexp errors. */
 const DATA_ERRNO_RANGES: readonly [number, number, string][] = [
   [4036, 4047, 'A JSON value or path is invalid'],
   [3685, 3699, 'A regular expression is invalid'],
 ];
+
+/**
+ * Errors raised before any row is read (syntax, names, privileges, the transaction's mode), by the
+ * server or the connection (timeouts, kills, lost connections), or by the rows a write actually
+ * writes (duplicate keys, foreign keys, NOT NULL, CHECK: the fast and the fenced form write the
+ * same rows). Every other error — data errors, subquery cardinality, JSON and regexp errors, out of
+ * memory, SIGNAL, errors not listed — may depend on which rows were evaluated, possibly another
+ * tenant's before the row filter removed them (fail closed): see SluiceError.rowDependent.
+ */
+const ROW_INDEPENDENT_ERRNOS = new Set([
+  1062, 1586, 1451, 1452, 1216, 1217, 1048, 1364, 3819, 4025, // the written rows' constraints
+  1054, 1146, 1305, 1630, 1064, 1149, 1052, // names, syntax
+  1044, 1142, 1143, 1227, 1370, 1792, // privileges, read-only transaction
+  1205, 1213, 1969, 3024, 1317, // locks, timeouts, KILL QUERY
+  ...UNAVAILABLE_ERRNOS,
+]);
+
+/**
+ * Whether the error's occurrence can depend on the rows the statement evaluated. A stored function
+ * may SIGNAL any SQLSTATE with any MYSQL_ERRNO; one that reuses an errno listed above *and* its
+ * natural SQLSTATE is indistinguishable from the server's own (docs/security.md, Error oracles).
+ */
+export function mayDependOnRows(errno: number, sqlstate: string | undefined): boolean {
+  if (sqlstate?.startsWith('45')) return true; // SIGNAL SQLSTATE '45xxx': user-defined
+  return !ROW_INDEPENDENT_ERRNOS.has(errno);
+}
 
 export interface MysqlErrorContext {
   /** The statement was killed because the client went away (not by the timeout). */
@@ -77,6 +105,8 @@ function db(code: ErrorCode, sqlstate: string | undefined, message?: string): Sl
 
 function fromErrno(e: MysqlLikeError, errno: number, sqlstate: string | undefined, ctx: MysqlErrorContext): SluiceError | null {
   const msg = e.sqlMessage ?? e.message;
+  // SIGNAL SQLSTATE '45xxx' (user-defined), whatever MYSQL_ERRNO it borrows.
+  if (sqlstate?.startsWith('45')) return db('ROUTINE_ERROR', sqlstate);
   switch (errno) {
     case 1062: // ER_DUP_ENTRY: "Duplicate entry '<value>' for key '<name>'"
     case 1586:
@@ -125,8 +155,11 @@ function fromErrno(e: MysqlLikeError, errno: number, sqlstate: string | undefine
     case 1149:
     case 1052: // ER_NON_UNIQ_ERROR "Column 'x' in … is ambiguous": a statement error, despite SQLSTATE 23000
       return db('INVALID_SQL', sqlstate);
+    case 1644: // ER_SIGNAL_EXCEPTION: SIGNAL in a stored function or trigger
+    case 1339: // ER_SP_CASE_NOT_FOUND
+      return db('ROUTINE_ERROR', sqlstate);
   }
-  // INVALID_INPUT makes run-job retry the fenced form: the fast form may have hit another tenant's row.
+  // Data errors: a clear 4xx (whether run-job retries the fenced form is mayDependOnRows's call).
   if (DATA_MESSAGES[errno] !== undefined) return db('INVALID_INPUT', sqlstate, DATA_MESSAGES[errno]);
   const range = DATA_ERRNO_RANGES.find(([lo, hi]) => errno >= lo && errno <= hi);
   if (range) return db('INVALID_INPUT', sqlstate, range[2]);
@@ -145,13 +178,9 @@ export function mapMysqlError(err: unknown, ctx: MysqlErrorContext = {}, logRaw?
   if (err instanceof SluiceError) return err;
   const e = (err ?? {}) as MysqlLikeError;
   if (typeof e.errno === 'number' && typeof e.sqlState === 'string' && !SOCKET_CODES.has(e.code ?? '')) {
-    const mapped = fromErrno(e, e.errno, e.sqlState, ctx);
-    if (mapped) {
-      if (mapped.code === 'DATABASE_UNAVAILABLE') logRaw?.(err);
-      return mapped;
-    }
-    logRaw?.(err);
-    return new SluiceError('INTERNAL_ERROR', undefined, { sqlstate: e.sqlState });
+    const mapped = fromErrno(e, e.errno, e.sqlState, ctx) ?? new SluiceError('INTERNAL_ERROR', undefined, { sqlstate: e.sqlState });
+    if (mapped.code === 'DATABASE_UNAVAILABLE' || mapped.code === 'INTERNAL_ERROR') logRaw?.(err);
+    return mayDependOnRows(e.errno, e.sqlState) ? mapped.asRowDependent() : mapped;
   }
   logRaw?.(err);
   if (ctx.timedOut) return new SluiceError('QUERY_TIMEOUT');

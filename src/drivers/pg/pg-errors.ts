@@ -35,6 +35,31 @@ const DATA_EXCEPTION_MESSAGES: Record<string, string> = {
 /** Schema-level messages name identifiers from the caller's own SQL, never row values. */
 const SCHEMA_MESSAGE = /^(column|relation|function|operator|type|schema) [^\n]{1,200}$/;
 
+/**
+ * SQLSTATEs raised before any row is read (syntax, names, privileges, the transaction's mode),
+ * by the connection or the server (connection loss, cancel and statement_timeout, shutdown, too
+ * many connections), or by the rows a write actually writes (class 23: the fast and the fenced
+ * form write the same rows). Everything else — data exceptions (22), cardinality (21), program
+ * limits (54: an array bound or a stack depth reached on a value), out of memory, routine and
+ * trigger errors (2F, 38, 39, P0), internal errors, classes not listed — may depend on which rows
+ * were evaluated, possibly another tenant's before the row filter removed them (fail closed).
+ */
+const ROW_INDEPENDENT_CLASSES = new Set(['08', '23', '25', '28', '3D', '3F', '40', '42', '57']);
+const ROW_INDEPENDENT_STATES = new Set(['53300', '53400', '55P03']);
+/** Classes raised by a function or trigger (PL/pgSQL RAISE, SQL routines, external routines): a 4xx. */
+const ROUTINE_CLASSES = new Set(['09', '20', '27', '2F', '38', '39', 'P0']);
+
+/**
+ * Whether the error's occurrence can depend on the rows the statement evaluated (see
+ * SluiceError.rowDependent). An error raised inside a function (`where` names it) counts whatever
+ * its SQLSTATE, because a function may raise any SQLSTATE it likes — 42P01 or 08006 included.
+ */
+export function mayDependOnRows(err: pg.DatabaseError): boolean {
+  const sqlstate = err.code ?? '';
+  if (err.where !== undefined && err.where !== '') return true;
+  return !(ROW_INDEPENDENT_CLASSES.has(sqlstate.slice(0, 2)) || ROW_INDEPENDENT_STATES.has(sqlstate));
+}
+
 export interface PgErrorContext {
   /** The statement was cancelled because the client went away (not by statement_timeout). */
   clientCancelled?: boolean;
@@ -103,6 +128,8 @@ function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorConte
   const reference = sqlstate === '22P02' ? refusedReference(err.message) : null;
   if (reference !== null) return db('FOREIGN_KEY_VIOLATION', sqlstate, `${reference}: the referenced row does not exist or is not visible to the caller`);
   if (cls === '22') return db('INVALID_INPUT', sqlstate, DATA_EXCEPTION_MESSAGES[sqlstate]);
+  if (ROUTINE_CLASSES.has(cls)) return db('ROUTINE_ERROR', sqlstate);
+  if (cls === '44') return db('CHECK_VIOLATION', sqlstate, 'A view\'s WITH CHECK OPTION rejected the row');
   if (cls === '42' || cls === '0A' || cls === '54') return db('INVALID_SQL', sqlstate);
   if (cls === '08' || cls === '53' || ['57P01', '57P02', '57P03'].includes(sqlstate)) return unavailable(sqlstate);
   return null;
@@ -115,13 +142,9 @@ function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorConte
 export function mapPgError(err: unknown, ctx: PgErrorContext = {}, logRaw?: (err: unknown) => void): SluiceError {
   if (err instanceof SluiceError) return err;
   if (err instanceof pg.DatabaseError && err.code) {
-    const mapped = fromSqlstate(err, err.code, ctx);
-    if (mapped) {
-      if (mapped.code === 'DATABASE_UNAVAILABLE') logRaw?.(err);
-      return mapped;
-    }
-    logRaw?.(err);
-    return new SluiceError('INTERNAL_ERROR', undefined, { sqlstate: err.code });
+    const mapped = fromSqlstate(err, err.code, ctx) ?? new SluiceError('INTERNAL_ERROR', undefined, { sqlstate: err.code });
+    if (mapped.code === 'DATABASE_UNAVAILABLE' || mapped.code === 'INTERNAL_ERROR') logRaw?.(err);
+    return mayDependOnRows(err) ? mapped.asRowDependent() : mapped;
   }
   logRaw?.(err);
   if (isConnectionError(err)) return new SluiceError('DATABASE_UNAVAILABLE', undefined, { retryAfter: UNAVAILABLE_RETRY_AFTER });

@@ -27,7 +27,7 @@ function handle(engine: SqliteEngine, msg: SqliteRequest): SqliteReply {
     return { type: 'result', id: msg.id, ok: true, results: engine.exec(msg) };
   } catch (err) {
     const mapped = mapSqliteError(err);
-    const reply: SqliteReply = { type: 'result', id: msg.id, ok: false, error: mapped.toBody() };
+    const reply: SqliteReply = { type: 'result', id: msg.id, ok: false, error: mapped.toBody(), ...(mapped.rowDependent && { rowDependent: true as const }) };
     if (!(err instanceof SluiceError)) reply.raw = raw(err);
     return reply;
   }

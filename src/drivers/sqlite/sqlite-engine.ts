@@ -11,6 +11,7 @@ import { SluiceError } from '../../errors.js';
 import { createResponseBudget, type ResponseBudget } from '../common/response-budget.js';
 import { binaryFromWire } from '../common/wire-binary.js';
 import type { SqliteExecMessage, SqliteProcessOptions, SqliteStatement, SqliteStatementResult } from './sqlite-protocol.js';
+import { duringStep } from './sqlite-errors.js';
 import { createEngineWall, type EngineWall } from './sqlite-wall.js';
 
 const STATEMENT_CACHE = 500;
@@ -179,7 +180,14 @@ export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
       const params = msg.statements.map((s) => bindable(s.params));
       const stmts = msg.statements.map((s, i) => prepared(conn, s, params[i]!, msg.readOnly));
       const budget = createResponseBudget(msg.maxResponseBytes);
-      const run = (): SqliteStatementResult[] => stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
+      const run = (): SqliteStatementResult[] => {
+        try {
+          return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
+        } catch (err) {
+          // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
+          throw duringStep(err);
+        }
+      };
       if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
       return conn.db.transaction(run).immediate();
     },

@@ -23,6 +23,29 @@ const DATA_DEPENDENT = [
   /LIKE or GLOB pattern too complex/i,
 ];
 
+/**
+ * Errors thrown while statements step (after every statement of the request was prepared and
+ * passed the wall). Syntax and name errors come from prepare() and cannot depend on rows; an error
+ * while stepping may come from an expression evaluated on another tenant's row before the row
+ * filter removed it, so it is row-dependent unless its result code says otherwise (fail closed).
+ */
+const stepErrors = new WeakSet<object>();
+
+/** Marks `err` as thrown while stepping; returns it, for `throw duringStep(err)`. */
+export function duringStep(err: unknown): unknown {
+  if (err !== null && typeof err === 'object') stepErrors.add(err);
+  return err;
+}
+
+/** Raised by the rows a write writes, by locks, by the deadline or by the file: not by evaluating rows. */
+const ROW_INDEPENDENT_CODES = /^SQLITE_(CONSTRAINT|BUSY|LOCKED|INTERRUPT|READONLY|AUTH|CANTOPEN|IOERR|CORRUPT|NOTADB|PROTOCOL)/;
+
+/** Whether the error's occurrence can depend on the rows the statement evaluated (SluiceError.rowDependent). */
+export function mayDependOnRows(err: unknown): boolean {
+  if (err instanceof SluiceError || err === null || typeof err !== 'object' || !stepErrors.has(err)) return false;
+  return !ROW_INDEPENDENT_CODES.test(sqliteCode(err) ?? '');
+}
+
 function sqliteCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
@@ -34,14 +57,19 @@ function fromMessage(message: string): SluiceError {
     return new SluiceError(code, message);
   }
   if (/integer overflow|too big|string or blob too big/i.test(message)) return new SluiceError('INVALID_INPUT', 'A numeric value is out of range');
-  // Errors a value in a row can cause: INVALID_INPUT, so run-job retries the fenced form (the
-  // fast form may have evaluated the caller's expression on another tenant's row).
+  // Errors a value in a row can cause (whether run-job retries the fenced form is decided by the
+  // phase, see mayDependOnRows; these only get the clearer code).
   if (DATA_DEPENDENT.some((re) => re.test(message))) return new SluiceError('INVALID_INPUT', 'A value could not be processed');
   return new SluiceError('INVALID_SQL');
 }
 
 /** A stable, sanitized SluiceError for anything better-sqlite3 threw. */
 export function mapSqliteError(err: unknown): SluiceError {
+  const mapped = mapCode(err);
+  return mayDependOnRows(err) ? mapped.asRowDependent() : mapped;
+}
+
+function mapCode(err: unknown): SluiceError {
   if (err instanceof SluiceError) return err;
   const code = sqliteCode(err);
   const message = err instanceof Error ? err.message : String(err);

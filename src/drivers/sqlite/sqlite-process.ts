@@ -96,7 +96,7 @@ export function createSqliteProcess(opts: SqliteProcessOptions, log: SqliteLog):
             if (reply.raw !== undefined && (reply.error.code === 'INTERNAL_ERROR' || reply.error.code === 'DATABASE_UNAVAILABLE')) {
               log('sqlite error', { err: reply.raw });
             }
-            p.reject(SluiceError.fromBody(reply.error));
+            p.reject(SluiceError.fromBody(reply.error, { rowDependent: reply.rowDependent === true }));
           }
         }
       });

@@ -47,4 +47,4 @@ export type SqliteReply =
   | { type: 'ready' }
   | { type: 'init-failed'; error: ErrorBody; raw: string }
   | { type: 'result'; id: number; ok: true; results: SqliteStatementResult[] }
-  | { type: 'result'; id: number; ok: false; error: ErrorBody; raw?: string };
+  | { type: 'result'; id: number; ok: false; error: ErrorBody; raw?: string; rowDependent?: true };
