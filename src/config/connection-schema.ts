@@ -146,6 +146,8 @@ const postgresSchema = z.strictObject({
   schema: z.string().regex(IDENTIFIER, 'must be a schema name (letters, digits, _)').default('public'),
   idleTimeoutMs: int(0).default(0),
   connectionTimeoutMs: int(1).default(5000),
+  /** Named prepared statements kept per connection (an LRU); 0: none. Absent: the driver's default. */
+  preparedStatements: int(0, 10_000).optional(),
   ...poolKeys('postgres'),
 }).superRefine((c, ctx) => {
   checkTls(c.url, 'postgres', ['url'], ctx);
@@ -244,6 +246,7 @@ function normalize(c: z.output<typeof byDialect>): ConnectionConfig {
         connectionTimeoutMs: c.connectionTimeoutMs,
       };
       if (c.dbRole !== undefined) out.dbRole = c.dbRole;
+      if (c.preparedStatements !== undefined) out.preparedStatements = c.preparedStatements;
       return Object.assign(out, poolKeysOf(c));
     }
     case 'mysql':

@@ -89,6 +89,8 @@ export interface PostgresConnectionConfig extends ReadReplicas, PoolLifecycle {
   schema: string;
   idleTimeoutMs: number;
   connectionTimeoutMs: number;
+  /** Named prepared statements kept per connection (LRU, pg-prepared.ts); 0: none; absent: DEFAULT_PREPARED_STATEMENTS. */
+  preparedStatements?: number;
 }
 export interface MysqlConnectionConfig extends ReadReplicas, PoolLifecycle {
   dialect: 'mysql';

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MysqlConnectionConfig } from '../../src/config/types.js';
 import type { Driver, ExecuteRequest } from '../../src/drivers/driver.js';
 import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
+import { createMysqlPool } from '../../src/drivers/mysql/mysql-pools.js';
 import { MYSQL_URL, describeIfMysql } from '../helpers/services.js';
 import { failure } from '../helpers/sluice-failure.js';
 
@@ -113,6 +114,28 @@ describeIfMysql('mysql2 driver (MariaDB)', () => {
       expect((after.rows[0] as unknown[]).map(Number)).toEqual([0]);
       const write = await one.execute(req(`update ${t} set email = email where id = 0`, { method: 'execute', readOnly: false }));
       expect(write.rowCount).toBe(0);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('a lone write is its own autocommit transaction: committed when answered, even on a session whose autocommit was off', async () => {
+    const database = new URL(MYSQL_URL).pathname.slice(1);
+    const conn: MysqlConnectionConfig = { dialect: 'mysql', url: MYSQL_URL, max: 1, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id' };
+    const pool = createMysqlPool(conn, 1, () => undefined);
+    const one = createMysqlDriver(conn, () => undefined, { pool });
+    try {
+      // A server (or session) default of autocommit = 0 must not leave the write uncommitted for the reset to roll back.
+      const c = await pool.getConnection();
+      await c.query('SET SESSION autocommit = 0');
+      c.release();
+      const email = `w-${randomBytes(4).toString('hex')}@one.example`;
+      const w = await one.execute(req(`insert into ${t} (tenant_id, email) values (1, ?)`, { params: [email], method: 'execute', readOnly: false }));
+      expect((w.rows[0] as { affectedRows: number }).affectedRows).toBe(1);
+      const [rows] = await admin.query(`select count(*) as n from ${t} where email = ?`, [email]);
+      expect(rows).toEqual([{ n: 1 }]);
+      const seen = await one.execute(req('select @@in_transaction, @@autocommit', { readOnly: false }));
+      expect((seen.rows[0] as unknown[]).map(Number)).toEqual([0, 1]);
     } finally {
       await one.close();
     }

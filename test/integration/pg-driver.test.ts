@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresConnectionConfig } from '../../src/config/types.js';
 import type { Driver, ExecuteRequest } from '../../src/drivers/driver.js';
 import { cancelBackend } from '../../src/drivers/pg/pg-cancel.js';
-import { createPgDriver } from '../../src/drivers/pg/pg-driver.js';
+import { createPgDriver, DEFAULT_PREPARED_STATEMENTS } from '../../src/drivers/pg/pg-driver.js';
 import { createPgPool } from '../../src/drivers/pg/pg-pools.js';
 import { SluiceError } from '../../src/errors.js';
 import { createTestSchema, describeIfPg, PG_URL } from '../helpers/services.js';
@@ -175,8 +175,10 @@ describeIfPg('pg driver', () => {
     expect(e.sqlstate).toBe('25006');
   });
 
-  it('keeps tenants apart on one pooled session (max=1, dbRole)', async () => {
-    const { driver: d, pool, pids, queries } = singleSessionDriver({ dbRole: TEST_ROLE });
+  // preparedStatements 0: nothing is prepared at all. The default: only sluice's own named
+  // statements stay, and each is the TEXT of a statement a lease sent (no value of any tenant).
+  it.each([0, DEFAULT_PREPARED_STATEMENTS])('keeps tenants apart on one pooled session (max=1, dbRole, preparedStatements %i)', async (preparedStatements) => {
+    const { driver: d, pool, pids, queries } = singleSessionDriver({ dbRole: TEST_ROLE, preparedStatements });
     try {
       for (const tenant of [1, 2, 1, 2]) {
         const before = queries.n;
@@ -201,7 +203,15 @@ describeIfPg('pg driver', () => {
               txid_current_if_assigned() as xid, (select count(*)::int from pg_prepared_statements) as prepared,
               (select count(*)::int from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.oid = pg_my_temp_schema()) as temp`);
           expect(rows[0].claims ?? '').toBe('');
-          expect(rows[0]).toMatchObject({ user: 'postgres', timeout: '0', xid: null, prepared: 0, temp: 0 });
+          // The context step and the statement, prepared once for all four leases.
+          expect(rows[0]).toMatchObject({ user: 'postgres', timeout: '0', xid: null, prepared: preparedStatements === 0 ? 0 : 2, temp: 0 });
+          const { rows: kept } = await client.query('select name, statement, from_sql from pg_prepared_statements');
+          for (const k of kept) {
+            expect(k.name).toMatch(/^sluice_[0-9a-z]+$/);
+            expect(k.from_sql).toBe(false);
+            expect(k.statement.startsWith('select set_config(') || k.statement.includes(`from ${schema}.customers where tenant_id = $1`)).toBe(true);
+            expect(k.statement).not.toMatch(/tenant_id"?\s*:|"tenant_id":\s*\d|sluice_test_role/);
+          }
         } finally {
           client.release();
         }
@@ -320,6 +330,85 @@ describeIfPg('pg driver', () => {
       await client.query('rollback').catch(() => undefined);
       client.release();
     }
+  });
+
+  describe('named prepared statements (preparedStatements)', () => {
+    const preparedOn = async (pool: pg.Pool): Promise<string[]> => {
+      const client = await pool.connect();
+      try {
+        const { rows } = await client.query<{ statement: string }>('select statement from pg_prepared_statements order by statement');
+        return rows.map((r) => r.statement);
+      } finally {
+        client.release();
+      }
+    };
+
+    it('keeps at most preparedStatements per connection: the least recently used is deallocated', async () => {
+      const { driver: d, pool, pids } = singleSessionDriver({ preparedStatements: 3 });
+      try {
+        const texts = [1, 2, 3, 4].map((n) => `select ${n} as n, count(*)::int from ${schema}.customers where tenant_id = $1`);
+        for (const t of texts) expect((await d.execute(request(t, { params: [1] }))).rows).toEqual([[Number(t.split(' ')[1]), 1]]);
+        // The context step (used every lease) and the two most recent statements; 1 and 2 were closed.
+        const kept = await preparedOn(pool);
+        expect(kept).toHaveLength(3);
+        expect(kept.filter((k) => k.startsWith('select set_config('))).toHaveLength(1);
+        expect(kept).toEqual(expect.arrayContaining([texts[2], texts[3]]));
+        // Used again: parsed afresh, the right answer.
+        expect((await d.execute(request(texts[0]!, { params: [2] }))).rows).toEqual([[1, 1]]);
+        expect(await preparedOn(pool)).toHaveLength(3);
+        expect(pids).toHaveLength(1);
+      } finally {
+        await d.close();
+      }
+    });
+
+    it("a statement deallocated behind the driver's back, or whose result type changed, is parsed again", async () => {
+      const { driver: d, pool, pids } = singleSessionDriver();
+      const table = `${schema}.prep_${randomUUID().slice(0, 8)}`;
+      await admin.query(`create table ${table} (id int primary key, tenant_id int not null); insert into ${table} values (1, 1)`);
+      try {
+        const sql = `select * from ${table} where tenant_id = $1`;
+        expect((await d.execute(request(sql, { params: [1], method: 'execute' }))).rows).toEqual([{ id: 1, tenant_id: 1 }]);
+        const client = await pool.connect();
+        await client.query('deallocate all');
+        client.release();
+        expect((await d.execute(request(sql, { params: [1], method: 'execute' }))).rows).toEqual([{ id: 1, tenant_id: 1 }]);
+        // "cached plan must not change result type": retried with the statement parsed afresh.
+        await admin.query(`alter table ${table} add column note text default 'n'`);
+        expect((await d.execute(request(sql, { params: [1], method: 'execute' }))).rows).toEqual([{ id: 1, tenant_id: 1, note: 'n' }]);
+        expect(pids).toHaveLength(1);
+        expect((await preparedOn(pool)).filter((k) => k === sql)).toHaveLength(1);
+      } finally {
+        await d.close();
+        await admin.query(`drop table ${table}`);
+      }
+    });
+
+    it('a pipeline that fails half way leaves no statement the driver does not know of, and the next lease runs clean', async () => {
+      const { driver: d, pool, pids } = singleSessionDriver({ dbRole: 'sluice_no_such_role_{tenant_id}' });
+      try {
+        // The context step fails (no such role): the statement after it is never parsed.
+        await caught(d.execute(request(`select 7 from ${schema}.customers where tenant_id = $1`, { params: [1] })));
+        expect(await preparedOn(pool)).toEqual(expect.not.arrayContaining([expect.stringContaining('select 7')]));
+      } finally {
+        await d.close();
+      }
+      const { driver: ok, pool: okPool } = singleSessionDriver();
+      try {
+        // A batch whose second statement fails at execution: the first stays usable, the rest is retried cleanly.
+        const good = `select count(*)::int from ${schema}.customers where tenant_id = $1`;
+        const bad = 'select 1/0';
+        await caught(ok.executeBatch({ jobId: randomUUID(), statements: [{ sql: good, params: [1], method: 'all' }, { sql: bad, params: [], method: 'all' }], claims: {}, timeoutMs: 5000, maxRows: 10, maxResponseBytes: 1 << 20, readOnly: true }));
+        for (let i = 0; i < 3; i++) expect((await ok.execute(request(good, { params: [1] }))).rows).toEqual([[1]]);
+        await caught(ok.execute(request(bad)));
+        await caught(ok.execute(request(bad)));
+        expect((await ok.execute(request(good, { params: [2] }))).rows).toEqual([[1]]);
+        for (const k of await preparedOn(okPool)) expect(k === good || k === bad || k.startsWith('select set_config(')).toBe(true);
+      } finally {
+        await ok.close();
+      }
+      expect(pids).toHaveLength(1);
+    });
   });
 
   it('ping answers', async () => {

@@ -21,7 +21,8 @@ import type { MysqlConnectionConfig, PostgresConnectionConfig } from '../../src/
 import type { Driver, ExecuteBatchRequest, ExecuteRequest } from '../../src/drivers/driver.js';
 import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
 import { createMysqlPool } from '../../src/drivers/mysql/mysql-pools.js';
-import { createPgDriver, pgLeasePoolOptions } from '../../src/drivers/pg/pg-driver.js';
+import { createPgDriver, DEFAULT_PREPARED_STATEMENTS, pgLeasePoolOptions } from '../../src/drivers/pg/pg-driver.js';
+import { contextStep } from '../../src/drivers/pg/pg-lease.js';
 import { createPgPool } from '../../src/drivers/pg/pg-pools.js';
 import { MYSQL_URL, PG_URL, createTestSchema, describeIfMysql, describeIfPg } from '../helpers/services.js';
 import { failure } from '../helpers/sluice-failure.js';
@@ -127,7 +128,11 @@ async function exercise(scenarios: Scenario[], inspect: () => Promise<{ id: numb
   return leases;
 }
 
-describeIfPg('session sanitization: pg', () => {
+// Postgres runs twice: without named prepared statements (nothing may be prepared at all) and
+// with the driver's default, where sluice's own named statements stay on the session (pg-prepared.ts):
+// each must be the TEXT of a statement a lease sent (claims, role and values are bound, never in
+// the text), under sluice's names, never one a statement created (from_sql).
+for (const preparedStatements of [0, DEFAULT_PREPARED_STATEMENTS]) describeIfPg(`session sanitization: pg (preparedStatements ${preparedStatements})`, () => {
   const tag = randomBytes(4).toString('hex');
   const roles = [1, 2].map((t) => `sluice_san_${tag}_${t}`);
   let admin: pg.Pool;
@@ -135,6 +140,8 @@ describeIfPg('session sanitization: pg', () => {
   let drop: () => Promise<void>;
   let pool: pg.Pool;
   let driver: Driver;
+  const sent = new Set<string>();
+  let mostPrepared = 0;
 
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: PG_URL, max: 2, application_name: 'sluice-test-admin' });
@@ -148,10 +155,17 @@ describeIfPg('session sanitization: pg', () => {
     // Tenant 1 may write, tenant 2 may only read: a tenant-2 write fails on permissions.
     await admin.query(`grant insert, update on ${schema}.notes to ${roles[0]}; grant usage on sequence ${schema}.notes_id_seq to ${roles[0]}`);
     const conn: PostgresConnectionConfig = {
-      dialect: 'postgres', url: PG_URL, max: 1, schema, idleTimeoutMs: 0, connectionTimeoutMs: 5000, dbRole: `sluice_san_${tag}_{tenant_id}`,
+      dialect: 'postgres', url: PG_URL, max: 1, schema, idleTimeoutMs: 0, connectionTimeoutMs: 5000, dbRole: `sluice_san_${tag}_{tenant_id}`, preparedStatements,
     };
     pool = createPgPool(conn, pgLeasePoolOptions(conn), log);
-    driver = createPgDriver(conn, log, { pool });
+    const inner = createPgDriver(conn, log, { pool });
+    // Every text a lease may have prepared: the context step's shapes and what the scenarios sent.
+    for (const readOnly of [true, false]) for (const role of [undefined, 'r']) sent.add(contextStep({ claims: {}, timeoutMs: 1, readOnly }, role).text);
+    driver = {
+      ...inner,
+      execute: (r) => (sent.add(r.sql), inner.execute(r)),
+      executeBatch: (b) => (b.statements.forEach((st) => sent.add(st.sql)), inner.executeBatch(b)),
+    };
   });
 
   afterAll(async () => {
@@ -183,11 +197,21 @@ describeIfPg('session sanitization: pg', () => {
           (select count(*)::int from pg_listening_channels()) as listening,
           (select count(*)::int from pg_class where relnamespace = pg_my_temp_schema()) as temp_tables,
           (select count(*)::int from pg_locks where pid = pg_backend_pid() and locktype = 'advisory') as advisory_locks`);
-      const { id, login, ...state } = rows[0] as { id: number; login: string } & Record<string, unknown>;
+      const { id, login, prepared, ...state } = rows[0] as { id: number; login: string; prepared: number } & Record<string, unknown>;
       expect(state).toEqual({
         user: login, role: 'none', claims: '', sluice_tenant: '', timeout_default: true, default_ro: 'off', ro: 'off',
-        session_settings: 0, prepared: 0, cursors: 0, listening: 0, temp_tables: 0, advisory_locks: 0,
+        session_settings: 0, cursors: 0, listening: 0, temp_tables: 0, advisory_locks: 0,
       });
+      if (preparedStatements === 0) expect(prepared).toBe(0);
+      const { rows: kept } = await client.query<{ name: string; statement: string; from_sql: boolean }>('select name, statement, from_sql from pg_prepared_statements');
+      expect(kept).toHaveLength(prepared);
+      expect(prepared).toBeLessThanOrEqual(preparedStatements);
+      for (const k of kept) {
+        expect(k.name).toMatch(/^sluice_[0-9a-z]+$/);
+        expect(k.from_sql).toBe(false);
+        expect(sent.has(k.statement), `prepared statement not sent by any lease: ${k.statement}`).toBe(true);
+      }
+      mostPrepared = Math.max(mostPrepared, prepared);
       return { id };
     } finally {
       client.release();
@@ -204,6 +228,14 @@ describeIfPg('session sanitization: pg', () => {
         async run() {
           const r = await driver.execute(req(`select current_user::text, current_setting('request.jwt.claims', true)::json->>'sub'`, { claims: { tenant_id: 1, sub: 'u1' } }));
           expect(r.rows[0]).toEqual([roles[0], 'u1']);
+        },
+      },
+      {
+        name: 'read as tenant 2 with the statement tenant 1 ran (prepared by then), its own role and claims in force',
+        keepsSession: true,
+        async run() {
+          const r = await driver.execute(req(`select current_user::text, current_setting('request.jwt.claims', true)::json->>'sub'`, { claims: { tenant_id: 2, sub: 'u2' } }));
+          expect(r.rows[0]).toEqual([roles[1], 'u2']);
         },
       },
       {
@@ -262,6 +294,8 @@ describeIfPg('session sanitization: pg', () => {
     ];
     const leases = await exercise(scenarios, inspect);
     expect(leases).toBe(scenarios.length * ROUNDS);
+    // The default did keep statements between leases: what was inspected above is the real case.
+    if (preparedStatements > 0) expect(mostPrepared).toBeGreaterThan(2);
   });
 });
 

@@ -14,6 +14,8 @@ import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
 import { createSqliteDriver, type SqliteDriver } from '../../src/drivers/sqlite/sqlite-driver.js';
 import { failure } from '../helpers/sluice-failure.js';
 
+/** A statement timeout far below a process start-up (Node under tsx: ~0.5–4 s), far above the statements run with it. */
+const SHORT_MS = 250;
 const RUNAWAY = 'with recursive r(n) as (select 1 union all select n + 1 from r where n < 10000000000) select count(*) from r';
 
 let job = 0;
@@ -183,6 +185,41 @@ describe('sqlite driver', () => {
       expect(fk.code).toBe('FOREIGN_KEY_VIOLATION');
     });
   });
+
+  it('process start-up has its own bound: a short statement timeout still gets a cold process, and after a kill its replacement', async () => {
+    // Starting Node (here under tsx) takes far longer than SHORT_MS; the deadline must count only the statement.
+    const cold = createSqliteDriver({ dialect: 'sqlite', file, schema: 'main', max: 1, busyTimeoutMs: 100 }, () => undefined);
+    try {
+      expect(cold.processId()).toBeUndefined();
+      const first = await cold.execute(req('select name from customers where id = 1', { timeoutMs: SHORT_MS, tables: ['customers'] }));
+      expect(first.rows).toEqual([['ann']]);
+      const pid = cold.processId()!;
+      // A runaway statement killed at its deadline; the next short statement waits for the replacement, not on its own clock.
+      const killed = await failure(cold.execute(req(RUNAWAY, { timeoutMs: SHORT_MS, tables: [] })));
+      expect(killed.code).toBe('QUERY_TIMEOUT');
+      const after = await cold.execute(req('select name from customers where id = 2', { timeoutMs: SHORT_MS, tables: ['customers'] }));
+      expect(after.rows).toEqual([['bob']]);
+      expect(cold.processId()).not.toBe(pid);
+    } finally {
+      await cold.close();
+    }
+  }, 30_000);
+
+  it('a cancel while the process is still starting answers CLIENT_CLOSED without waiting for it', async () => {
+    const cold = createSqliteDriver({ dialect: 'sqlite', file, schema: 'main', max: 1, busyTimeoutMs: 100 }, () => undefined);
+    try {
+      const r = req('select 1', { timeoutMs: SHORT_MS, tables: [] });
+      const waiting = failure(cold.execute(r));
+      const t0 = performance.now();
+      await cold.cancel(r.jobId);
+      expect((await waiting).code).toBe('CLIENT_CLOSED');
+      expect(performance.now() - t0).toBeLessThan(500);
+      // The start-up goes on for the next caller.
+      expect((await cold.execute(req('select 2', { timeoutMs: SHORT_MS, tables: [] }))).rows).toEqual([[2]]);
+    } finally {
+      await cold.close();
+    }
+  }, 30_000);
 
   it('a missing database file → DATABASE_UNAVAILABLE (503), never a silently created empty file', async () => {
     const missing = createSqliteDriver({ dialect: 'sqlite', file: join(dir, 'nope.db'), schema: 'main', max: 1, busyTimeoutMs: 100 }, () => undefined);

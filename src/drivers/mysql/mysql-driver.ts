@@ -53,6 +53,8 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
   const admin = createMysqlPool(conn, 1, log);
   const gate = createLeaseGate(conn.max);
   const running = new Map<string, Running>();
+  /** Releases (resets) still running after their answer went out; close() waits for them. */
+  const releases = new Set<Promise<void>>();
   let flavor: Promise<MysqlFlavor> | undefined;
   const lifecycle = createMysqlLifecycle(conn);
   const logRaw = (err: unknown): void => log('mysql error', { err: String(err), code: (err as { code?: unknown }).code });
@@ -133,6 +135,9 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     running.set(jobId, state);
     const started = performance.now();
     let releaseGate: (() => void) | undefined;
+    // The reset on release is not on the answer's path: the answer goes out, the connection and
+    // its slot in the gate come back once the reset is done (or the connection destroyed).
+    let releasing: Promise<void> | undefined;
     try {
       releaseGate = await gate.acquire(req.timeoutMs, state);
       let c: mysql.PoolConnection;
@@ -172,11 +177,22 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
         failure = err;
         throw mapMysqlError(err, { clientCancelled: state.cancelled, timedOut: state.timedOut }, logRaw);
       } finally {
-        await release(c, state, failure);
+        releasing = release(c, state, failure);
       }
     } finally {
       running.delete(jobId);
-      releaseGate?.();
+      if (releasing) {
+        const free = releaseGate;
+        const done = releasing.then(
+          () => free?.(),
+          (err: unknown) => {
+            log('mysql release failed', { err: String(err) });
+            free?.();
+          },
+        );
+        releases.add(done);
+        void done.then(() => releases.delete(done));
+      } else releaseGate?.();
     }
   }
 
@@ -215,6 +231,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       }
     },
     async close() {
+      await Promise.allSettled(releases);
       await Promise.allSettled([pool.end(), admin.end()]);
     },
   };

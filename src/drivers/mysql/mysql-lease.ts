@@ -5,14 +5,17 @@
  *      can read (a second wall for teams that isolate tenants with views). Claim values travel as
  *      hex literals, never through string escaping, and the session's sql_mode is pinned (no
  *      ANSI_QUOTES, no NO_BACKSLASH_ESCAPES) before any client value is escaped by mysql2.
- *   2. `START TRANSACTION [READ ONLY]` — skipped for a single read: the SET of step 1 then also
- *      makes the session read-only, and the statement runs as one read-only autocommit transaction
- *      (3 round trips instead of 4; the reset of step 5 clears the read-only flag).
+ *   2. `START TRANSACTION [READ ONLY]` — a batch only. A lone statement is its own autocommit
+ *      transaction: for a read the SET of step 1 also makes the session read-only, for a write it
+ *      pins autocommit on (the reset of step 5 restores both).
  *   3. the statement(s)
- *   4. `COMMIT` (writes only: a read-only transaction is simply rolled back by step 5)
+ *   4. `COMMIT` (a batch of writes only: a read-only transaction is simply rolled back by step 5)
  *   5. on release, COM_RESET_CONNECTION (mysql2 `reset()`): user variables, session variables,
  *      an open transaction, temporary tables and prepared statements are all dropped by the
- *      server. A connection whose reset fails is destroyed, never reused.
+ *      server. A connection whose reset fails is destroyed, never reused. The answer does not wait
+ *      for it (mysql-driver.ts): the connection, and its slot, go back only once it is done.
+ * A lone statement so answers after 2 round trips (a read or a write), where it took 3 (a read)
+ * or 5 (a write) before.
  */
 import type mysql from 'mysql2/promise';
 import type { FieldPacket, Query, QueryOptions, QueryValues } from 'mysql2';
@@ -67,10 +70,17 @@ export function tenantOf(claims: Record<string, unknown>, tenantClaim: string): 
   }
 }
 
-export function contextSql(claims: Record<string, unknown>, tenantId: unknown, timeoutMs: number, flavor: MysqlFlavor, sessionReadOnly = false): string {
+/**
+ * How a lease's statements are made one transaction: `explicit` (START TRANSACTION … COMMIT, a
+ * batch), or one autocommit statement — `read` (the session is made read-only for it) or `write`
+ * (autocommit is pinned on, whatever the server's default, so the statement commits by itself).
+ */
+export type LeaseMode = 'explicit' | 'read' | 'write';
+
+export function contextSql(claims: Record<string, unknown>, tenantId: unknown, timeoutMs: number, flavor: MysqlFlavor, m: LeaseMode): string {
   return (
     `SET SESSION sql_mode = '${SQL_MODE}', SESSION time_zone = '+00:00', ${flavor.timeoutAssignment(timeoutMs)}, ` +
-    (sessionReadOnly ? `${flavor.readOnlyAssignment}, ` : '') +
+    (m === 'read' ? `${flavor.readOnlyAssignment}, ` : m === 'write' ? 'SESSION autocommit = 1, ' : '') +
     `@sluice_tenant_id = ${sqlLiteral(tenantId)}, @sluice_claims = ${sqlLiteral(claims)}`
   );
 }
@@ -210,10 +220,11 @@ export async function runLease(
   stopRead: StopStatement,
 ): Promise<StatementOutcome[]> {
   checkCancelled(state);
-  // A lone read needs no explicit transaction; a batch of reads keeps one for a single snapshot.
-  const autocommitRead = ctx.readOnly && statements.length === 1;
-  await c.query(contextSql(ctx.claims, ctx.tenantId, ctx.timeoutMs, ctx.flavor, autocommitRead));
-  if (!autocommitRead) await c.query(ctx.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
+  // A lone statement needs no explicit transaction: it is one by itself (autocommit), a failed or
+  // killed one is rolled back by the server. A batch keeps one, for one snapshot and all-or-nothing.
+  const mode: LeaseMode = statements.length > 1 ? 'explicit' : ctx.readOnly ? 'read' : 'write';
+  await c.query(contextSql(ctx.claims, ctx.tenantId, ctx.timeoutMs, ctx.flavor, mode));
+  if (mode === 'explicit') await c.query(ctx.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
   const budget = createResponseBudget(ctx.maxResponseBytes);
   const out: StatementOutcome[] = [];
   for (const [i, s] of statements.entries()) {
@@ -234,7 +245,7 @@ export async function runLease(
     }
     out.push(outcome);
   }
-  if (!ctx.readOnly) await c.query('COMMIT');
+  if (mode === 'explicit' && !ctx.readOnly) await c.query('COMMIT');
   return out;
 }
 

@@ -37,6 +37,12 @@ export function createMysqlPool(conn: MysqlConnectionConfig, max: number, log: M
     supportBigNumbers: true,
     bigNumberStrings: false,
     decimalNumbers: false,
+    // Measured hot spots (bench/drivers-mysql.ts, docs/benchmarks.md): `trace` captures a stack
+    // trace for every command; mysql2's client-side prepared-statement cache (never used: sluice
+    // runs text queries, and the reset drops server-side statements) is an array of 16 000 slots
+    // that every COM_RESET_CONNECTION clears element by element.
+    trace: false,
+    maxPreparedStatements: 1,
   });
   // mysql2 removes a pool connection on its first 'error' itself; a second one must not crash us.
   pool.on('connection', (c) => {

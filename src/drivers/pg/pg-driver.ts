@@ -24,6 +24,11 @@ import { withDeadline } from '../../timeouts.js';
 const BACKSTOP_GRACE_MS = 2000;
 const ROLLBACK_WAIT_MS = 2000;
 const PING_TIMEOUT_MS = 2000;
+/**
+ * Named prepared statements per connection when the config does not say (`preparedStatements`):
+ * the context step's few shapes plus the application's distinct statements, typically dozens.
+ */
+export const DEFAULT_PREPARED_STATEMENTS = 100;
 /** Clock granularity between our timer and the server's when telling a timeout from another cancel. */
 const TIMEOUT_CLOCK_SLACK_MS = 10;
 
@@ -66,6 +71,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   const admin = createPgPool(conn, { max: 1, applicationName: 'sluice-cancel', idleTimeoutMs: 10_000 }, log);
   const gate = createLeaseGate(conn.max);
   const running = new Map<string, Running>();
+  const prepared = conn.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS;
   const logRaw = (err: unknown): void => log('postgres error', { err: String(err), code: (err as { code?: unknown }).code });
 
   function startCancel(state: Running): void {
@@ -150,7 +156,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   async function execute(req: ExecuteRequest): Promise<ExecuteResult> {
     const role = dbRoleFor(req.claims);
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
-      runLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state)),
+      runLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state), prepared),
     );
     return { ...shapeRows(value, req.maxRows, req.readOnly), acquireMs, leaseMs };
   }
@@ -158,7 +164,7 @@ export function createPgDriver(conn: PostgresConnectionConfig, log: PgLog, opts:
   async function executeBatch(req: ExecuteBatchRequest): Promise<ExecuteBatchResult> {
     const role = dbRoleFor(req.claims);
     const { value, acquireMs, leaseMs } = await withLease(req.jobId, req.timeoutMs, (client, timeoutMs, state) =>
-      runBatchLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state)),
+      runBatchLease(client, { ...req, timeoutMs }, role, state, () => startCancel(state), prepared),
     );
     return { results: value.map((r) => shapeRows(r, req.maxRows, req.readOnly)), acquireMs, leaseMs };
   }

@@ -13,13 +13,21 @@
  *
  * The earlier design (BEGIN; set_config; statement; COMMIT) took 4 round trips and 4 statements;
  * docs/benchmarks.md has both measured.
+ *
+ * Both steps are named prepared statements when the connection keeps them (pg-prepared.ts): parsed
+ * and planned once per connection, then only Bind/Execute. The context step's rows are not wanted:
+ * it is sent without Describe and its row is dropped unparsed.
  */
 import type { ExecuteBatchRequest, ExecuteRequest } from '../driver.js';
 import { SluiceError } from '../../errors.js';
 import { createResponseBudget } from '../common/response-budget.js';
-import { runPipeline, type PipelineBudget, type PipelineResult, type PipelineStep } from './pg-pipeline.js';
+import { runPipeline, type PipelineBudget, type PipelinePrepared, type PipelineResult, type PipelineStep } from './pg-pipeline.js';
+import { preparedFor } from './pg-prepared.js';
 import { drizzleTypes } from './pg-types.js';
 import type pg from 'pg';
+
+/** SQLSTATEs that say a reused prepared statement is gone or stale (no such name; cached plan must not change result type). */
+const STALE_PREPARED = new Set(['26000', '0A000']);
 
 export interface LeaseState {
   /** Set by cancel(): stop before sending and report CLIENT_CLOSED. */
@@ -37,7 +45,7 @@ export function contextStep(req: Pick<ExecuteRequest, 'claims' | 'timeoutMs' | '
     // The role first: a missing role or grant fails the step before anything else happens.
     sets.unshift(`set_config('role', $${values.length}, true)`);
   }
-  return { text: `select ${sets.join(', ')}`, values };
+  return { text: `select ${sets.join(', ')}`, values, discardRows: true };
 }
 
 /** How the driver stops a read that outgrew maxResponseBytes (its server-side cancel). */
@@ -68,9 +76,43 @@ function statementStep(st: Pick<ExecuteRequest, 'sql' | 'params' | 'method'>): P
   return { text: st.sql, values: st.params, budgeted: true, ...(st.method === 'all' && { rowMode: 'array' as const }) };
 }
 
-export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRole: string | undefined, state: LeaseState, stopRead: StopRead): Promise<PipelineResult> {
+/**
+ * The steps in one pipeline, as named prepared statements when the connection keeps them
+ * (`preparedStatements` > 0, pg-prepared.ts). A pipeline is one implicit transaction, so when the
+ * server says a reused statement is gone or its plan is stale, nothing of it took effect: the
+ * connection's statements are forgotten and the pipeline runs once more, parsed afresh.
+ */
+async function run(client: pg.ClientBase, steps: PipelineStep[], limit: () => PipelineBudget, preparedStatements: number): Promise<PipelineResult[]> {
+  const cache = preparedFor(client, preparedStatements);
+  if (!cache) return runPipeline(client, steps, drizzleTypes, limit());
+  const texts = steps.map((s) => s.text);
+  for (let attempt = 0; ; attempt++) {
+    const plan = cache.plan(texts);
+    const named = steps.map((s, i) => ({ ...s, name: plan.names[i]!, parse: plan.parse[i]! }));
+    const prepared: PipelinePrepared = { closes: plan.closes, reached: 0 };
+    try {
+      const results = await runPipeline(client, named, drizzleTypes, limit(), prepared);
+      cache.settle(plan, texts, steps.length);
+      return results;
+    } catch (err) {
+      cache.settle(plan, texts, prepared.reached);
+      const code = (err as { code?: unknown }).code;
+      if (attempt > 0 || !plan.reused || typeof code !== 'string' || !STALE_PREPARED.has(code)) throw err;
+      cache.clear();
+    }
+  }
+}
+
+export async function runLease(
+  client: pg.PoolClient,
+  req: ExecuteRequest,
+  dbRole: string | undefined,
+  state: LeaseState,
+  stopRead: StopRead,
+  preparedStatements = 0,
+): Promise<PipelineResult> {
   checkCancelled(state);
-  const results = await runPipeline(client, [contextStep(req, dbRole), statementStep(req)], drizzleTypes, limitOf(req, stopRead)).catch((e: unknown) =>
+  const results = await run(client, [contextStep(req, dbRole), statementStep(req)], () => limitOf(req, stopRead), preparedStatements).catch((e: unknown) =>
     roleRefused(e, dbRole),
   );
   return results[1]!;
@@ -80,9 +122,16 @@ export async function runLease(client: pg.PoolClient, req: ExecuteRequest, dbRol
  * A batch: the context step and every statement in one pipeline, hence one implicit transaction
  * committed at the single Sync; the first error makes the server skip the rest and roll back.
  */
-export async function runBatchLease(client: pg.PoolClient, req: ExecuteBatchRequest, dbRole: string | undefined, state: LeaseState, stopRead: StopRead): Promise<PipelineResult[]> {
+export async function runBatchLease(
+  client: pg.PoolClient,
+  req: ExecuteBatchRequest,
+  dbRole: string | undefined,
+  state: LeaseState,
+  stopRead: StopRead,
+  preparedStatements = 0,
+): Promise<PipelineResult[]> {
   checkCancelled(state);
   const steps = [contextStep(req, dbRole), ...req.statements.map(statementStep)];
-  const results = await runPipeline(client, steps, drizzleTypes, limitOf(req, stopRead)).catch((e: unknown) => roleRefused(e, dbRole));
+  const results = await run(client, steps, () => limitOf(req, stopRead), preparedStatements).catch((e: unknown) => roleRefused(e, dbRole));
   return results.slice(1);
 }

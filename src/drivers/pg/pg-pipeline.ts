@@ -22,6 +22,19 @@ export interface PipelineStep {
   rowMode?: 'array';
   /** A client statement: its rows count against the response budget (the context step's do not). */
   budgeted?: boolean;
+  /** A named prepared statement (pg-prepared.ts); absent or '': the unnamed statement. */
+  name?: string;
+  /** false: `name` was parsed by an earlier pipeline (or step) on this connection, only Bind/Execute. */
+  parse?: boolean;
+  /** Its rows are not wanted (the context step): no Describe, rows ignored unparsed. */
+  discardRows?: boolean;
+}
+
+/** Named statements to close before the first step, and where the pipeline ended (for pg-prepared.ts). */
+export interface PipelinePrepared {
+  closes: readonly string[];
+  /** Set when the pipeline ends: the index of the step it ended at, or the step count if all completed. */
+  reached: number;
 }
 
 /** What the rows of a pipeline may cost, and how to stop a read that outgrows it. */
@@ -47,6 +60,7 @@ interface WireConnection {
   parse(msg: { text: string; name: string; types: number[] }): void;
   bind(msg: { portal: string; statement: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
   describe(msg: { type: 'P'; name: string }): void;
+  close(msg: { type: 'S'; name: string }): void;
   execute(msg: { portal: string; rows: number }): void;
   sync(): void;
   sendCopyFail(msg: string): void;
@@ -78,6 +92,7 @@ class PipelineSubmittable {
     types: CustomTypesConfig,
     private readonly limit: PipelineBudget,
     private readonly callback: Callback,
+    private readonly prepared: PipelinePrepared | undefined,
   ) {
     this.results = steps.map((s) => new PgResultClass(s.rowMode, types));
     this.truncated = steps.map(() => false);
@@ -86,10 +101,13 @@ class PipelineSubmittable {
   submit(connection: WireConnection): Error | null {
     connection.stream.cork?.();
     try {
+      // Closes first: they cannot fail, so they are done even if a step below fails.
+      for (const name of this.prepared?.closes ?? []) connection.close({ type: 'S', name });
       for (const step of this.steps) {
-        connection.parse({ text: step.text, name: '', types: [] });
-        connection.bind({ portal: '', statement: '', values: step.values, valueMapper: prepareValue });
-        connection.describe({ type: 'P', name: '' });
+        const name = step.name ?? '';
+        if (step.parse !== false) connection.parse({ text: step.text, name, types: [] });
+        connection.bind({ portal: '', statement: name, values: step.values, valueMapper: prepareValue });
+        if (!step.discardRows) connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
       }
       connection.sync();
@@ -109,7 +127,7 @@ class PipelineSubmittable {
 
   handleDataRow(msg: { fields: unknown[] }): void {
     const result = this.results[this.current];
-    if (!result || this.rowError) return;
+    if (!result || this.rowError || this.steps[this.current]!.discardRows) return;
     const budgeted = this.steps[this.current]?.budgeted === true;
     if (budgeted && this.limit.budget.exhausted) {
       // Dropped unparsed: a write runs on to its end, a read until its cancel lands.
@@ -172,15 +190,23 @@ class PipelineSubmittable {
   private finish(err: Error | null): void {
     if (this.done) return;
     this.done = true;
+    // A row pg could not parse (or a value it could not send) leaves no telling which Parse ran.
+    if (this.prepared) this.prepared.reached = this.rowError ? 0 : this.current;
     if (err) this.callback(err);
     else this.callback(null, this.results.map((result, i) => ({ result, truncated: this.truncated[i]! })));
   }
 }
 
 /** Runs the steps in one round trip and one implicit transaction; resolves every step's result. */
-export function runPipeline(client: pg.ClientBase, steps: PipelineStep[], types: CustomTypesConfig, limit: PipelineBudget): Promise<PipelineResult[]> {
+export function runPipeline(
+  client: pg.ClientBase,
+  steps: PipelineStep[],
+  types: CustomTypesConfig,
+  limit: PipelineBudget,
+  prepared?: PipelinePrepared,
+): Promise<PipelineResult[]> {
   return new Promise((resolve, reject) => {
-    const submittable = new PipelineSubmittable(steps, types, limit, (err, results) => (err ? reject(err) : resolve(results!)));
+    const submittable = new PipelineSubmittable(steps, types, limit, (err, results) => (err ? reject(err) : resolve(results!)), prepared);
     client.query(submittable as unknown as pg.Submittable);
   });
 }

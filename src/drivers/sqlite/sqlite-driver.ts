@@ -32,16 +32,34 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
   const gate = createLeaseGate(1);
   const running = new Map<string, Running>();
 
+  /** Waits for the process to be up; a cancel (cancel() → abortWait) ends the wait at once. */
+  function startedUp(state: Running): Promise<void> {
+    if (state.cancelled) return Promise.reject(new SluiceError('CLIENT_CLOSED'));
+    return new Promise<void>((resolve, reject) => {
+      const abort = (err: Error): void => reject(err);
+      state.abortWait = abort;
+      proc.ready().then(resolve, reject).finally(() => {
+        if (state.abortWait === abort) state.abortWait = null;
+      });
+    });
+  }
+
   async function run(jobId: string, timeoutMs: number, work: Work): Promise<{ results: SqliteStatementResult[]; acquireMs: number; leaseMs: number }> {
     const state: Running = { cancelled: false, inFlight: false, abortWait: null };
     running.set(jobId, state);
-    const started = performance.now();
     let release: (() => void) | undefined;
     try {
+      // A process start-up (the first statement, or the one after a kill) is not the statement's
+      // time: it has its own bound (sqlite-process.ts), and the deadline starts once it is done.
+      await startedUp(state);
+      const started = performance.now();
       release = await gate.acquire(timeoutMs, state);
       if (state.cancelled) throw new SluiceError('CLIENT_CLOSED');
+      // The statement before this one may have been killed: its replacement's start-up is not ours either.
+      const beforeStart = performance.now();
+      await startedUp(state);
       const leased = performance.now();
-      const remaining = timeoutMs - (leased - started);
+      const remaining = timeoutMs - (beforeStart - started);
       if (remaining < 1) throw new SluiceError('QUERY_TIMEOUT', 'The SQLite connection did not become free within the query timeout');
       state.inFlight = true;
       const timer = setTimeout(() => proc.kill(new SluiceError('QUERY_TIMEOUT')), remaining);
@@ -77,8 +95,12 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
     },
     stats: () => ({ max: 1, ...gate.stats(), open: proc.pid() === undefined ? 0 : 1 }),
     async ping() {
+      // A process still starting answers once it is up (or 503 at its start-up bound); the ping's
+      // own timeout is for a running process that stopped answering, and must not kill a start-up.
+      await proc.ready();
       // Behind the statement in flight, never beside it: the ping's kill must not hit a query.
       const release = await gate.acquire(PING_TIMEOUT_MS, { abortWait: null });
+      await proc.ready();
       const timer = setTimeout(() => proc.kill(new SluiceError('DATABASE_UNAVAILABLE', 'The SQLite process did not answer', { retryAfter: 1 })), PING_TIMEOUT_MS);
       try {
         await proc.request({ type: 'ping' });

@@ -43,6 +43,13 @@ interface Started {
 }
 
 export interface SqliteProcess {
+  /**
+   * Resolves once a process is running and has opened the database (starting one if none is).
+   * Start-up has its own bound (STARTUP_TIMEOUT_MS from the spawn), so a caller waits here before
+   * its statement's deadline starts: a cold start on a busy machine never eats the statement's
+   * time, and a statement's deadline never kills a process that is still starting.
+   */
+  ready(): Promise<void>;
   /** One request; rejects with a mapped SluiceError. Call kill() to stop it early. */
   request(msg: Omit<SqliteExecMessage, 'id'> | { type: 'ping' }): Promise<SqliteStatementResult[]>;
   /** SIGKILL the process now; its in-flight request rejects with `reason`. A new one is started. */
@@ -53,6 +60,12 @@ export interface SqliteProcess {
 }
 
 const CLOSE_WAIT_MS = 2000;
+/**
+ * How long a process may take to start and open the database before it is killed (a wedged
+ * start-up) and its waiters answered 503: generous, because a busy machine can take seconds to
+ * start Node (more from source, under tsx), and the waiting requests are not timed meanwhile.
+ */
+export const STARTUP_TIMEOUT_MS = 20_000;
 
 export function createSqliteProcess(opts: SqliteProcessOptions, log: SqliteLog): SqliteProcess {
   const entry = resolveEntry();
@@ -78,9 +91,16 @@ export function createSqliteProcess(opts: SqliteProcessOptions, log: SqliteLog):
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const s: Started = { child, ready: Promise.resolve(), pending: new Map(), killedFor: null };
+    let startup: NodeJS.Timeout | undefined;
     s.ready = new Promise<void>((resolve, reject) => {
+      startup = setTimeout(() => {
+        log('sqlite process did not start in time', { ms: STARTUP_TIMEOUT_MS });
+        stop(s, new SluiceError('DATABASE_UNAVAILABLE', 'The SQLite process did not start in time', { retryAfter: 2 }));
+      }, STARTUP_TIMEOUT_MS);
+      startup.unref();
       child.on('message', (reply: SqliteReply) => {
         if (reply.type === 'ready') {
+          clearTimeout(startup);
           resolve();
           settleIdle(s);
         } else if (reply.type === 'init-failed') {
@@ -102,6 +122,7 @@ export function createSqliteProcess(opts: SqliteProcessOptions, log: SqliteLog):
       });
       child.on('error', (err) => log('sqlite process error', { err: String(err) }));
       child.on('exit', (code, signal) => {
+        clearTimeout(startup);
         if (current === s) current = null;
         const reason = s.killedFor ?? new SluiceError('DATABASE_UNAVAILABLE', 'The SQLite process stopped unexpectedly', { retryAfter: 1 });
         if (!s.killedFor && !closed) log('sqlite process exited', { code, signal });
@@ -121,7 +142,17 @@ export function createSqliteProcess(opts: SqliteProcessOptions, log: SqliteLog):
     return current;
   }
 
+  /** SIGKILL `s`; what waits on it rejects with `reason`. */
+  function stop(s: Started, reason: SluiceError): void {
+    s.killedFor = reason;
+    if (current === s) current = null;
+    s.child.kill('SIGKILL');
+  }
+
   return {
+    async ready() {
+      await ensure().ready;
+    },
     async request(msg) {
       const s = ensure();
       await s.ready;
@@ -140,9 +171,7 @@ export function createSqliteProcess(opts: SqliteProcessOptions, log: SqliteLog):
     kill(reason) {
       const s = current;
       if (!s) return;
-      s.killedFor = reason;
-      current = null;
-      s.child.kill('SIGKILL');
+      stop(s, reason);
       // Start the replacement now so the next statement does not wait for it.
       if (!closed) {
         try {
