@@ -12,6 +12,7 @@ import type { QueryJob, QueryOutcome } from './messages.js';
 import { runBatch } from './run-batch.js';
 import type { ThreadLog } from './thread-log.js';
 import type { ThreadRuntime } from './thread-runtime.js';
+import { withJsonBody } from './wire-answer.js';
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
@@ -34,61 +35,67 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
   let tables: string[] | undefined;
   try {
     remainingMs(job, limits);
-    if (job.batch !== undefined) {
-      return await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t));
-    }
-    const { validator, driver } = await runtime.connection(job.connection, job.tier);
-    const checkStart = performance.now();
-    const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
-    const checkMs = performance.now() - checkStart;
-    const cacheHit = validator.lastWasCacheHit?.() ?? false;
-    tables = checked.tables;
-    // The job started once on a worker that died: a write must not run a second time.
-    if (job.readOnlyRetry === true && !checked.readOnly) throw new SluiceError('WORKER_LOST');
-    const params = bindParams(checked, job.params, job.claims);
-    const execute = (sql: string): Promise<ExecuteResult> =>
-      driver.execute({
-        jobId: job.id,
-        sql,
-        params,
-        method: job.method,
-        claims: job.claims,
-        timeoutMs: remainingMs(job, limits),
-        maxRows: limits.maxRows,
-        maxResponseBytes: limits.maxResponseBytes,
-        readOnly: checked.readOnly,
-        tables: checked.tables,
-        ...(checked.upsert !== undefined && { upsert: checked.upsert }),
-      });
-    // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
-    // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.
-    if (runtime.isCancelled(job.id)) throw new SluiceError('CLIENT_CLOSED');
-    let result: ExecuteResult;
-    try {
-      result = await execute(checked.sql);
-    } catch (e) {
-      // The fast form may have evaluated the caller's expression on another tenant's row; its
-      // data error must not become an oracle, so the fenced form decides (see CheckedStatement).
-      if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
-      result = await execute(checked.fallbackSql);
-    }
-    refuseEmptyTruncation([result], checked.readOnly);
-    return {
-      ok: true,
-      result: {
-        rows: result.rows,
-        rowCount: result.rowCount,
-        truncated: result.truncated,
-        ...(result.fields !== undefined && { fields: result.fields }),
-        tables: checked.tables,
-        kind: checked.kind,
-        timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },
-      },
-    };
+    const outcome =
+      job.batch !== undefined
+        ? await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t))
+        : await runStatement(job, runtime, limits, (t) => (tables = t));
+    return job.answer === 'json' ? withJsonBody(job, outcome) : outcome;
   } catch (e) {
     const error = errorBody(e, job, log);
     return tables === undefined ? { ok: false, error } : { ok: false, error, tables };
   } finally {
     untrack();
   }
+}
+
+/** One statement (not a batch). Throws SluiceError; runJob turns it into an outcome. */
+async function runStatement(job: QueryJob, runtime: ThreadRuntime, limits: Limits, onTables: (tables: string[]) => void): Promise<QueryOutcome> {
+  const { validator, driver } = await runtime.connection(job.connection, job.tier);
+  const checkStart = performance.now();
+  const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
+  const checkMs = performance.now() - checkStart;
+  const cacheHit = validator.lastWasCacheHit?.() ?? false;
+  onTables(checked.tables);
+  // The job started once on a worker that died: a write must not run a second time.
+  if (job.readOnlyRetry === true && !checked.readOnly) throw new SluiceError('WORKER_LOST');
+  const params = bindParams(checked, job.params, job.claims);
+  const execute = (sql: string): Promise<ExecuteResult> =>
+    driver.execute({
+      jobId: job.id,
+      sql,
+      params,
+      method: job.method,
+      claims: job.claims,
+      timeoutMs: remainingMs(job, limits),
+      maxRows: limits.maxRows,
+      maxResponseBytes: limits.maxResponseBytes,
+      readOnly: checked.readOnly,
+      tables: checked.tables,
+      ...(checked.upsert !== undefined && { upsert: checked.upsert }),
+    });
+  // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
+  // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.
+  if (runtime.isCancelled(job.id)) throw new SluiceError('CLIENT_CLOSED');
+  let result: ExecuteResult;
+  try {
+    result = await execute(checked.sql);
+  } catch (e) {
+    // The fast form may have evaluated the caller's expression on another tenant's row; its
+    // data error must not become an oracle, so the fenced form decides (see CheckedStatement).
+    if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
+    result = await execute(checked.fallbackSql);
+  }
+  refuseEmptyTruncation([result], checked.readOnly);
+  return {
+    ok: true,
+    result: {
+      rows: result.rows,
+      rowCount: result.rowCount,
+      truncated: result.truncated,
+      ...(result.fields !== undefined && { fields: result.fields }),
+      tables: checked.tables,
+      kind: checked.kind,
+      timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },
+    },
+  };
 }
