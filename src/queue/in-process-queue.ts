@@ -125,6 +125,9 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
     stats(): QueueStats {
       return { waiting: waitingCount, running: runningCount };
     },
+    idle(connection) {
+      return !closed && (running.get(connection) ?? 0) < pool.capacity(connection) && (waiting.get(connection)?.size ?? 0) === 0;
+    },
     async close() {
       closed = true;
       for (const q of waiting.values()) {

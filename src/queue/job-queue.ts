@@ -12,6 +12,12 @@ export interface JobQueue {
    */
   submit(job: QueryJob, signal?: AbortSignal): Promise<QueryOutcome>;
   stats(): QueueStats;
+  /**
+   * True when a job for `connection` submitted now would start at once: a slot is free and no
+   * job waits for one. Optional: a queue that cannot tell (BullMQ: the slots are in other
+   * processes) leaves it out, and the fair queue then never lends a tenant more than its cap.
+   */
+  idle?(connection: string): boolean;
   /** Stop accepting work; wait (bounded) for running jobs; reject waiting ones with SHUTTING_DOWN. */
   close(): Promise<void>;
 }
