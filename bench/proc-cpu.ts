@@ -41,25 +41,44 @@ export interface Task {
 
 const taskPath = (t: Task): string => (t.tid === undefined ? `/proc/${t.pid}/stat` : `/proc/${t.pid}/task/${t.tid}/stat`);
 
-/** Meters the tasks `resolve` names at start() (resolved again never: a task that ends is dropped). */
-export function taskMeter(resolve: () => Promise<Task[]>): Meter {
-  let before = new Map<string, { task: Task; ticks: number }>();
+/**
+ * Meters the tasks `resolve` names, resolved again every `pollMs` while metering: a connection
+ * opened during the run (a pool recycling one) is counted from when it is first seen, and a task
+ * that ends is counted up to its last sighting.
+ */
+export function taskMeter(resolve: () => Promise<Task[]>, hooks: { open?(): Promise<void>; close?(): Promise<void> } = {}, pollMs = 500): Meter {
+  const seen = new Map<string, { first: number; last: number }>();
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> = Promise.resolve();
+  async function poll(): Promise<void> {
+    const tasks = await resolve();
+    if (process.env.BENCH_DEBUG === '1') console.log('metering', tasks);
+    for (const task of tasks) {
+      const path = taskPath(task);
+      const ticks = statTicks(path);
+      if (ticks === undefined) continue;
+      const s = seen.get(path);
+      if (s) s.last = ticks;
+      else seen.set(path, { first: ticks, last: ticks });
+    }
+    for (const [path, s] of seen) s.last = statTicks(path) ?? s.last;
+  }
   return {
     async start() {
-      before = new Map();
-      const tasks = await resolve();
-      if (process.env.BENCH_DEBUG === '1') console.log('metering', tasks);
-      for (const task of tasks) {
-        const ticks = statTicks(taskPath(task));
-        if (ticks !== undefined) before.set(taskPath(task), { task, ticks });
-      }
+      seen.clear();
+      await hooks.open?.();
+      await poll();
+      timer = setInterval(() => {
+        polling = polling.then(poll).catch(() => undefined);
+      }, pollMs);
     },
     async stop() {
+      clearInterval(timer);
+      await polling;
+      await poll();
+      await hooks.close?.();
       let sum = 0;
-      for (const [path, b] of before) {
-        const now = statTicks(path);
-        if (now !== undefined) sum += now - b.ticks;
-      }
+      for (const s of seen.values()) sum += s.last - s.first;
       return sum * TICK_US;
     },
   };
@@ -164,44 +183,63 @@ export function findProcess(names: string[], arg?: string): number | undefined {
   return undefined;
 }
 
-/** Postgres backends serving `pids`' connections (the backend of the lookup itself excluded). */
+/** Postgres backends serving `pids`' connections (the meter's own session excluded). */
 export function postgresMeter(url: string, pids: () => number[]): Meter {
-  return taskMeter(async () => {
-    const ports = pids().flatMap((p) => clientPorts(p, Number(new URL(url).port || 5432)));
-    if (ports.length === 0) return [];
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
+  let client: pg.Client | undefined;
+  const port = Number(new URL(url).port || 5432);
+  return taskMeter(
+    async () => {
+      const ports = pids().flatMap((p) => clientPorts(p, port));
+      if (ports.length === 0 || !client) return [];
       const r = await client.query<{ pid: number }>('select pid from pg_stat_activity where client_port = any($1::int[]) and pid <> pg_backend_pid()', [ports]);
       return r.rows.map((row) => ({ pid: row.pid }));
-    } finally {
-      await client.end();
-    }
-  });
+    },
+    {
+      async open() {
+        client = new pg.Client({ connectionString: url });
+        await client.connect();
+      },
+      async close() {
+        await client?.end();
+        client = undefined;
+      },
+    },
+  );
 }
 
 /** MariaDB threads serving `pids`' connections (information_schema.processlist has their TID). */
 export function mariadbMeter(url: string, pids: () => number[]): Meter {
-  return taskMeter(async () => {
-    const server = findProcess(['mariadbd', 'mysqld']);
-    const ports = pids().flatMap((p) => clientPorts(p, Number(new URL(url).port || 3306)));
-    if (server === undefined || ports.length === 0) return [];
-    const conn = await mysql.createConnection({ uri: url });
-    try {
+  let conn: mysql.Connection | undefined;
+  let server: number | undefined;
+  const port = Number(new URL(url).port || 3306);
+  return taskMeter(
+    async () => {
+      const ports = pids().flatMap((p) => clientPorts(p, port));
+      if (server === undefined || ports.length === 0 || !conn) return [];
       const [rows] = await conn.query('select host, tid from information_schema.processlist where id <> connection_id()');
       const wanted = new Set(ports.map((p) => `:${p}`));
-      return (rows as Array<{ host: string; tid: number }>).filter((r) => wanted.has(r.host.slice(r.host.lastIndexOf(':')))).map((r) => ({ pid: server, tid: r.tid }));
-    } finally {
-      await conn.end();
-    }
-  });
+      return (rows as Array<{ host: string; tid: number }>).filter((r) => wanted.has(r.host.slice(r.host.lastIndexOf(':')))).map((r) => ({ pid: server!, tid: r.tid }));
+    },
+    {
+      async open() {
+        server = findProcess(['mariadbd', 'mysqld']);
+        conn = await mysql.createConnection({ uri: url });
+      },
+      async close() {
+        await conn?.end();
+        conn = undefined;
+      },
+    },
+  );
 }
 
 /** The whole redis-server on `port` (shared with everything else using it). */
 export function redisMeter(port: number): Meter {
-  return taskMeter(async () => {
-    const pid = findProcess(['redis-server'], `:${port}`);
-    return pid === undefined ? [] : [{ pid }];
+  let pid: number | undefined;
+  return taskMeter(async () => (pid === undefined ? [] : [{ pid }]), {
+    async open() {
+      pid = findProcess(['redis-server'], `:${port}`);
+    },
   });
 }
 
