@@ -197,6 +197,21 @@ export function createFairQueue(inner: JobQueue, policy: FairnessPolicy, config:
       }
       return wait(line, job, signal, maxConcurrent, waitMs);
     },
+    refusal(probe) {
+      if (closed) return undefined;
+      let rule: ReturnType<FairnessPolicy>;
+      try {
+        rule = policy(probe as QueryJob);
+      } catch {
+        return undefined;
+      }
+      const line = lines.get(rule.key);
+      // As submit() decides: handed on (then the inner queue's bounds apply) or waiting in line.
+      if (!line || (line.waiting.size === 0 && (line.handedOn < concurrency(rule.maxConcurrent) || mayBorrow(line, probe.connection)))) return inner.refusal?.(probe);
+      if (line.waiting.size >= waitingRoom(rule.maxWaiting)) return failure('TENANT_BUSY', undefined, TENANT_BUSY_RETRY_AFTER);
+      if (waitingCount >= maxWaiting) return failure('OVERLOADED', undefined, OVERLOADED_RETRY_AFTER);
+      return undefined;
+    },
     stats(): QueueStats {
       const s = inner.stats();
       return { waiting: s.waiting + waitingCount, running: s.running };

@@ -18,9 +18,18 @@ export interface JobQueue {
    * processes) leaves it out, and the fair queue then never lends a tenant more than its cap.
    */
   idle?(connection: string): boolean;
+  /**
+   * The refusal a job of this shape would get if it were submitted now (OVERLOADED, TENANT_BUSY),
+   * or undefined: lets the HTTP edge answer an overloaded queue before reading the body.
+   * Optional; a queue without it is only asked by submit().
+   */
+  refusal?(probe: AdmissionProbe): QueryOutcome | undefined;
   /** Stop accepting work; wait (bounded) for running jobs; reject waiting ones with SHUTTING_DOWN. */
   close(): Promise<void>;
 }
+
+/** What the edge knows of a job before its body is read. */
+export type AdmissionProbe = Pick<QueryJob, 'connection' | 'tenant' | 'tier' | 'deadline'>;
 
 export interface QueueStats {
   waiting: number;

@@ -14,7 +14,7 @@ import { abortOnClientClose } from '../abort-on-close.js';
 import { authHook } from '../plugins/auth.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { buildJob } from '../build-job.js';
+import { admissionProbe, buildJob } from '../build-job.js';
 import type { Routing } from '../../tenants/router.js';
 import { dataBodySchema, type DataBody } from '../schemas/data-body.js';
 
@@ -42,6 +42,17 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
   // Authentication runs before the body is parsed: anonymous callers never cost us a JSON parse.
   app.addHook('onRequest', authHook(verifier, config.auth));
   app.addHook('onRequest', userRateLimitHook(rateLimiter, limits));
+  // Overload: a request the queue would refuse now is refused before its body is read or parsed
+  // (a refusal then costs little more than the token check, itself cached). early-answers.ts
+  // drains the unread body within its bound.
+  if (queue.refusal) {
+    const refusal = queue.refusal.bind(queue);
+    app.addHook('onRequest', async (request) => {
+      const probe = admissionProbe(request.sluice.principal!, routing, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
+      const refused = probe && refusal(probe);
+      if (refused && !refused.ok) throw SluiceError.fromBody(refused.error);
+    });
+  }
   app.addHook('onResponse', async (request, reply) => logLine(request, reply.statusCode, reply.elapsedTime));
 
   app.post<{ Body: DataBody }>('/data', { schema: { body: dataBodySchema } }, async (request, reply): Promise<string> => {
