@@ -3,7 +3,7 @@
  * the same run: throughput, p50/p99 and CPU per request split by process (gateway, database,
  * Redis). The load generator runs in its own process. Loopback only.
  *
- *   npm run bench     BENCH_PATHS=postgres,mysql,sqlite,queue BENCH_DURATION=10 BENCH_WARMUP=2
+ *   npm run bench     BENCH_PATHS=postgres,mysql,sqlite,queue BENCH_DURATION=8 BENCH_WARMUP=5
  *                     BENCH_CONNECTIONS=32 BENCH_THREADS=2 BENCH_POOL_PER_THREAD=4 BENCH_STAGES=1
  */
 import { PG_TEST_URL } from '../test/helpers/skip.js';

@@ -10,9 +10,10 @@ import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
 import type { LoadResult, LoadSpec } from './load-client.js';
 import { selfMeter, type Meter } from './proc-cpu.js';
 
-export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+export const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+// sluice's JIT needs several seconds of load before its CPU per request settles (docs/benchmarks.md).
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 export const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 export const PER_THREAD = Number(process.env.BENCH_POOL_PER_THREAD ?? 4);
 
