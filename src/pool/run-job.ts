@@ -24,6 +24,11 @@ function errorBody(e: unknown, job: QueryJob, log: ThreadLog): ErrorBody {
   return new SluiceError('INTERNAL_ERROR').toBody();
 }
 
+/** A /data job (`answer: "json"`) gets its response body built here, on the thread (wire-answer.ts). */
+function answer(job: QueryJob, outcome: QueryOutcome): QueryOutcome {
+  return job.answer === 'json' ? withJsonBody(job, outcome) : outcome;
+}
+
 function remainingMs(job: QueryJob, limits: Limits): number {
   const left = Math.min(limits.queryTimeout, job.deadline - Date.now());
   if (left <= 0) throw new SluiceError('QUERY_TIMEOUT', 'The request deadline passed before the query could run');
@@ -35,67 +40,61 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
   let tables: string[] | undefined;
   try {
     remainingMs(job, limits);
-    const outcome =
-      job.batch !== undefined
-        ? await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t))
-        : await runStatement(job, runtime, limits, (t) => (tables = t));
-    return job.answer === 'json' ? withJsonBody(job, outcome) : outcome;
+    if (job.batch !== undefined) {
+      return answer(job, await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t)));
+    }
+    const { validator, driver } = await runtime.connection(job.connection, job.tier);
+    const checkStart = performance.now();
+    const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
+    const checkMs = performance.now() - checkStart;
+    const cacheHit = validator.lastWasCacheHit?.() ?? false;
+    tables = checked.tables;
+    // The job started once on a worker that died: a write must not run a second time.
+    if (job.readOnlyRetry === true && !checked.readOnly) throw new SluiceError('WORKER_LOST');
+    const params = bindParams(checked, job.params, job.claims);
+    const execute = (sql: string): Promise<ExecuteResult> =>
+      driver.execute({
+        jobId: job.id,
+        sql,
+        params,
+        method: job.method,
+        claims: job.claims,
+        timeoutMs: remainingMs(job, limits),
+        maxRows: limits.maxRows,
+        maxResponseBytes: limits.maxResponseBytes,
+        readOnly: checked.readOnly,
+        tables: checked.tables,
+        ...(checked.upsert !== undefined && { upsert: checked.upsert }),
+      });
+    // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
+    // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.
+    if (runtime.isCancelled(job.id)) throw new SluiceError('CLIENT_CLOSED');
+    let result: ExecuteResult;
+    try {
+      result = await execute(checked.sql);
+    } catch (e) {
+      // The fast form may have evaluated the caller's expression on another tenant's row; its
+      // data error must not become an oracle, so the fenced form decides (see CheckedStatement).
+      if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
+      result = await execute(checked.fallbackSql);
+    }
+    refuseEmptyTruncation([result], checked.readOnly);
+    return answer(job, {
+      ok: true,
+      result: {
+        rows: result.rows,
+        rowCount: result.rowCount,
+        truncated: result.truncated,
+        ...(result.fields !== undefined && { fields: result.fields }),
+        tables: checked.tables,
+        kind: checked.kind,
+        timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },
+      },
+    });
   } catch (e) {
     const error = errorBody(e, job, log);
     return tables === undefined ? { ok: false, error } : { ok: false, error, tables };
   } finally {
     untrack();
   }
-}
-
-/** One statement (not a batch). Throws SluiceError; runJob turns it into an outcome. */
-async function runStatement(job: QueryJob, runtime: ThreadRuntime, limits: Limits, onTables: (tables: string[]) => void): Promise<QueryOutcome> {
-  const { validator, driver } = await runtime.connection(job.connection, job.tier);
-  const checkStart = performance.now();
-  const checked = validator.check({ sql: job.sql, role: job.role, ...(job.typings !== undefined && { typings: job.typings }) });
-  const checkMs = performance.now() - checkStart;
-  const cacheHit = validator.lastWasCacheHit?.() ?? false;
-  onTables(checked.tables);
-  // The job started once on a worker that died: a write must not run a second time.
-  if (job.readOnlyRetry === true && !checked.readOnly) throw new SluiceError('WORKER_LOST');
-  const params = bindParams(checked, job.params, job.claims);
-  const execute = (sql: string): Promise<ExecuteResult> =>
-    driver.execute({
-      jobId: job.id,
-      sql,
-      params,
-      method: job.method,
-      claims: job.claims,
-      timeoutMs: remainingMs(job, limits),
-      maxRows: limits.maxRows,
-      maxResponseBytes: limits.maxResponseBytes,
-      readOnly: checked.readOnly,
-      tables: checked.tables,
-      ...(checked.upsert !== undefined && { upsert: checked.upsert }),
-    });
-  // A cancel that came before the driver knew the job (it overtook the task, or the parsers were
-  // loading) stops it here; from the driver call on, driver.cancel() does. No await in between.
-  if (runtime.isCancelled(job.id)) throw new SluiceError('CLIENT_CLOSED');
-  let result: ExecuteResult;
-  try {
-    result = await execute(checked.sql);
-  } catch (e) {
-    // The fast form may have evaluated the caller's expression on another tenant's row; its
-    // data error must not become an oracle, so the fenced form decides (see CheckedStatement).
-    if (checked.fallbackSql === undefined || !(e instanceof SluiceError) || e.code !== 'INVALID_INPUT' || runtime.isCancelled(job.id)) throw e;
-    result = await execute(checked.fallbackSql);
-  }
-  refuseEmptyTruncation([result], checked.readOnly);
-  return {
-    ok: true,
-    result: {
-      rows: result.rows,
-      rowCount: result.rowCount,
-      truncated: result.truncated,
-      ...(result.fields !== undefined && { fields: result.fields }),
-      tables: checked.tables,
-      kind: checked.kind,
-      timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },
-    },
-  };
 }
