@@ -24,15 +24,15 @@ function errorBody(e: unknown, job: QueryJob, log: ThreadLog): ErrorBody {
   return new SluiceError('INTERNAL_ERROR').toBody();
 }
 
-/** A /data job (`answer: "json"`) gets its response body built here, on the thread (wire-answer.ts). */
-function answer(job: QueryJob, outcome: QueryOutcome): QueryOutcome {
-  return job.answer === 'json' ? withJsonBody(job, outcome) : outcome;
-}
-
 function remainingMs(job: QueryJob, limits: Limits): number {
   const left = Math.min(limits.queryTimeout, job.deadline - Date.now());
   if (left <= 0) throw new SluiceError('QUERY_TIMEOUT', 'The request deadline passed before the query could run');
   return left;
+}
+
+/** A /data job (`answer: "json"`) gets its response body built here, on the thread (wire-answer.ts). */
+function answer(job: QueryJob, outcome: QueryOutcome): QueryOutcome {
+  return job.answer === 'json' ? withJsonBody(job, outcome) : outcome;
 }
 
 export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limits, log: ThreadLog): Promise<QueryOutcome> {
