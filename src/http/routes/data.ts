@@ -2,7 +2,7 @@
  * POST /data: authenticated, rate-limited, size-checked, then queued. Hooks are registered inside
  * this plugin so they apply to /data only, never to the health probes.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { SluiceConfig } from '../../config/types.js';
 import { ERRORS, SluiceError } from '../../errors.js';
@@ -32,26 +32,29 @@ function logLine(request: FastifyRequest, status: number, elapsedMs: number): vo
   auditRequest(request, status, elapsedMs);
 }
 
+/** The shape of the hooks merged into the one onRequest hook below. */
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
 /** What Fastify sends for an object; the body is already a string here. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { config, routing, queue, verifier, rateLimiter }) => {
   const { limits } = config;
 
-  const limitIp = ipRateLimitHook(rateLimiter, limits);
+  const limitIp: Hook = ipRateLimitHook(rateLimiter, limits);
   // Authentication runs before the body is parsed: anonymous callers never cost us a JSON parse.
-  const authenticate = authHook(verifier, config.auth);
-  const limitUser = userRateLimitHook(rateLimiter, limits);
+  const authenticate: Hook = authHook(verifier, config.auth);
+  const limitUser: Hook = userRateLimitHook(rateLimiter, limits);
   // Overload: a request the queue would refuse now is refused before its body is read or parsed
   // (a refusal then costs little more than the token check, itself cached). early-answers.ts
   // drains the unread body within its bound.
   const refusal = queue.refusal?.bind(queue);
   // One hook, in this order (per-IP limit, token, per-user limit, admission): one hook-runner
   // step and one promise per request instead of four.
-  app.addHook('onRequest', async (request) => {
-    if (limits.rateLimitPerIP > 0) await limitIp(request);
-    await authenticate(request);
-    if (limits.rateLimitPerUser > 0) await limitUser(request);
+  app.addHook('onRequest', async (request, reply) => {
+    if (limits.rateLimitPerIP > 0) await limitIp(request, reply);
+    await authenticate(request, reply);
+    if (limits.rateLimitPerUser > 0) await limitUser(request, reply);
     if (refusal) {
       const probe = admissionProbe(request.sluice.principal!, routing, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
       const refused = probe && refusal(probe);
