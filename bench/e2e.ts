@@ -1,43 +1,34 @@
 /**
- * End-to-end overhead of sluice against a do-it-yourself Drizzle proxy, measured in one run on the
- * same schema, pool size and query; then the cost of each stage sluice adds. Loopback only.
+ * sluice against a hand-written Drizzle proxy ("bare twin") on every path, each pair measured in
+ * the same run: throughput, p50/p99 and CPU per request split by process (gateway, database,
+ * Redis). The load generator runs in its own process. Loopback only.
  *
- *   npm run bench            BENCH_DURATION=10 BENCH_CONNECTIONS=32 BENCH_WARMUP=2 by default
+ *   npm run bench     BENCH_PATHS=postgres,mysql,sqlite,queue BENCH_DURATION=8 BENCH_WARMUP=5
+ *                     BENCH_CONNECTIONS=32 BENCH_THREADS=2 BENCH_POOL_PER_THREAD=4 BENCH_STAGES=1
  */
-import { createPgFixture } from '../test/helpers/pg-fixture.js';
 import { PG_TEST_URL } from '../test/helpers/skip.js';
 import { testConfig } from '../test/helpers/test-config.js';
+import { createPgFixture } from '../test/helpers/pg-fixture.js';
 import { signToken, TEST_JWT_SECRET } from '../test/helpers/tokens.js';
-import { startBareProxy } from './bare-proxy.js';
+import { CONNECTIONS, DURATION, fmt, ratio, ratioLine, WARMUP } from './load.js';
+import { mysqlPath } from './mysql-e2e.js';
+import { PG_QUERY, postgresPath, queuePath, type PathResult } from './paths.js';
+import { sqlitePath } from './sqlite-e2e.js';
 import { jwtVerifyUs, tenantContextUs, threadHopUs, validatorUs } from './stage-costs.js';
-import { CONNECTIONS, DURATION, fmt, measureBare, measureSluice, PER_THREAD, printComparison, ratio, THREADS, WARMUP } from './load.js';
 
-const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = $1';
-const BODY = { sql: QUERY, params: [1], method: 'all', typings: ['none'] };
+const PATHS: Record<string, () => Promise<PathResult>> = { postgres: postgresPath, mysql: mysqlPath, sqlite: sqlitePath, queue: queuePath };
 
-async function main(): Promise<void> {
+/** Single-caller stage costs (BENCH_STAGES=1): where a request's time goes, without load. */
+async function stageCosts(): Promise<void> {
   const fixture = await createPgFixture();
-  const config = testConfig(fixture.schema, { workers: { threads: THREADS }, connection: { max: PER_THREAD } });
-  // The bench is one tenant: by default the fair queue lets a tenant hold half of a connection's
-  // slots. BENCH_TENANT_MAX_CONCURRENT raises that cap (e.g. to threads × max, i.e. no cap).
-  const tenantCap = process.env.BENCH_TENANT_MAX_CONCURRENT;
-  if (tenantCap !== undefined) config.tenants = { default: { connection: 'main' }, maxConcurrent: Number(tenantCap) };
-  console.log(`sluice bench: ${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, ` + `${THREADS} threads × ${PER_THREAD} pg connections (bare proxy: one pool of ${THREADS * PER_THREAD})`);
-  console.log(`query: ${QUERY}  [$1 = 1, tenant 1]\n`);
   try {
-    const bare = await startBareProxy({ dbUrl: PG_TEST_URL, schema: fixture.schema, poolSize: THREADS * PER_THREAD, tenant: 1 });
-    const bareRun = await measureBare(bare, BODY, 'T1 Alice');
-
-    const sluiceRun = await measureSluice(config, BODY, 'T1 Alice');
-
-    printComparison('', bareRun, sluiceRun);
-
-    console.log('\nstage costs (same run, single caller, µs/op):');
+    const config = testConfig(fixture.schema);
+    console.log('\nstage costs (single caller, µs/op):');
     const token = await signToken({ sub: 'bench', role: 'member', tenant_id: 1 }, { expiresIn: '2h' });
     const jwt = await jwtVerifyUs(token, TEST_JWT_SECRET);
-    const v = await validatorUs(config, QUERY);
+    const v = await validatorUs(config, PG_QUERY);
     const hop = await threadHopUs();
-    const ctx = await tenantContextUs(PG_TEST_URL, fixture.schema, QUERY);
+    const ctx = await tenantContextUs(PG_TEST_URL, fixture.schema, PG_QUERY);
     const rows: [string, number][] = [
       ['JWT verify (jose HS256)', jwt],
       ['validator, warm cache', v.warm],
@@ -47,13 +38,30 @@ async function main(): Promise<void> {
       ['pg sluice lease (context+statement, 1 trip)', ctx.bound],
       ['pg old lease (BEGIN;set_config;stmt;COMMIT)', ctx.fourTrips],
     ];
-    // Relative to one plain pg round trip measured the same way (single caller, no load).
     for (const [name, us] of rows) console.log(`  ${name.padEnd(40)}${fmt(us, 1)} µs   ${(us / ctx.plain).toFixed(2).padStart(7)}× a plain pg statement`);
     console.log(`  tenant context / plain statement: ${ratio(ctx.bound, ctx.plain)}; validator cold / warm: ${ratio(v.cold, v.warm)}`);
-    console.log(`  extra pg time per request from binding the context: ${fmt(ctx.bound - ctx.plain, 1)} µs`);
   } finally {
     await fixture.drop();
   }
+}
+
+async function main(): Promise<void> {
+  const names = (process.env.BENCH_PATHS ?? 'postgres,mysql,sqlite,queue').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!Object.hasOwn(PATHS, n)) throw new Error(`BENCH_PATHS: unknown path "${n}" (known: ${Object.keys(PATHS).join(', ')})`);
+  const started = Date.now();
+  console.log(`sluice bench: ${names.join(', ')}; ${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, load generator in its own process`);
+  const results: PathResult[] = [];
+  for (const n of names) results.push(await PATHS[n]!());
+  if (process.env.BENCH_STAGES === '1') await stageCosts();
+
+  console.log(`\n== summary (sluice / bare twin, same run; ${Math.round((Date.now() - started) / 1000)} s)`);
+  console.log('path            bare req/s  sluice req/s | CPU µs/req bare (gw+db+redis) | sluice (gw+db+redis)');
+  for (const { name, bare, sluice } of results) {
+    const split = (r: PathResult['bare']): string => `${r.cpu.gateway.toFixed(0)}+${(r.cpu.database ?? 0).toFixed(0)}+${(r.cpu.redis ?? 0).toFixed(0)}`;
+    console.log(`${name.padEnd(16)}${fmt(bare.rps, 0)}   ${fmt(sluice.rps, 0)}   | ${split(bare).padStart(26)}     | ${split(sluice).padStart(18)}`);
+    console.log(`  ${ratioLine(bare, sluice)}`);
+  }
+  if (results.some((r) => r.bare.non2xx + r.bare.errors + r.sluice.non2xx + r.sluice.errors > 0)) console.log('WARNING: some requests failed; see the tables above');
 }
 
 main().catch((err: unknown) => {

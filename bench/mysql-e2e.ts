@@ -12,7 +12,10 @@
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import mysql from 'mysql2/promise';
-import { CONNECTIONS, DURATION, listenBare, measureBare, measureSluice, memberBenchConfig, PER_THREAD, printComparison, THREADS, WARMUP, type BareTarget } from './load.js';
+import { pathToFileURL } from 'node:url';
+import { CONNECTIONS, DURATION, inProcess, listenBare, measureBare, measureSluice, memberBenchConfig, PER_THREAD, printComparison, THREADS, WARMUP, type BareTarget } from './load.js';
+import type { PathResult } from './paths.js';
+import { mariadbMeter } from './proc-cpu.js';
 
 const SERVER = 'mysql://root@127.0.0.1:3306';
 const QUERY = 'select `id`, `name`, `email` from `customers` where `customers`.`id` = ?';
@@ -39,7 +42,8 @@ async function startBare(dbUrl: string, poolSize: number, tenant: number): Promi
   return listenBare(app, () => pool.end());
 }
 
-async function main(): Promise<void> {
+/** Bare twin, then sluice, same database and query; database CPU = the MariaDB threads of each one's connections. */
+export async function mysqlPath(): Promise<PathResult> {
   const database = `bench_${randomBytes(6).toString('hex')}`;
   const dbUrl = `${SERVER}/${database}`;
   const admin = await mysql.createConnection({ uri: SERVER });
@@ -54,18 +58,22 @@ async function main(): Promise<void> {
     );
     console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
 
+    const meters = () => inProcess({ database: mariadbMeter(SERVER, () => [process.pid]) });
     const bare = await startBare(dbUrl, THREADS * PER_THREAD, 1);
-    const bareRun = await measureBare(bare, BODY, 'T1 Alice');
-    const sluiceRun = await measureSluice(memberBenchConfig({ url: dbUrl, max: PER_THREAD }), BODY, 'T1 Alice');
+    const bareRun = await measureBare(bare, BODY, 'T1 Alice', meters());
+    const sluiceRun = await measureSluice(memberBenchConfig({ url: dbUrl, max: PER_THREAD }), BODY, 'T1 Alice', meters());
 
     printComparison(' (MySQL)', bareRun, sluiceRun);
+    return { name: 'MySQL/MariaDB', bare: bareRun, sluice: sluiceRun };
   } finally {
     await admin.query(`drop database if exists \`${database}\``).catch((err: unknown) => console.error(`could not drop ${database}:`, err));
     await admin.end();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  mysqlPath().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

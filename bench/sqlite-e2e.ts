@@ -8,13 +8,25 @@
  * The bare proxy runs every statement on the event loop (fast, but one runaway statement would
  * freeze it and nothing could stop it); sluice pays a thread hop and a process hop per request.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { runSqliteAdminSql } from '../src/drivers/sqlite/sqlite-admin.js';
-import { CONNECTIONS, DURATION, listenBare, measureBare, measureSluice, memberBenchConfig, printComparison, THREADS, WARMUP, type BareTarget } from './load.js';
+import { pathToFileURL } from 'node:url';
+import { CONNECTIONS, DURATION, inProcess, listenBare, measureBare, measureSluice, memberBenchConfig, printComparison, THREADS, WARMUP, type BareTarget } from './load.js';
+import type { PathResult } from './paths.js';
+import { descendants, processMeter } from './proc-cpu.js';
+
+/** sluice's SQLite processes (children of this process running workers/sqlite-process); the load generator is not one. */
+const sqliteProcesses = (): number[] => descendants(process.pid).filter((pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sqlite-process');
+  } catch {
+    return false;
+  }
+});
 
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = ?';
 const BODY = { sql: QUERY, params: [1], method: 'all' };
@@ -34,7 +46,8 @@ async function startBare(file: string, tenant: number): Promise<BareTarget> {
   return listenBare(app, () => db.close());
 }
 
-async function main(): Promise<void> {
+/** Bare twin (statements on its own event loop: database CPU is in its gateway figure), then sluice (database = its SQLite processes). */
+export async function sqlitePath(): Promise<PathResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-e2e-'));
   const file = join(dir, 'bench.db');
   try {
@@ -49,16 +62,19 @@ async function main(): Promise<void> {
     console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
 
     const bare = await startBare(file, 1);
-    const bareRun = await measureBare(bare, BODY, 'T1 Alice');
-    const sluiceRun = await measureSluice(memberBenchConfig(file), BODY, 'T1 Alice');
+    const bareRun = await measureBare(bare, BODY, 'T1 Alice', inProcess());
+    const sluiceRun = await measureSluice(memberBenchConfig(file), BODY, 'T1 Alice', inProcess({ database: processMeter(sqliteProcesses) }));
 
     printComparison(' (SQLite)', bareRun, sluiceRun);
+    return { name: 'SQLite', bare: bareRun, sluice: sluiceRun };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  sqlitePath().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import { checkMethod, type BatchStatement, type QueryJob } from '../pool/messages.js';
+import type { AdmissionProbe } from '../queue/job-queue.js';
 import type { Routing } from '../tenants/router.js';
 import type { DataBody } from './schemas/data-body.js';
 
@@ -20,6 +21,38 @@ function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceC
   }
 }
 
+/** Fair-queued by tenant; a token without a tenant claim queues in its user's line. */
+function lineOf(tenant: string | undefined, principal: Principal): string | undefined {
+  return tenant ?? (principal.user === undefined ? undefined : `user:${principal.user}`);
+}
+
+/**
+ * What the queue needs to know to refuse a request before its body is read (JobQueue.refusal):
+ * only when the connection cannot depend on the body, i.e. the config has one connection.
+ * Undefined otherwise, or when routing refuses the tenant (the normal path answers that).
+ */
+export function admissionProbe(principal: Principal, routing: Routing, deadline: number): AdmissionProbe | undefined {
+  const { config, router } = routing;
+  let only: string | undefined;
+  for (const name in config.connections) {
+    if (only !== undefined) return undefined;
+    only = name;
+  }
+  if (only === undefined) return undefined;
+  let route: ReturnType<Routing['router']['route']>;
+  try {
+    route = router.route(principal.tenant, undefined);
+  } catch {
+    return undefined;
+  }
+  if (route.connection !== only) return undefined;
+  const probe: AdmissionProbe = { connection: only, deadline };
+  const line = lineOf(route.tenant, principal);
+  if (line !== undefined) probe.tenant = line;
+  if (route.tier !== undefined) probe.tier = route.tier;
+  return probe;
+}
+
 /**
  * `deadline`: epoch ms; the /data route passes now + maxWaitMs + queryTimeout. `routing` decides
  * the connection and tier from the tenant.
@@ -30,8 +63,7 @@ export function buildJob(body: DataBody, principal: Principal, routing: Routing,
   const { connection } = route;
   const dialect = config.connections[connection]!.dialect;
   const base: Omit<QueryJob, 'sql' | 'params' | 'method'> = { id: randomUUID(), connection, role: principal.role, claims: principal.claims, deadline };
-  // Fair-queued by tenant; a token without a tenant claim queues in its user's line.
-  const line = route.tenant ?? (principal.user === undefined ? undefined : `user:${principal.user}`);
+  const line = lineOf(route.tenant, principal);
   if (line !== undefined) base.tenant = line;
   if (route.tier !== undefined) base.tier = route.tier;
   if (body.batch !== undefined) {

@@ -57,6 +57,11 @@ export interface QueryJob {
    * read-only job may run again; a write fails with WORKER_LOST instead (at-most-once).
    */
   readOnlyRetry?: boolean;
+  /**
+   * "json" (/data): the thread answers with the serialized response body (`QueryResult.body`)
+   * instead of rows, so nothing row-shaped crosses back. Unset (/jobs, which store rows): rows.
+   */
+  answer?: 'json';
 }
 
 export interface BatchStatement {
@@ -91,6 +96,10 @@ export interface QueryResult {
   timings: QueryTimings;
   /** A batch job: one entry per statement, in order (`rows` is then empty). */
   results?: BatchItemResult[];
+  /** A job with `answer: "json"`: the /data response body; `rows` is then empty and `results` absent. */
+  body?: string;
+  /** With `body`: how many rows it carries (what `rows.length` would have been). */
+  returned?: number;
 }
 
 export type QueryOutcome =

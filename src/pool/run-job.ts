@@ -12,6 +12,7 @@ import type { QueryJob, QueryOutcome } from './messages.js';
 import { runBatch } from './run-batch.js';
 import type { ThreadLog } from './thread-log.js';
 import type { ThreadRuntime } from './thread-runtime.js';
+import { withJsonBody } from './wire-answer.js';
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
@@ -34,13 +35,18 @@ function remainingMs(job: QueryJob, limits: Limits): number {
   return left;
 }
 
+/** A /data job (`answer: "json"`) gets its response body built here, on the thread (wire-answer.ts). */
+function answer(job: QueryJob, outcome: QueryOutcome): QueryOutcome {
+  return job.answer === 'json' ? withJsonBody(job, outcome) : outcome;
+}
+
 export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limits, log: ThreadLog): Promise<QueryOutcome> {
   const untrack = runtime.track(job.id);
   let tables: string[] | undefined;
   try {
     remainingMs(job, limits);
     if (job.batch !== undefined) {
-      return await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t));
+      return answer(job, await runBatch({ ...job, batch: job.batch }, runtime, limits, () => remainingMs(job, limits), (t) => (tables = t)));
     }
     const { validator, driver } = await runtime.connection(job.connection, job.tier);
     const checkStart = performance.now();
@@ -79,7 +85,7 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
       result = await execute(checked.fallbackSql);
     }
     refuseEmptyTruncation([result], checked.readOnly);
-    return {
+    return answer(job, {
       ok: true,
       result: {
         rows: result.rows,
@@ -90,7 +96,7 @@ export async function runJob(job: QueryJob, runtime: ThreadRuntime, limits: Limi
         kind: checked.kind,
         timings: { checkMs: cacheHit ? 0 : round(checkMs), acquireMs: round(result.acquireMs), leaseMs: round(result.leaseMs), cacheHit },
       },
-    };
+    });
   } catch (e) {
     const error = errorBody(e, job, log);
     // A permission refusal names its table although the statement never got its table list.

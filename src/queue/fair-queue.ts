@@ -14,6 +14,13 @@
  * The inner queue applies its own bounds (maxWaiting, maxWaitMs) from the moment it gets a job,
  * so a job may wait up to maxWaitMs here and again up to maxWaitMs there.
  *
+ * Work-conserving: the caps bite only when others wait. A line at its cap may still hand on its
+ * next job while the inner queue has an idle slot for the connection (`JobQueue.idle`) and no
+ * other line of that connection has a job waiting, so a lone tenant can use every idle slot. A
+ * tenant that arrives then waits at most for one running statement to end (it is first in the
+ * inner queue, and no line borrows while anything waits there); once it waits, the others'
+ * caps apply again. An inner queue without `idle` (BullMQ) gets hard caps.
+ *
  * `stats()` is the inner queue's stats plus the jobs waiting in the tenant lines (`waiting`);
  * `running` is the inner queue's. A line with nothing handed on and nothing waiting is deleted.
  *
@@ -54,6 +61,7 @@ interface Waiter {
 
 interface Line {
   key: string;
+  connection: string;
   /** Jobs handed to the inner queue and not answered yet. */
   handedOn: number;
   /** Insertion-ordered: FIFO with O(1) removal of an expired or aborted waiter. */
@@ -69,6 +77,29 @@ export function createFairQueue(inner: JobQueue, policy: FairnessPolicy, config:
   const lines = new Map<string, Line>();
   let waitingCount = 0;
   let closed = false;
+
+  /** Lines with jobs waiting, per connection: only these can hold back a borrower. */
+  function othersWait(line: Line, connection: string): boolean {
+    for (const other of lines.values()) if (other !== line && other.connection === connection && other.waiting.size > 0) return true;
+    return false;
+  }
+
+  /** May `line`, at or over its cap, hand on one more job now? (work-conserving; see the header) */
+  function mayBorrow(line: Line, connection: string): boolean {
+    return inner.idle?.(connection) === true && !othersWait(line, connection);
+  }
+
+  /** A slot of `connection` may have come free: the one line still waiting there may borrow it. */
+  function lend(connection: string): void {
+    if (waitingCount === 0 || inner.idle?.(connection) !== true) return;
+    let borrower: Line | undefined;
+    for (const l of lines.values()) {
+      if (l.connection !== connection || l.waiting.size === 0) continue;
+      if (borrower) return; // two lines wait: the caps bite
+      borrower = l;
+    }
+    if (borrower) next(borrower);
+  }
 
   /** Only ever called when the line is settled for now (never between taking a waiter and handing it on). */
   function dropIfIdle(line: Line): void {
@@ -96,13 +127,14 @@ export function createFairQueue(inner: JobQueue, policy: FairnessPolicy, config:
         line.handedOn--;
         next(line);
         dropIfIdle(line);
+        lend(job.connection);
       });
   }
 
   function next(line: Line): void {
     while (!closed && line.waiting.size > 0) {
       const w = line.waiting.values().next().value as Waiter;
-      if (line.handedOn >= w.maxConcurrent) return;
+      if (line.handedOn >= w.maxConcurrent && !mayBorrow(line, w.job.connection)) return;
       take(line, w);
       w.resolve(handOn(line, w.job, w.signal));
     }
@@ -149,11 +181,11 @@ export function createFairQueue(inner: JobQueue, policy: FairnessPolicy, config:
       const maxConcurrent = concurrency(rule.maxConcurrent);
       let line = lines.get(rule.key);
       if (!line) {
-        line = { key: rule.key, handedOn: 0, waiting: new Set() };
+        line = { key: rule.key, connection: job.connection, handedOn: 0, waiting: new Set() };
         lines.set(rule.key, line);
       }
       // Jobs already in line go first, even if a slot is free right now (another job's limits).
-      if (line.waiting.size === 0 && line.handedOn < maxConcurrent) return handOn(line, job, signal);
+      if (line.waiting.size === 0 && (line.handedOn < maxConcurrent || mayBorrow(line, job.connection))) return handOn(line, job, signal);
       if (line.waiting.size >= waitingRoom(rule.maxWaiting)) {
         dropIfIdle(line);
         return Promise.resolve(failure('TENANT_BUSY', undefined, TENANT_BUSY_RETRY_AFTER));
@@ -164,6 +196,21 @@ export function createFairQueue(inner: JobQueue, policy: FairnessPolicy, config:
         return Promise.resolve(failure('OVERLOADED', undefined, OVERLOADED_RETRY_AFTER));
       }
       return wait(line, job, signal, maxConcurrent, waitMs);
+    },
+    refusal(probe) {
+      if (closed) return undefined;
+      let rule: ReturnType<FairnessPolicy>;
+      try {
+        rule = policy(probe as QueryJob);
+      } catch {
+        return undefined;
+      }
+      const line = lines.get(rule.key);
+      // As submit() decides: handed on (then the inner queue's bounds apply) or waiting in line.
+      if (!line || (line.waiting.size === 0 && (line.handedOn < concurrency(rule.maxConcurrent) || mayBorrow(line, probe.connection)))) return inner.refusal?.(probe);
+      if (line.waiting.size >= waitingRoom(rule.maxWaiting)) return failure('TENANT_BUSY', undefined, TENANT_BUSY_RETRY_AFTER);
+      if (waitingCount >= maxWaiting) return failure('OVERLOADED', undefined, OVERLOADED_RETRY_AFTER);
+      return undefined;
     },
     stats(): QueueStats {
       const s = inner.stats();

@@ -113,6 +113,10 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
     });
   }
 
+  function idle(connection: string): boolean {
+    return !closed && (running.get(connection) ?? 0) < pool.capacity(connection) && (waiting.get(connection)?.size ?? 0) === 0;
+  }
+
   return {
     submit(job, signal) {
       const refused = refuseAtSubmit(config, closed, job, signal);
@@ -125,6 +129,11 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
     stats(): QueueStats {
       return { waiting: waitingCount, running: runningCount };
     },
+    refusal(probe) {
+      if (closed || idle(probe.connection)) return undefined;
+      return waitingCount >= maxWaiting ? failure('OVERLOADED', undefined, OVERLOADED_RETRY_AFTER) : undefined;
+    },
+    idle,
     async close() {
       closed = true;
       for (const q of waiting.values()) {

@@ -12,9 +12,24 @@ export interface JobQueue {
    */
   submit(job: QueryJob, signal?: AbortSignal): Promise<QueryOutcome>;
   stats(): QueueStats;
+  /**
+   * True when a job for `connection` submitted now would start at once: a slot is free and no
+   * job waits for one. Optional: a queue that cannot tell (BullMQ: the slots are in other
+   * processes) leaves it out, and the fair queue then never lends a tenant more than its cap.
+   */
+  idle?(connection: string): boolean;
+  /**
+   * The refusal a job of this shape would get if it were submitted now (OVERLOADED, TENANT_BUSY),
+   * or undefined: lets the HTTP edge answer an overloaded queue before reading the body.
+   * Optional; a queue without it is only asked by submit().
+   */
+  refusal?(probe: AdmissionProbe): QueryOutcome | undefined;
   /** Stop accepting work; wait (bounded) for running jobs; reject waiting ones with SHUTTING_DOWN. */
   close(): Promise<void>;
 }
+
+/** What the edge knows of a job before its body is read. */
+export type AdmissionProbe = Pick<QueryJob, 'connection' | 'tenant' | 'tier' | 'deadline'>;
 
 export interface QueueStats {
   waiting: number;

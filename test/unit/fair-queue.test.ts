@@ -5,6 +5,8 @@ import { ERRORS } from '../../src/errors.js';
 import type { QueryJob, QueryOutcome } from '../../src/pool/messages.js';
 import { createFairQueue, type FairnessPolicy } from '../../src/queue/fair-queue.js';
 import { defaultFairnessPolicy } from '../../src/queue/fairness-policy.js';
+import { createInProcessQueue } from '../../src/queue/in-process-queue.js';
+import type { WorkerPool } from '../../src/pool/worker-pool.js';
 import type { JobQueue } from '../../src/queue/job-queue.js';
 
 const OK: QueryOutcome = { ok: true, result: { rows: [[1]], rowCount: 1, truncated: false, tables: [], kind: 'select', timings: { checkMs: 0, leaseMs: 0, acquireMs: 0, cacheHit: false } } };
@@ -274,6 +276,98 @@ describe('fair queue', () => {
     expect((await Promise.all(outcomes)).every((o) => o.ok)).toBe(true);
     expect(q.lines()).toBe(0);
     expect(q.stats()).toEqual({ waiting: 7, running: 0 });
+  });
+});
+
+/** An inner queue with `slots` slots that says when one is idle (as the in-process queue does). */
+function idleAwareInner(slots: number): ReturnType<typeof fakeInner> & { idle(connection: string): boolean } {
+  const inner = fakeInner();
+  return Object.assign(inner, { idle: () => inner.open().length < slots });
+}
+
+describe('fair queue: work-conserving caps', () => {
+  it('a lone tenant uses every idle slot; a second tenant waits for at most one of its jobs; then the caps bite', async () => {
+    const inner = idleAwareInner(4);
+    const q = createFairQueue(inner, policy(2, 10), config());
+    const a = Array.from({ length: 6 }, () => q.submit(job('A')));
+    await tick();
+    // Cap 2, but nobody else waits and 4 slots are idle: A takes all 4; 2 wait in its line.
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A', 'A']);
+    expect(q.stats().waiting).toBe(7 + 2);
+
+    // B arrives under its cap: handed on at once (it is next in the inner queue, not behind A's line).
+    const b = [q.submit(job('B')), q.submit(job('B')), q.submit(job('B'))];
+    await tick();
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A', 'A', 'B', 'B']);
+    // B's third job waits in B's line (cap 2); now others wait, so A may not borrow any more.
+    inner.open()[0]!.finish();
+    inner.open()[0]!.finish();
+    await tick();
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'B', 'B']);
+    // A at its cap (2) and B at its cap (2), both with a job waiting: the caps bite, nothing is lent.
+    expect(q.stats().waiting).toBe(7 + 3);
+
+    for (let i = 0; i < 6; i++) {
+      for (const h of inner.open()) h.finish();
+      await tick();
+    }
+    for (const o of [...a, ...b]) expect(await o).toEqual(OK);
+    expect(q.lines()).toBe(0);
+  });
+
+  it('a slot freed by another tenant is lent to the one line still waiting', async () => {
+    const inner = idleAwareInner(3);
+    const q = createFairQueue(inner, policy(1, 10), config());
+    const b = q.submit(job('B'));
+    const a = Array.from({ length: 4 }, () => q.submit(job('A')));
+    await tick();
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['B', 'A', 'A']);
+    inner.open()[0]!.finish();
+    await tick();
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A']);
+    expect(await b).toEqual(OK);
+    for (let i = 0; i < 4; i++) {
+      for (const h of inner.open()) h.finish();
+      await tick();
+    }
+    for (const o of a) expect(await o).toEqual(OK);
+  });
+
+  it('without JobQueue.idle (BullMQ) the cap is hard, as before', async () => {
+    const inner = fakeInner();
+    const q = createFairQueue(inner, policy(2, 10), config());
+    for (let i = 0; i < 5; i++) void q.submit(job('A'));
+    await tick();
+    expect(inner.handed).toHaveLength(2);
+  });
+
+  it('over the in-process queue: a lone tenant with the default policy runs on every connection slot', async () => {
+    let running = 0;
+    let peak = 0;
+    const release: Array<() => void> = [];
+    const pool: WorkerPool = {
+      run: () =>
+        new Promise<QueryOutcome>((resolve) => {
+          peak = Math.max(peak, ++running);
+          release.push(() => (running--, resolve(OK)));
+        }),
+      cancel: () => undefined,
+      capacity: () => 8,
+      ping: async () => ({}),
+      close: async () => undefined,
+    };
+    const cfg = config({}, 2, 4);
+    const q = createFairQueue(createInProcessQueue(cfg, pool), defaultFairnessPolicy(cfg), cfg);
+    const outcomes = Array.from({ length: 12 }, () => q.submit(job('A')));
+    await tick();
+    // The default cap is half of 2 × 4 = 4; alone, the tenant gets all 8.
+    expect(peak).toBe(8);
+    while (release.length > 0) {
+      release.shift()!();
+      await tick();
+    }
+    for (const o of outcomes) expect(await o).toEqual(OK);
+    expect(peak).toBe(8);
   });
 });
 
