@@ -116,6 +116,16 @@ describe('row dependence: which errors the fenced form must answer instead', () 
     }
   });
 
+  it('Postgres: a cancel or termination while waiting for a row lock is not (its context names only the wait)', () => {
+    for (const code of ['57014', '57P01']) {
+      expect(mapPgError(pgError(code, 'while updating tuple (0,1) in relation "customers"')).rowDependent, code).toBe(false);
+      expect(mapPgError(pgError(code, 'while locking tuple (3,12) in relation "order_items"')).rowDependent, code).toBe(false);
+      // Anything else in the context, or a lock wait inside a function: still row-dependent.
+      expect(mapPgError(pgError(code, 'while updating tuple (0,1) in relation "customers"\nPL/pgSQL function f() line 3 at SQL statement')).rowDependent, code).toBe(true);
+      expect(mapPgError(pgError(code, 'SQL function "g" statement 1')).rowDependent, code).toBe(true);
+    }
+  });
+
   const my = (errno: number, sqlState: string) => Object.assign(new Error('x'), { errno, sqlState, sqlMessage: 'x', code: 'ER_X' });
 
   it.each([

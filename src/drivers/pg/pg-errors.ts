@@ -50,13 +50,27 @@ const ROW_INDEPENDENT_STATES = new Set(['53300', '53400', '55P03']);
 const ROUTINE_CLASSES = new Set(['09', '20', '27', '2F', '38', '39', 'P0']);
 
 /**
+ * A context line Postgres adds while a statement waits for a row lock (lmgr.c's
+ * XactLockTableWaitErrorCb: "while updating tuple (0,1) in relation \"customers\""): a cancel or
+ * a terminated session during that wait says where it waited, not that a function raised it.
+ */
+const LOCK_WAIT_CONTEXT = /^while [a-z ]{1,60} tuple \(\d+,\d+\)(?: in relation "[^"\n]{1,200}")?$/;
+
+/** `where` holds only lock-wait lines (each context frame is one line). */
+function onlyLockWaits(where: string): boolean {
+  return where.split('\n').every((line) => LOCK_WAIT_CONTEXT.test(line));
+}
+
+/**
  * Whether the error's occurrence can depend on the rows the statement evaluated (see
  * SluiceError.rowDependent). An error raised inside a function (`where` names it) counts whatever
- * its SQLSTATE, because a function may raise any SQLSTATE it likes — 42P01 or 08006 included.
+ * its SQLSTATE, because a function may raise any SQLSTATE it likes — 42P01 or 08006 included. Any
+ * context other than a row-lock wait counts as such (fail closed): re-running a statement that was
+ * cancelled or cut off while it waited for a lock would only wait for the lock again.
  */
 export function mayDependOnRows(err: pg.DatabaseError): boolean {
   const sqlstate = err.code ?? '';
-  if (err.where !== undefined && err.where !== '') return true;
+  if (err.where !== undefined && err.where !== '' && !onlyLockWaits(err.where)) return true;
   return !(ROW_INDEPENDENT_CLASSES.has(sqlstate.slice(0, 2)) || ROW_INDEPENDENT_STATES.has(sqlstate));
 }
 
