@@ -255,7 +255,9 @@ describe.skipIf(!run)('@sluice/client with drizzle-orm/pg-proxy', () => {
     });
 
     it('429 TENANT_BUSY: a read waits and succeeds; a write fails at once', async () => {
-      gw = await listen(config({ default: { connection: 'main' }, maxConcurrent: 1, maxWaiting: 0 }));
+      // One slot in all: caps are work-conserving (a lone tenant may borrow idle slots), so the
+      // tenant's cap bites only once the slow read holds the only slot.
+      gw = await listen({ ...testConfig(h.schema, { workers: { threads: 1 }, connection: { max: 1 } }), tenants: { default: { connection: 'main' }, maxConcurrent: 1, maxWaiting: 0 } });
       const token = await signToken({ sub: 'client-busy', role: 'member', tenant_id: 1 });
       const busy = async (): Promise<void> => {
         const res = await fetch(`${gw.url}/data`, {
