@@ -15,11 +15,13 @@
  * so a job may wait up to maxWaitMs here and again up to maxWaitMs there.
  *
  * Work-conserving: the caps bite only when others wait. A line at its cap may still hand on its
- * next job while the inner queue has an idle slot for the connection (`JobQueue.idle`) and no
- * other line of that connection has a job waiting, so a lone tenant can use every idle slot. A
- * tenant that arrives then waits at most for one running statement to end (it is first in the
- * inner queue, and no line borrows while anything waits there); once it waits, the others'
- * caps apply again. An inner queue without `idle` (BullMQ) gets hard caps.
+ * next job while the inner queue has at least two idle slots for the connection
+ * (`JobQueue.idleSlots`) and no other line of that connection has a job waiting, so a lone tenant
+ * can use every idle slot but one. That one is kept for a tenant that arrives: it starts at once
+ * instead of waiting for a borrowed slot — a lone tenant's slow statements (a locked table) hold
+ * their slots up to queryTimeout, longer than maxWaitMs, and would otherwise shed the newcomer
+ * (test/integration/faults-slow-database.test.ts). Once another line waits, the caps apply again.
+ * An inner queue without `idleSlots` (BullMQ) gets hard caps.
  *
  * `stats()` is the inner queue's stats plus the jobs waiting in the tenant lines (`waiting`);
  * `running` is the inner queue's. A line with nothing handed on and nothing waiting is deleted.
@@ -84,14 +86,19 @@ export function createFairQueue(inner: JobQueue, policy: FairnessPolicy, config:
     return false;
   }
 
+  /** Borrowing leaves at least this slot idle, for a tenant that arrives (see the header). */
+  function canLend(connection: string): boolean {
+    return (inner.idleSlots?.(connection) ?? 0) > 1;
+  }
+
   /** May `line`, at or over its cap, hand on one more job now? (work-conserving; see the header) */
   function mayBorrow(line: Line, connection: string): boolean {
-    return inner.idle?.(connection) === true && !othersWait(line, connection);
+    return canLend(connection) && !othersWait(line, connection);
   }
 
   /** A slot of `connection` may have come free: the one line still waiting there may borrow it. */
   function lend(connection: string): void {
-    if (waitingCount === 0 || inner.idle?.(connection) !== true) return;
+    if (waitingCount === 0 || !canLend(connection)) return;
     let borrower: Line | undefined;
     for (const l of lines.values()) {
       if (l.connection !== connection || l.waiting.size === 0) continue;

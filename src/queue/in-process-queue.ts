@@ -133,7 +133,9 @@ export function createInProcessQueue(config: SluiceConfig, pool: WorkerPool): Jo
       if (closed || idle(probe.connection)) return undefined;
       return waitingCount >= maxWaiting ? failure('OVERLOADED', undefined, OVERLOADED_RETRY_AFTER) : undefined;
     },
-    idle,
+    idleSlots(connection) {
+      return idle(connection) ? pool.capacity(connection) - (running.get(connection) ?? 0) : 0;
+    },
     async close() {
       closed = true;
       for (const q of waiting.values()) {

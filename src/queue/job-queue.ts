@@ -13,11 +13,11 @@ export interface JobQueue {
   submit(job: QueryJob, signal?: AbortSignal): Promise<QueryOutcome>;
   stats(): QueueStats;
   /**
-   * True when a job for `connection` submitted now would start at once: a slot is free and no
+   * How many jobs for `connection` submitted now would start at once: free slots, or 0 while any
    * job waits for one. Optional: a queue that cannot tell (BullMQ: the slots are in other
    * processes) leaves it out, and the fair queue then never lends a tenant more than its cap.
    */
-  idle?(connection: string): boolean;
+  idleSlots?(connection: string): number;
   /**
    * The refusal a job of this shape would get if it were submitted now (OVERLOADED, TENANT_BUSY),
    * or undefined: lets the HTTP edge answer an overloaded queue before reading the body.

@@ -279,32 +279,36 @@ describe('fair queue', () => {
   });
 });
 
-/** An inner queue with `slots` slots that says when one is idle (as the in-process queue does). */
-function idleAwareInner(slots: number): ReturnType<typeof fakeInner> & { idle(connection: string): boolean } {
+/** An inner queue with `slots` slots that says how many are idle (as the in-process queue does). */
+function idleAwareInner(slots: number): ReturnType<typeof fakeInner> & { idleSlots(connection: string): number } {
   const inner = fakeInner();
-  return Object.assign(inner, { idle: () => inner.open().length < slots });
+  return Object.assign(inner, { idleSlots: () => Math.max(0, slots - inner.open().length) });
 }
 
 describe('fair queue: work-conserving caps', () => {
-  it('a lone tenant uses every idle slot; a second tenant waits for at most one of its jobs; then the caps bite', async () => {
+  it('a lone tenant uses every idle slot but one; a second tenant starts at once on that one; then the caps bite', async () => {
     const inner = idleAwareInner(4);
     const q = createFairQueue(inner, policy(2, 10), config());
     const a = Array.from({ length: 6 }, () => q.submit(job('A')));
     await tick();
-    // Cap 2, but nobody else waits and 4 slots are idle: A takes all 4; 2 wait in its line.
-    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A', 'A']);
-    expect(q.stats().waiting).toBe(7 + 2);
+    // Cap 2, but nobody else waits: A borrows while two slots are idle, so it runs 3 and one slot
+    // stays idle for whoever comes next; 3 wait in A's line.
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A']);
+    expect(q.stats().waiting).toBe(7 + 3);
 
-    // B arrives under its cap: handed on at once (it is next in the inner queue, not behind A's line).
+    // B arrives under its cap: handed on at once (not behind A's line), the first onto the kept slot.
     const b = [q.submit(job('B')), q.submit(job('B')), q.submit(job('B'))];
     await tick();
-    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A', 'A', 'B', 'B']);
-    // B's third job waits in B's line (cap 2); now others wait, so A may not borrow any more.
-    inner.open()[0]!.finish();
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A', 'B', 'B']);
+    // B's third job waits in B's line (cap 2); now others wait, so A may not borrow any more:
+    // its first finished job frees a slot nobody borrows, its second lets A run one under its cap.
     inner.open()[0]!.finish();
     await tick();
     expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'B', 'B']);
-    // A at its cap (2) and B at its cap (2), both with a job waiting: the caps bite, nothing is lent.
+    inner.open()[0]!.finish();
+    await tick();
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'B', 'B', 'A']);
+    // A at its cap (2) and B at its cap (2), both with jobs waiting: the caps bite, nothing is lent.
     expect(q.stats().waiting).toBe(7 + 3);
 
     for (let i = 0; i < 6; i++) {
@@ -321,10 +325,12 @@ describe('fair queue: work-conserving caps', () => {
     const b = q.submit(job('B'));
     const a = Array.from({ length: 4 }, () => q.submit(job('A')));
     await tick();
-    expect(inner.open().map((h) => h.job.tenant)).toEqual(['B', 'A', 'A']);
+    // A at its cap (1) with one slot idle: that slot is kept, nothing is borrowed.
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['B', 'A']);
     inner.open()[0]!.finish();
     await tick();
-    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A', 'A']);
+    // B's slot came free: two idle, A (the one line waiting) borrows one and leaves one idle.
+    expect(inner.open().map((h) => h.job.tenant)).toEqual(['A', 'A']);
     expect(await b).toEqual(OK);
     for (let i = 0; i < 4; i++) {
       for (const h of inner.open()) h.finish();
@@ -333,7 +339,7 @@ describe('fair queue: work-conserving caps', () => {
     for (const o of a) expect(await o).toEqual(OK);
   });
 
-  it('without JobQueue.idle (BullMQ) the cap is hard, as before', async () => {
+  it('without JobQueue.idleSlots (BullMQ) the cap is hard, as before', async () => {
     const inner = fakeInner();
     const q = createFairQueue(inner, policy(2, 10), config());
     for (let i = 0; i < 5; i++) void q.submit(job('A'));
@@ -341,7 +347,7 @@ describe('fair queue: work-conserving caps', () => {
     expect(inner.handed).toHaveLength(2);
   });
 
-  it('over the in-process queue: a lone tenant with the default policy runs on every connection slot', async () => {
+  it('over the in-process queue: a lone tenant with the default policy runs on every connection slot but one', async () => {
     let running = 0;
     let peak = 0;
     const release: Array<() => void> = [];
@@ -360,14 +366,14 @@ describe('fair queue: work-conserving caps', () => {
     const q = createFairQueue(createInProcessQueue(cfg, pool), defaultFairnessPolicy(cfg), cfg);
     const outcomes = Array.from({ length: 12 }, () => q.submit(job('A')));
     await tick();
-    // The default cap is half of 2 × 4 = 4; alone, the tenant gets all 8.
-    expect(peak).toBe(8);
+    // The default cap is half of 2 × 4 = 4; alone, the tenant gets 7 (one kept for a newcomer).
+    expect(peak).toBe(7);
     while (release.length > 0) {
       release.shift()!();
       await tick();
     }
     for (const o of outcomes) expect(await o).toEqual(OK);
-    expect(peak).toBe(8);
+    expect(peak).toBe(7);
   });
 });
 
