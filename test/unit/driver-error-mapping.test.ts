@@ -126,6 +126,13 @@ describe('row dependence: which errors the fenced form must answer instead', () 
     }
   });
 
+  it.each(['28000', '28P01', '3D000'])('Postgres %s (the gateway\'s login refused, its database gone) is 503 DATABASE_UNAVAILABLE, not a 500', (code) => {
+    const e = mapPgError(pgError(code));
+    expect(e.code).toBe('DATABASE_UNAVAILABLE');
+    expect(e.status).toBe(503);
+    expect(e.rowDependent).toBe(false);
+  });
+
   const my = (errno: number, sqlState: string) => Object.assign(new Error('x'), { errno, sqlState, sqlMessage: 'x', code: 'ER_X' });
 
   it.each([

@@ -146,6 +146,9 @@ function fromSqlstate(err: pg.DatabaseError, sqlstate: string, ctx: PgErrorConte
   if (cls === '44') return db('CHECK_VIOLATION', sqlstate, 'A view\'s WITH CHECK OPTION rejected the row');
   if (cls === '42' || cls === '0A' || cls === '54') return db('INVALID_SQL', sqlstate);
   if (cls === '08' || cls === '53' || ['57P01', '57P02', '57P03'].includes(sqlstate)) return unavailable(sqlstate);
+  // The gateway's own login was refused (password, pg_hba) or its database is gone: the database
+  // cannot be used until an operator fixes it, nothing the client sent (raw error logged).
+  if (cls === '28' || sqlstate === '3D000') return unavailable(sqlstate);
   return null;
 }
 
