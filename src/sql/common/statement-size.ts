@@ -13,6 +13,7 @@
  */
 import type { Limits } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
+import { quotedEnd } from '../quoted-end.js';
 
 export interface ScanSyntax {
   /** Postgres: $tag$…$tag$ strings, E'…' strings with backslash escapes, nested block comments. */
@@ -40,15 +41,7 @@ const SET_OPERATIONS = new Set(['union', 'intersect', 'except']);
 
 /** Index just past a quoted token opened at `i` by `q` (doubled to escape; `backslash`: \x too). */
 function skipQuoted(sql: string, i: number, q: string, backslash: boolean): number {
-  let j = i + 1;
-  while (j < sql.length) {
-    const ch = sql[j]!;
-    if (backslash && ch === '\\') j += 2;
-    else if (ch === q && sql[j + 1] === q) j += 2;
-    else if (ch === q) return j + 1;
-    else j++;
-  }
-  return sql.length;
+  return quotedEnd(sql, i, q, backslash) ?? sql.length;
 }
 
 function skipBlockComment(sql: string, i: number, nested: boolean): number {

@@ -9,6 +9,7 @@
  */
 import { SluiceError } from '../../errors.js';
 import { codePointPosition, DATE_TIME_WORDS, type Literal, type LiteralKind } from './literal.js';
+import { quotedEnd } from '../quoted-end.js';
 
 export interface TextScanSyntax {
   /** MySQL: `#` starts a comment, `--` only when followed by a space, `/*! … *\/` is SQL, `"…"` is a string, `\` escapes in strings, `0x…`/`0b…` are strings. */
@@ -27,15 +28,7 @@ function unterminated(sql: string, index: number, what: string): never {
 
 /** Index just past the quoted text opened at `i` (doubled quote escapes; `backslash`: \x too). */
 function closeQuoted(sql: string, i: number, q: string, backslash: boolean, what: string): number {
-  let j = i + 1;
-  while (j < sql.length) {
-    const ch = sql[j]!;
-    if (backslash && ch === '\\') j += 2;
-    else if (ch === q && sql[j + 1] === q) j += 2;
-    else if (ch === q) return j + 1;
-    else j++;
-  }
-  return unterminated(sql, i, what);
+  return quotedEnd(sql, i, q, backslash) ?? unterminated(sql, i, what);
 }
 
 function wordEnd(sql: string, i: number): number {
