@@ -16,6 +16,19 @@ import { withDeadline } from '../../timeouts.js';
 import { MAX_VALIDATION_FAILURES, VALIDATION_PING_MAX_MS } from '../common/pool-lifecycle.js';
 import type { PgLog } from './pg-pools.js';
 
+/**
+ * A reused client is handed out one turn of the event loop later: a backend killed while idle
+ * sends its FATAL before it leaves pg_stat_activity, but when that message and the answer that
+ * made the caller check out arrive in the same poll, the caller may run first and send its
+ * statement on a client pg has not yet marked dead (seen in the full suite under load:
+ * pool-recycling's "killed while idle"). setImmediate runs after the rest of that poll's I/O.
+ */
+async function stillQueryable(client: pg.PoolClient): Promise<boolean> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const state = client as pg.PoolClient & { _queryable?: boolean; _ended?: boolean };
+  return state._queryable !== false && state._ended !== true;
+}
+
 /** Resolves a client that is fresh, recently used, or just answered a ping; rejects with what pg.Pool (or the last ping) threw. */
 export type PgCheckout = (budgetMs: number) => Promise<pg.PoolClient>;
 
@@ -30,6 +43,11 @@ export function createPgCheckout(pool: pg.Pool, opts: { validateAfterIdleMs: num
     for (let failures = 0; ; ) {
       const client = await pool.connect();
       const since = idleSince.get(client);
+      if (since !== undefined && !(await stillQueryable(client))) {
+        // Killed while idle, and the server's FATAL was read only now: never hand it out.
+        client.release(new Error('postgres connection closed while idle'));
+        continue;
+      }
       if (opts.validateAfterIdleMs === 0 || since === undefined || performance.now() - since <= opts.validateAfterIdleMs) return client;
       const pingMs = Math.max(1, Math.min(VALIDATION_PING_MAX_MS, opts.connectionTimeoutMs, budgetMs - (performance.now() - started)));
       try {
