@@ -8,7 +8,6 @@
  *   node --import tsx bench/drivers-pg.ts      BENCH_DRV_SECONDS=4 BENCH_DRV_ROUNDS=3 BENCH_DRV_CALLERS=16
  *   BENCH_DRV_PREPARED=0,100 (the preparedStatements values to alternate; first is "A")
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { parseConfig } from '../src/config/schema.js';
 import type { PostgresConnectionConfig, SluiceConfig } from '../src/config/types.js';
@@ -19,6 +18,7 @@ import { createValidator, loadSqlParsers } from '../src/sql/create-validator.js'
 import { createPgFixture } from '../test/helpers/pg-fixture.js';
 import { PG_TEST_URL } from '../test/helpers/skip.js';
 import { testConfig } from '../test/helpers/test-config.js';
+import { processTicks as backendTicks } from '../test/helpers/proc-stat.js';
 
 const SECONDS = Number(process.env.BENCH_DRV_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_DRV_ROUNDS ?? 3);
@@ -27,20 +27,6 @@ const POOL = Number(process.env.BENCH_POOL_PER_THREAD ?? 4);
 const VARIANTS = (process.env.BENCH_DRV_PREPARED ?? '0,100').split(',').map(Number);
 const QUERY = 'select "id", "name", "email" from "customers" where "customers"."id" = $1';
 const TICK_US = 1e6 / 100; // USER_HZ
-
-function backendTicks(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // a backend that went away: its ticks are lost either way
-    }
-  }
-  return ticks;
-}
 
 interface Result {
   rps: number;

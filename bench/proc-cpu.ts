@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { statTicks } from '../test/helpers/proc-stat.js';
 
 /** Ticks of /proc/<pid>/stat are 1/100 s on Linux (getconf CLK_TCK). */
 const TICK_US = 10_000;
@@ -20,17 +21,6 @@ export interface Meter {
   start(): Promise<void>;
   /** µs of CPU since start(), summed over what was alive at both ends. */
   stop(): Promise<number>;
-}
-
-function statTicks(path: string): number | undefined {
-  try {
-    const text = readFileSync(path, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
-  } catch {
-    return undefined;
-  }
 }
 
 /** `task`: a thread of `pid`; otherwise the whole process (all its threads). */

@@ -22,6 +22,7 @@ import { describeIfMysql, describeIfPg } from '../helpers/services.js';
 import { post, startGateway, startHarness, type Harness, type Sluice } from '../helpers/sluice-harness.js';
 import { makeTokens, type TestTokens } from '../helpers/tokens.js';
 import { sleep, waitUntil } from '../helpers/wait-until.js';
+import { processTicks as cpuTicks } from '../helpers/proc-stat.js';
 
 /** Short, so each runaway statement meets its deadline quickly. */
 const QUERY_TIMEOUT = 1000;
@@ -171,21 +172,6 @@ function sqliteProcesses(): number[] {
     }
   }
   return pids;
-}
-
-/** utime + stime of the processes, in clock ticks (1/100 s); a process that is gone counts 0. */
-function cpuTicks(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks;
 }
 
 const SQLITE_QUERY_TIMEOUT = 6000;

@@ -4,7 +4,7 @@
  * is killed, the CPU goes idle, nothing committed is lost), the engine-level wall, and the
  * sqlite-proxy method shapes.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +13,7 @@ import type { ExecuteRequest } from '../../src/drivers/driver.js';
 import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
 import { createSqliteDriver, type SqliteDriver } from '../../src/drivers/sqlite/sqlite-driver.js';
 import { failure } from '../helpers/sluice-failure.js';
+import { statTicks } from '../helpers/proc-stat.js';
 
 /** A statement timeout far below a process start-up (Node under tsx: ~0.5–4 s), far above the statements run with it. */
 const SHORT_MS = 250;
@@ -32,11 +33,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** utime + stime of a process, in clock ticks (Linux). */
+/** utime + stime of a process, in clock ticks (Linux); the process must still be there. */
 function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const ticks = statTicks(`/proc/${pid}/stat`);
+  if (ticks === undefined) throw new Error(`process ${pid} is gone`);
+  return ticks;
 }
 
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
