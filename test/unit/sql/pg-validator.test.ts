@@ -3,6 +3,7 @@ import { createValidator, loadSqlParsers } from '../../../src/sql/create-validat
 import { bindParams } from '../../../src/sql/bind-params.js';
 import { SluiceError } from '../../../src/errors.js';
 import { validatorConfig } from './fixture-config.js';
+import { boundRefusal } from './preset-with-check.js';
 
 beforeAll(async () => {
   await loadSqlParsers();
@@ -215,15 +216,7 @@ describe('postgres validator: refusals', () => {
 
 describe('postgres validator: presets with WITH CHECK semantics', () => {
   const T1 = { tenant_id: 1 };
-  const presetRefusal = (sql: string, params: unknown[], claims: Record<string, unknown> = T1): string => {
-    try {
-      bindParams(check(sql), params, claims);
-    } catch (e) {
-      expect(e).toBeInstanceOf(SluiceError);
-      return (e as SluiceError).code;
-    }
-    throw new Error(`expected a refusal for: ${sql}`);
-  };
+  const presetRefusal = (sql: string, params: unknown[], claims: Record<string, unknown> = T1): string => boundRefusal((q) => check(q), sql, params, claims);
 
   it('accepts a param equal to the preset and binds the preset value itself', () => {
     const c = check('insert into customers (name, tenant_id) values ($1, $2)');

@@ -4,6 +4,7 @@ import { SluiceError } from '../../../src/errors.js';
 import { bindParams } from '../../../src/sql/bind-params.js';
 import { createValidator } from '../../../src/sql/create-validator.js';
 import type { CheckedStatement } from '../../../src/sql/validator.js';
+import { questionMarkPresetSuite } from './preset-with-check.js';
 import { dialectConfig, fixtureSql, loadDialectAttacks, rowLeaks, TENANT1, UNTOUCHABLE_SQL } from '../../fixtures/drizzle-dialect-config.js';
 import { drizzleSqliteCorpus } from '../../fixtures/drizzle-sqlite-corpus.js';
 
@@ -267,35 +268,4 @@ describe('sqlite validator: upserts', () => {
   });
 });
 
-describe('sqlite validator: presets with WITH CHECK semantics', () => {
-  const refusedWhenBound = (sql: string, params: unknown[], claims: Record<string, unknown> = TENANT1): string => {
-    try {
-      bindParams(check(sql), params, claims);
-    } catch (e) {
-      expect(e).toBeInstanceOf(SluiceError);
-      return (e as SluiceError).code;
-    }
-    throw new Error(`expected a refusal for: ${sql}`);
-  };
-
-  it('a param equal to the preset is accepted, and the claim itself is bound in its place', () => {
-    const c = check('insert into customers (name, tenant_id) values (?, ?), (?, ?)');
-    expect(c.presetChecks).toHaveLength(2);
-    expect(bindParams(c, ['a', '1', 'b', 1], TENANT1)).toEqual(['a', 1, 'b', 1]);
-    expect(refusedWhenBound('insert into customers (name, tenant_id) values (?, ?), (?, ?)', ['a', 1, 'b', 2])).toBe('PRESET_COLUMN');
-    expect(refusedWhenBound('insert into customers (name, tenant_id) values (?, ?)', ['a', '01'])).toBe('PRESET_COLUMN');
-  });
-
-  it('a literal becomes the gateway placeholder and is checked when bound', () => {
-    const c = check("insert into customers (name, tenant_id) values ('a', 1)");
-    expect(c.paramOrder).toEqual([{ kind: 'gateway', index: 0 }]);
-    expect(bindParams(c, [], TENANT1)).toEqual([1]);
-    expect(refusedWhenBound("insert into customers (name, tenant_id) values ('a', 1)", [], { ...TENANT1, tenant_id: 2 })).toBe('PRESET_COLUMN');
-  });
-
-  it('UPDATE SET: only the preset value; an expression is refused when checked', () => {
-    expect(bindParams(check('update customers set tenant_id = ?, name = ?'), [1, 'n'], TENANT1)).toEqual([1, 'n', 1]);
-    expect(refusedWhenBound('update customers set tenant_id = ?, name = ?', [2, 'n'])).toBe('PRESET_COLUMN');
-    expect(refusal('update customers set tenant_id = tenant_id + 0')).toBe('PRESET_COLUMN');
-  });
-});
+questionMarkPresetSuite('sqlite', (sql) => check(sql), (sql) => refusal(sql), TENANT1);
