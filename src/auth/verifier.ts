@@ -13,6 +13,12 @@ import { JSON_DEPTH_CAP, exceedsJsonDepth } from '../json-depth.js';
 export interface TokenVerifier {
   /** The verified payload, or a SluiceError (TOKEN_EXPIRED / TOKEN_INVALID). */
   verify(token: string): Promise<JWTPayload>;
+  /**
+   * The payload verify() would give at once because it remembers the token (auth.jwt.cacheSize),
+   * or undefined (then call verify()). Synchronous: a request whose token is remembered needs no
+   * promise to be authenticated. Optional: a verifier without a cache leaves it out.
+   */
+  remembered?(token: string): JWTPayload | undefined;
 }
 
 type Key = KeyObject | JWTVerifyGetKey;
@@ -70,13 +76,18 @@ export function createVerifier(jwt: JwtConfig, maxJsonDepth = JSON_DEPTH_CAP): T
   // Only successful verifications are remembered, keyed by the whole token, and only until the
   // token's own exp (nbf was already checked, and time only moves forward).
   const cache = jwt.cacheSize > 0 ? new LRUCache<string, { payload: JWTPayload; until: number }>({ max: jwt.cacheSize }) : undefined;
+  function remembered(token: string): JWTPayload | undefined {
+    const hit = cache?.get(token);
+    if (!hit) return undefined;
+    if (Date.now() < hit.until) return hit.payload;
+    cache!.delete(token);
+    return undefined;
+  }
   return {
+    remembered,
     async verify(token) {
-      const hit = cache?.get(token);
-      if (hit) {
-        if (Date.now() < hit.until) return hit.payload;
-        cache!.delete(token);
-      }
+      const hit = remembered(token);
+      if (hit) return hit;
       let payload: JWTPayload;
       try {
         // Two overloads (key vs. key getter) that TypeScript will not unify on a union.

@@ -17,12 +17,23 @@ import { discardUntilEnd, drainBound } from './drain.js';
 
 export function registerEarlyAnswers(app: FastifyInstance, bodyLimit: number): void {
   const bound = drainBound(bodyLimit);
-  app.addHook('onSend', async (request, reply) => {
+  // Not async: most answers come after the whole request was read, and need no promise.
+  app.addHook('onSend', (request, reply, _payload, done) => {
     const req = request.raw;
     // complete: Node's parser has seen the whole message; what it buffered Node discards itself.
-    if (req.complete) return;
+    if (req.complete) return done();
     const declared = Number(req.headers['content-length']);
-    const drained = declared > bound.maxBytes ? false : await discardUntilEnd(req, bound);
-    if (!drained) reply.header('connection', 'close');
+    // The whole declared body is already buffered, unread (a small body refused in onRequest):
+    // nothing of this message is left on the wire, and Node discards the buffer itself once the
+    // answer is written (IncomingMessage#_dump), keeping the connection. No drain to wait for.
+    if (req.readableLength >= declared && req.readableFlowing === null) return done();
+    if (declared > bound.maxBytes) {
+      reply.header('connection', 'close');
+      return done();
+    }
+    void discardUntilEnd(req, bound).then((drained) => {
+      if (!drained) reply.header('connection', 'close');
+      done();
+    });
   });
 }

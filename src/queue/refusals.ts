@@ -1,10 +1,16 @@
 /** What every JobQueue answers without queueing anything: its own refusals, as outcomes (submit never rejects). */
 import type { SluiceConfig } from '../config/types.js';
-import { SluiceError, type ErrorCode } from '../errors.js';
+import { ERRORS, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { QueryJob, QueryOutcome } from '../pool/messages.js';
 
+/**
+ * The outcome `{ ok: false, error }` of a refusal: the same body SluiceError#toBody() gives, built
+ * without an Error (no stack trace to capture: under overload this runs for most requests).
+ */
 export function failure(code: ErrorCode, message?: string, retryAfter?: number): QueryOutcome {
-  return { ok: false, error: new SluiceError(code, message, retryAfter === undefined ? {} : { retryAfter }).toBody() };
+  const error: ErrorBody = { code, message: message ?? ERRORS[code].message };
+  if (retryAfter !== undefined) error.retryAfter = retryAfter;
+  return { ok: false, error };
 }
 
 /** The refusal for a job that must not be queued at all, or undefined when it may go ahead. */

@@ -5,7 +5,7 @@
  * logged in full, answered with a bare INTERNAL_ERROR.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SluiceError, isSluiceError, type ErrorCode } from '../../errors.js';
+import { ERRORS, SluiceError, isSluiceError, type ErrorBody, type ErrorCode } from '../../errors.js';
 import { REQUEST_ID_HEADER } from '../request-id.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -44,8 +44,13 @@ export function toSluiceError(error: unknown, bodyLimit: number): { error: Sluic
   return { error: new SluiceError(code, code === 'BAD_REQUEST' ? message : undefined), unexpected: false };
 }
 
-export function sendError(reply: FastifyReply, error: SluiceError): FastifyReply {
-  if (error.retryAfter !== undefined && (error.status === 429 || error.status === 503)) {
+/**
+ * Answers `error` in the error shape. A SluiceError, or the ErrorBody of one (a queue's refusal
+ * outcome): the status comes from the registry either way, so no Error has to be built for it.
+ */
+export function sendError(reply: FastifyReply, error: SluiceError | ErrorBody): FastifyReply {
+  const status = ERRORS[error.code].status;
+  if (error.retryAfter !== undefined && (status === 429 || status === 503)) {
     reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));
   }
   const body: { code: string; message: string; sqlstate?: string; requestId?: string } = { code: error.code, message: error.message };
@@ -53,15 +58,20 @@ export function sendError(reply: FastifyReply, error: SluiceError): FastifyReply
   body.requestId = reply.request.id;
   // Also here: an error decided before the onRequest hooks ran (routing, closing) still carries it.
   reply.header(REQUEST_ID_HEADER, reply.request.id);
-  return reply.code(error.status).type('application/json; charset=utf-8').send({ error: body });
+  return reply.code(status).type('application/json; charset=utf-8').send({ error: body });
+}
+
+/** sendError, with the code recorded as the request's verdict (metrics, audit record). */
+export function answerError(request: FastifyRequest, reply: FastifyReply, error: SluiceError | ErrorBody): FastifyReply {
+  if (request.sluice) request.sluice.verdict = error.code;
+  return sendError(reply, error);
 }
 
 export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { error, unexpected } = toSluiceError(err, bodyLimit);
     if (unexpected) request.log.error({ err }, 'unexpected error');
-    if (request.sluice) request.sluice.verdict = error.code;
-    return sendError(reply, error);
+    return answerError(request, reply, error);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new SluiceError('NOT_FOUND', `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}`)));
 }

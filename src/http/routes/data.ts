@@ -2,7 +2,7 @@
  * POST /data: authenticated, rate-limited, size-checked, then queued. Hooks are registered inside
  * this plugin so they apply to /data only, never to the health probes.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { TokenVerifier } from '../../auth/verifier.js';
 import type { SluiceConfig } from '../../config/types.js';
 import { ERRORS, SluiceError } from '../../errors.js';
@@ -11,7 +11,8 @@ import { dataResponse } from '../../pool/wire-answer.js';
 import type { JobQueue } from '../../queue/job-queue.js';
 import { auditRequest } from '../../observability/audit-log.js';
 import { abortOnClientClose } from '../abort-on-close.js';
-import { authHook } from '../plugins/auth.js';
+import { authHook, rememberedAuth } from '../plugins/auth.js';
+import { answerError } from '../plugins/error-handler.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { admissionProbe, buildJob } from '../build-job.js';
@@ -32,7 +33,7 @@ function logLine(request: FastifyRequest, status: number, elapsedMs: number): vo
   auditRequest(request, status, elapsedMs);
 }
 
-/** The shape of the hooks merged into the one onRequest hook below. */
+/** The shape of the checks merged into the one onRequest hook below. */
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /** What Fastify sends for an object; the body is already a string here. */
@@ -44,24 +45,52 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
   const limitIp: Hook = ipRateLimitHook(rateLimiter, limits);
   // Authentication runs before the body is parsed: anonymous callers never cost us a JSON parse.
   const authenticate: Hook = authHook(verifier, config.auth);
+  const authenticateRemembered = rememberedAuth(verifier, config.auth);
   const limitUser: Hook = userRateLimitHook(rateLimiter, limits);
   // Overload: a request the queue would refuse now is refused before its body is read or parsed
   // (a refusal then costs little more than the token check, itself cached). early-answers.ts
   // drains the unread body within its bound.
   const refusal = queue.refusal?.bind(queue);
-  // One hook, in this order (per-IP limit, token, per-user limit, admission): one hook-runner
-  // step and one promise per request instead of four.
-  app.addHook('onRequest', async (request, reply) => {
+
+  /** The checks that may have to wait, in their order: per-IP limit, token (unless remembered), per-user limit. */
+  async function checks(request: FastifyRequest, reply: FastifyReply, authenticated: boolean): Promise<void> {
     if (limits.rateLimitPerIP > 0) await limitIp(request, reply);
-    await authenticate(request, reply);
+    if (!authenticated) await authenticate(request, reply);
     if (limits.rateLimitPerUser > 0) await limitUser(request, reply);
-    if (refusal) {
-      const probe = admissionProbe(request.sluice.principal!, routing, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
-      const refused = probe && refusal(probe);
-      if (refused && !refused.ok) throw SluiceError.fromBody(refused.error);
+  }
+
+  /** Admission, last: false when the queue refused the request and it has been answered (503/429, no Error built). */
+  function admitted(request: FastifyRequest, reply: FastifyReply): boolean {
+    if (!refusal) return true;
+    const probe = admissionProbe(request.sluice.principal!, routing, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
+    const refused = probe && refusal(probe);
+    if (!refused || refused.ok) return true;
+    answerError(request, reply, refused.error);
+    return false;
+  }
+
+  function admit(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let go: boolean;
+    try {
+      go = admitted(request, reply);
+    } catch (e) {
+      return done(e as Error);
     }
+    // Not called after an answer: Fastify then neither reads the body nor runs the handler.
+    if (go) done();
+  }
+
+  // One hook for the checks above, in that order. Without a per-IP limit a remembered token is
+  // checked synchronously, and without rate limits the whole hook is: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    const authenticated = limits.rateLimitPerIP <= 0 && authenticateRemembered(request);
+    if (authenticated && limits.rateLimitPerUser <= 0) return admit(request, reply, done);
+    checks(request, reply, authenticated).then(() => admit(request, reply, done), done);
   });
-  app.addHook('onResponse', async (request, reply) => logLine(request, reply.statusCode, reply.elapsedTime));
+  app.addHook('onResponse', (request, reply, done) => {
+    logLine(request, reply.statusCode, reply.elapsedTime);
+    done();
+  });
 
   app.post<{ Body: DataBody }>('/data', { schema: { body: dataBodySchema } }, async (request, reply): Promise<string> => {
     const context = request.sluice;
