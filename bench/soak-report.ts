@@ -42,11 +42,11 @@ export function printSummary(o: { reports: PhaseReport[]; sustainable: number; m
   }
 
   console.log('\nlatency, ms (ratios against the baseline of this run)');
-  console.log('phase      p50 200   p99 200   p50 all   p99 all  p50 503  event-loop p99    p50 ratio  p99 ratio');
+  console.log('phase      p50 200   p99 200   p50 all   p99 all  p50 503  p99 503  event-loop p99    p50 ratio  p99 ratio');
   for (const r of [base, over, probe]) {
     const l = r.result.latency;
     console.log(
-      `${r.result.name.padEnd(9)}${col(ms(l.ok.p50), 8)}${col(ms(l.ok.p99), 10)}${col(ms(l.all.p50), 10)}${col(ms(l.all.p99), 10)}${col(l.shed.count ? ms(l.shed.p50) : '-', 9)}` +
+      `${r.result.name.padEnd(9)}${col(ms(l.ok.p50), 8)}${col(ms(l.ok.p99), 10)}${col(ms(l.all.p50), 10)}${col(ms(l.all.p99), 10)}${col(l.shed.count ? ms(l.shed.p50) : '-', 9)}${col(l.shed.count ? ms(l.shed.p99) : '-', 9)}` +
         `${col(ms(r.eventLoopP99Ms), 16)}${col(x(l.ok.p50, base.result.latency.ok.p50), 13)}${col(x(l.ok.p99, base.result.latency.ok.p99), 11)}`,
     );
   }
