@@ -6,6 +6,7 @@
  * a `PhaseResult`. A `tick` with cumulative counts is sent every second for progress lines.
  */
 import autocannon from 'autocannon';
+import { LATE_MS } from './soak-report.js';
 
 export interface Caller {
   token: string;
@@ -58,6 +59,8 @@ export interface PhaseResult {
   errors: number;
   timeouts: number;
   latency: { ok: Latency; shed: Latency; all: Latency };
+  /** 503s answered after LATE_MS or more: admitted, queued, then refused when their wait ran out. */
+  lateShed: number;
   /** The first few unexpected answers, for the report. */
   samples: string[];
   /** CPU time of this load process during the phase, in % of one core. */
@@ -111,6 +114,7 @@ async function runPhase(p: PhaseRequest): Promise<PhaseResult> {
   const counts: Counts = { ok: 0, wrong: 0, shed: 0, limited: 0, other5xx: 0, other: 0 };
   const samples: string[] = [];
   const rec = { ok: new Recorder(), shed: new Recorder(), all: new Recorder() };
+  let lateShed = 0;
   const random = prng(p.seed);
   const note = (what: string): void => {
     if (samples.length < 5) samples.push(what.slice(0, 300));
@@ -170,12 +174,15 @@ async function runPhase(p: PhaseRequest): Promise<PhaseResult> {
       instance.on('response', (_client, status, _bytes, ms) => {
         rec.all.add(ms);
         if (status === 200) rec.ok.add(ms);
-        else if (status === 503) rec.shed.add(ms);
+        else if (status === 503) {
+          rec.shed.add(ms);
+          if (ms >= LATE_MS) lateShed++;
+        }
       });
     });
     const used = process.cpuUsage(cpu);
     const cpuPct = (100 * (used.user + used.system)) / 1000 / (performance.now() - wall);
-    return { type: 'result', name: p.name, counts, errors: r.errors, timeouts: r.timeouts, latency: { ok: rec.ok.summary(), shed: rec.shed.summary(), all: rec.all.summary() }, samples, cpuPct };
+    return { type: 'result', name: p.name, counts, errors: r.errors, timeouts: r.timeouts, latency: { ok: rec.ok.summary(), shed: rec.shed.summary(), all: rec.all.summary() }, lateShed, samples, cpuPct };
   } finally {
     running = undefined;
     clearInterval(tick);

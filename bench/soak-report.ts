@@ -2,6 +2,9 @@
 import type { PhaseResult } from './soak-client.js';
 import type { MemoryReport } from './soak-memory.js';
 
+/** A 503 this slow waited in a line before it was refused (an edge refusal takes milliseconds). */
+export const LATE_MS = 1000;
+
 export interface PhaseReport {
   result: PhaseResult;
   seconds: number;
@@ -63,6 +66,7 @@ export function printSummary(o: { reports: PhaseReport[]; sustainable: number; m
   const recovered = probe.result.counts.ok > 0 && probeP50 <= o.recoveryMax;
   console.log(`\nsustainable rate S (baseline 200/s): ${o.sustainable.toFixed(0)} req/s`);
   console.log(`overload: answers ${x(overAll, o.sustainable)} S, of which 200 ${x(over.result.counts.ok / over.seconds, o.sustainable)} S; 503 share ${((100 * over.result.counts.shed) / Math.max(1, overAll * over.seconds)).toFixed(1)}%`);
+  console.log(`overload: 503s after ≥ ${LATE_MS} ms (queued, then refused when the wait ran out): ${over.result.lateShed} of ${over.result.counts.shed}`);
   console.log(
     `probe after the overload vs baseline: throughput ${x(probe.result.counts.ok, base.result.counts.ok * (probe.seconds / base.seconds))}, ` +
       `p50 ${probeP50.toFixed(2)}×, p99 ${x(probe.result.latency.ok.p99, base.result.latency.ok.p99)} → ${recovered ? 'recovered' : 'NOT recovered'} (limit p50 ≤ ${o.recoveryMax}×)`,
