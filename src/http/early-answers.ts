@@ -10,7 +10,9 @@
  * So before such an answer leaves, the rest of the body is read and discarded, within drain.ts's
  * bound. If it ends in time the connection stays as Fastify would leave it (kept alive unless the
  * answer already says close); if not, the answer says `Connection: close` and Node closes the
- * connection after writing it.
+ * connection after writing it. A body that has already arrived in full (Content-Length, all of it
+ * buffered and unread: the usual small request) has nothing left to drain; the answer goes at
+ * once and Node discards the buffer (test/integration/http-overload.test.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { discardUntilEnd, drainBound } from './drain.js';

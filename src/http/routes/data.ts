@@ -49,7 +49,7 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
   const limitUser: Hook = userRateLimitHook(rateLimiter, limits);
   // Overload: a request the queue would refuse now is refused before its body is read or parsed
   // (a refusal then costs little more than the token check, itself cached). early-answers.ts
-  // drains the unread body within its bound.
+  // drains the unread body within its bound, or lets Node discard it when it is all buffered.
   const refusal = queue.refusal?.bind(queue);
 
   /** The checks that may have to wait, in their order: per-IP limit, token (unless remembered), per-user limit. */
