@@ -159,7 +159,7 @@ describe('postgres validator: refusals', () => {
     ["select $1::pg_catalog.regproc", 'TYPE_NOT_ALLOWED'],
     ['select * into newtable from customers', 'CONSTRUCT_NOT_ALLOWED'],
     ['select * from customers for update', 'CONSTRUCT_NOT_ALLOWED'],
-    ['with d as (delete from customers returning *) select * from d', 'STATEMENT_NOT_ALLOWED'],
+    ['select * from (with d as (delete from customers returning *) select * from d) s', 'STATEMENT_NOT_ALLOWED'],
     ['insert into customers (secret_note) values ($1)', 'COLUMN_NOT_ALLOWED'],
     ['insert into customers values ($1)', 'CONSTRUCT_NOT_ALLOWED'],
     ['update customers set secret_note = $1', 'COLUMN_NOT_ALLOWED'],
