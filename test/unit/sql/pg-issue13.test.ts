@@ -5,8 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createValidator, loadSqlParsers } from '../../../src/sql/create-validator.js';
-import { SluiceError } from '../../../src/errors.js';
 import { validatorConfig } from './fixture-config.js';
+import { refusalCode } from './refusal-code.js';
 
 beforeAll(async () => {
   await loadSqlParsers();
@@ -23,13 +23,7 @@ function check(sql: string, role = 'member') {
 }
 
 function refusal(sql: string, role = 'member'): string {
-  try {
-    check(sql, role);
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return (e as SluiceError).code;
-  }
-  throw new Error(`expected a refusal for: ${sql}`);
+  return refusalCode(() => check(sql, role), sql);
 }
 
 describe('schema-qualified column references (group 3)', () => {
