@@ -5,21 +5,32 @@
  *
  * Writes run in `BEGIN IMMEDIATE … COMMIT` (all statements of a batch in one transaction); a single
  * read runs as one atomic statement, several reads in one deferred transaction (one snapshot).
+ *
+ * The worker thread also opens one read-only connection of its own (openSqliteThreadReader): reads
+ * whose compiled program is provably bounded (sqlite-bounded.ts) run there, without the process hop.
  */
 import Database from 'better-sqlite3';
 import { SluiceError } from '../../errors.js';
 import { createResponseBudget, type ResponseBudget } from '../common/response-budget.js';
 import { binaryFromWire } from '../common/wire-binary.js';
-import type { SqliteExecMessage, SqliteProcessOptions, SqliteStatement, SqliteStatementResult } from './sqlite-protocol.js';
+import type { SqliteExecMessage, SqliteProcessOptions, SqliteStatement, SqliteStatementResult, SqliteWork } from './sqlite-protocol.js';
+import { isStraightLine } from './sqlite-bounded.js';
 import { duringStep } from './sqlite-errors.js';
 import { createEngineWall, type EngineWall } from './sqlite-wall.js';
 
 const STATEMENT_CACHE = 500;
 
+interface Prepared {
+  stmt: Database.Statement;
+  checkedFor: string;
+  /** Set on the thread's connection only: the program is straight-line (sqlite-bounded.ts). */
+  bounded: boolean;
+}
+
 interface Connection {
   db: Database.Database;
   wall: EngineWall;
-  cache: Map<string, { stmt: Database.Statement; checkedFor: string }>;
+  cache: Map<string, Prepared>;
   schemaVersion: number;
   /** Prepared once: db.pragma() would prepare a statement on every call. */
   readSchemaVersion: Database.Statement;
@@ -83,7 +94,8 @@ function jsonInteger(v: bigint): number | string {
   return Number.isSafeInteger(n) ? n : v.toString();
 }
 
-function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readOnly: boolean): Database.Statement {
+/** `classify`: also decide whether the program is straight-line (read from the wall's EXPLAIN). */
+function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readOnly: boolean, classify = false): Prepared {
   const version = conn.readSchemaVersion.get() as number;
   if (version !== conn.schemaVersion) {
     conn.cache.clear();
@@ -95,14 +107,16 @@ function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readO
     // Refresh its place in the (insertion-ordered) cache.
     conn.cache.delete(s.sql);
     conn.cache.set(s.sql, hit);
-    return hit.stmt;
+    return hit;
   }
   // prepare() refuses a string with more than one statement: defence in depth.
   const stmt = conn.db.prepare(s.sql);
-  conn.wall.check(stmt, s.sql, params, readOnly, s.tables);
-  conn.cache.set(s.sql, { stmt, checkedFor });
+  const program = conn.wall.check(stmt, s.sql, params, readOnly, s.tables);
+  const bounded = classify && stmt.readonly && isStraightLine(program ?? conn.wall.explain(s.sql, params));
+  const entry = { stmt, checkedFor, bounded };
+  conn.cache.set(s.sql, entry);
   if (conn.cache.size > STATEMENT_CACHE) conn.cache.delete(conn.cache.keys().next().value!);
-  return stmt;
+  return entry;
 }
 
 /**
@@ -169,6 +183,21 @@ function runOne(conn: Connection, stmt: Database.Statement, s: SqliteStatement, 
   return collect(stmt, params, maxRows, budget, readOnly);
 }
 
+/** Runs prepared, checked statements: a write (or batch) in one immediate transaction, reads as above. */
+function runAll(conn: Connection, msg: SqliteWork, params: unknown[][], stmts: Database.Statement[]): SqliteStatementResult[] {
+  const budget = createResponseBudget(msg.maxResponseBytes);
+  const run = (): SqliteStatementResult[] => {
+    try {
+      return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
+    } catch (err) {
+      // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
+      throw duringStep(err);
+    }
+  };
+  if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
+  return conn.db.transaction(run).immediate();
+}
+
 export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
   // Read-write first: it switches the file to WAL, which the read-only connection relies on.
   const rw = open(opts.file, opts, false);
@@ -178,18 +207,8 @@ export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
       const conn = msg.readOnly ? ro : rw;
       // Everything is compiled and checked before anything runs.
       const params = msg.statements.map((s) => bindable(s.params));
-      const stmts = msg.statements.map((s, i) => prepared(conn, s, params[i]!, msg.readOnly));
-      const budget = createResponseBudget(msg.maxResponseBytes);
-      const run = (): SqliteStatementResult[] => {
-        try {
-          return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
-        } catch (err) {
-          // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
-          throw duringStep(err);
-        }
-      };
-      if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
-      return conn.db.transaction(run).immediate();
+      const stmts = msg.statements.map((s, i) => prepared(conn, s, params[i]!, msg.readOnly).stmt);
+      return runAll(conn, msg, params, stmts);
     },
     ping() {
       ro.db.prepare('select 1').get();
@@ -197,6 +216,46 @@ export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
     close() {
       ro.db.close();
       rw.db.close();
+    },
+  };
+}
+
+export interface SqliteThreadReader {
+  /**
+   * Runs `msg` on the worker thread when it is a read and every statement's program is
+   * straight-line; undefined when it must go to the SQLite process instead (not a read, not
+   * bounded, or the file is busy: this connection never waits for a lock, the process does, under
+   * its deadline). Throws what the process would answer for a refused or failing statement.
+   */
+  tryExec(msg: SqliteWork): SqliteStatementResult[] | undefined;
+  close(): void;
+}
+
+/** Lock waits and memory exhaustion: the process, with its busy timeout and deadline, retries the read. */
+const FOR_THE_PROCESS = /^SQLITE_(BUSY|LOCKED|NOMEM)/;
+
+/**
+ * The worker thread's own read-only connection (the same settings as the process's, but no busy
+ * timeout). Open it after the process has opened the file (that switches it to WAL).
+ */
+export function openSqliteThreadReader(opts: SqliteProcessOptions): SqliteThreadReader {
+  const conn = open(opts.file, { ...opts, busyTimeoutMs: 0 }, true);
+  return {
+    tryExec(msg) {
+      if (!msg.readOnly) return undefined;
+      try {
+        const params = msg.statements.map((s) => bindable(s.params));
+        const entries = msg.statements.map((s, i) => prepared(conn, s, params[i]!, true, true));
+        if (!entries.every((e) => e.bounded)) return undefined;
+        return runAll(conn, msg, params, entries.map((e) => e.stmt));
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (typeof code === 'string' && FOR_THE_PROCESS.test(code)) return undefined;
+        throw err;
+      }
+    },
+    close() {
+      conn.db.close();
     },
   };
 }
