@@ -12,7 +12,7 @@ import type { SqliteConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
-import { openSqliteThreadReader, type SqliteThreadReader } from './sqlite-engine.js';
+import { createSqliteThreadReader } from './sqlite-engine.js';
 import { mapSqliteError, rawSqliteError } from './sqlite-errors.js';
 import type { SqliteStatementResult, SqliteWork } from './sqlite-protocol.js';
 import { createSqliteProcess, type SqliteLog } from './sqlite-process.js';
@@ -35,16 +35,14 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
   // The process runs one thing at a time; callers wait here, bounded by their own deadline.
   const gate = createLeaseGate(1);
   const running = new Map<string, Running>();
-  let reader: SqliteThreadReader | undefined;
+  const reader = createSqliteThreadReader({ file: conn.file, busyTimeoutMs: 0 });
 
   /**
    * The read on this thread when it is straight-line; undefined: it goes to the process. Errors
-   * are mapped as the process maps them. The reader opens on first use, after the process has
-   * opened the file (which switches it to WAL).
+   * are mapped as the process maps them.
    */
   function onThread(work: SqliteWork): SqliteStatementResult[] | undefined {
     try {
-      reader ??= openSqliteThreadReader({ file: conn.file, busyTimeoutMs: 0 });
       return reader.tryExec(work);
     } catch (err) {
       const mapped = mapSqliteError(err);
@@ -138,8 +136,7 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
     },
     processId: () => proc.pid(),
     close: () => {
-      reader?.close();
-      reader = undefined;
+      reader.close();
       return proc.close();
     },
   };

@@ -54,6 +54,15 @@ export interface SqliteEngine {
 
 function open(file: string, opts: SqliteProcessOptions, readonly: boolean): Connection {
   const db = new Database(file, { readonly, fileMustExist: true, timeout: opts.busyTimeoutMs });
+  try {
+    return configure(db, readonly);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function configure(db: Database.Database, readonly: boolean): Connection {
   // Functions in views and triggers may not reach application-defined or risky SQL functions.
   db.pragma('trusted_schema = OFF');
   if (readonly) db.pragma('query_only = ON');
@@ -236,18 +245,19 @@ const FOR_THE_PROCESS = /^SQLITE_(BUSY|LOCKED|NOMEM)/;
 
 /**
  * The worker thread's own read-only connection (the same settings as the process's, but no busy
- * timeout). Open it after the process has opened the file (that switches it to WAL).
+ * timeout), opened on first use: after the process has opened the file (that switches it to WAL).
  */
-export function openSqliteThreadReader(opts: SqliteProcessOptions): SqliteThreadReader {
-  const conn = open(opts.file, { ...opts, busyTimeoutMs: 0 }, true);
+export function createSqliteThreadReader(opts: SqliteProcessOptions): SqliteThreadReader {
+  let conn: Connection | undefined;
   return {
     tryExec(msg) {
       if (!msg.readOnly) return undefined;
       try {
+        const c = (conn ??= open(opts.file, { ...opts, busyTimeoutMs: 0 }, true));
         const params = msg.statements.map((s) => bindable(s.params));
-        const entries = msg.statements.map((s, i) => prepared(conn, s, params[i]!, true, true));
+        const entries = msg.statements.map((s, i) => prepared(c, s, params[i]!, true, true));
         if (!entries.every((e) => e.bounded)) return undefined;
-        return runAll(conn, msg, params, entries.map((e) => e.stmt));
+        return runAll(c, msg, params, entries.map((e) => e.stmt));
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
         if (typeof code === 'string' && FOR_THE_PROCESS.test(code)) return undefined;
@@ -255,7 +265,8 @@ export function openSqliteThreadReader(opts: SqliteProcessOptions): SqliteThread
       }
     },
     close() {
-      conn.db.close();
+      conn?.db.close();
+      conn = undefined;
     },
   };
 }
