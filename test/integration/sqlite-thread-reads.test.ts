@@ -87,6 +87,41 @@ describe('sqlite: straight-line reads on the worker thread', () => {
     expect(r.rows).toEqual([['ann']]);
   });
 
+  it('a schema change re-classifies: a lookup by a dropped unique index, or any read after ANALYZE (STAT4), goes to the process', async () => {
+    const file2 = join(dir, 'schema.db');
+    runSqliteAdminSql(file2, `create table customers (id integer primary key, tenant_id integer not null, name text not null, email text unique); insert into customers (tenant_id, name, email) values (1, 'ann', 'a@x');`);
+    const d = createSqliteDriver({ dialect: 'sqlite', file: file2, schema: 'main', max: 1, busyTimeoutMs: 1000 }, () => undefined);
+    const byEmail = (timeoutMs: number) => d.execute(req('select id from customers where email = ?', { params: ['a@x'], timeoutMs }));
+    const byId = (timeoutMs: number) => d.execute(req('select id from customers where id = ?', { params: [1], timeoutMs }));
+    /** Runs `fn` with the SQLite process frozen: only what runs on the thread can answer. */
+    async function frozen<T>(fn: () => Promise<T>): Promise<T> {
+      const pid = d.processId()!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        return await fn();
+      } finally {
+        if (alive(pid)) process.kill(pid, 'SIGCONT');
+      }
+    }
+    try {
+      expect((await byEmail(5000)).rows).toEqual([[1]]);
+      expect((await frozen(() => byEmail(2000))).rows).toEqual([[1]]);
+      // Dropping the unique index turns the lookup into a scan.
+      runSqliteAdminSql(file2, `create table customers2 (id integer primary key, tenant_id integer not null, name text not null, email text);
+        insert into customers2 select * from customers; drop table customers; alter table customers2 rename to customers;`);
+      expect((await byEmail(5000)).rows).toEqual([[1]]);
+      expect((await frozen(() => failure(byEmail(500)))).code).toBe('QUERY_TIMEOUT');
+      expect((await byId(5000)).rows).toEqual([[1]]);
+      expect((await frozen(() => byId(2000))).rows).toEqual([[1]]);
+      // With sqlite_stat4, a new bound value may recompile a statement into another plan: nothing on the thread.
+      runSqliteAdminSql(file2, 'create index customers_name on customers(name); analyze;');
+      expect((await byId(5000)).rows).toEqual([[1]]);
+      expect((await frozen(() => failure(byId(500)))).code).toBe('QUERY_TIMEOUT');
+    } finally {
+      await d.close();
+    }
+  });
+
   it('a locked file is no error on the thread: the read goes to the process, which waits for the lock', () => {
     const lockedFile = join(dir, 'locked.db');
     runSqliteAdminSql(lockedFile, `create table customers (id integer primary key, name text); insert into customers (name) values ('ann');`);

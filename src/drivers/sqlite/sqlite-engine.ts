@@ -34,6 +34,12 @@ interface Connection {
   schemaVersion: number;
   /** Prepared once: db.pragma() would prepare a statement on every call. */
   readSchemaVersion: Database.Statement;
+  /**
+   * Whether the file has `sqlite_stat4` (after ANALYZE): then SQLite may recompile a statement when
+   * a bound value changes (ENABLE_STAT4), into another plan than the one classified — so no read
+   * runs on the thread. Creating the table changes the schema version, which clears the cache.
+   */
+  hasStat4: Database.Statement;
   /** Read-write connection only: sets the connection's last insert rowid to NO_INSERT (see runResult). */
   markNoInsert: Database.Statement | undefined;
 }
@@ -76,7 +82,15 @@ function configure(db: Database.Database, readonly: boolean): Connection {
     db.exec('CREATE TEMP TABLE sluice_internal_insert_mark (id INTEGER PRIMARY KEY)');
     markNoInsert = db.prepare('INSERT OR REPLACE INTO temp.sluice_internal_insert_mark (id) VALUES (?)');
   }
-  return { db, wall: createEngineWall(db), cache: new Map(), schemaVersion: -1, readSchemaVersion: db.prepare('pragma schema_version').pluck(), markNoInsert };
+  return {
+    db,
+    wall: createEngineWall(db),
+    cache: new Map(),
+    schemaVersion: -1,
+    readSchemaVersion: db.prepare('pragma schema_version').pluck(),
+    hasStat4: db.prepare("select 1 from main.sqlite_schema where type = 'table' and name = 'sqlite_stat4'").pluck(),
+    markNoInsert,
+  };
 }
 
 /**
@@ -121,7 +135,7 @@ function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readO
   // prepare() refuses a string with more than one statement: defence in depth.
   const stmt = conn.db.prepare(s.sql);
   const program = conn.wall.check(stmt, s.sql, params, readOnly, s.tables);
-  const bounded = classify && stmt.readonly && isStraightLine(program ?? conn.wall.explain(s.sql, params));
+  const bounded = classify && stmt.readonly && !conn.hasStat4.get() && isStraightLine(program ?? conn.wall.explain(s.sql, params));
   const entry = { stmt, checkedFor, bounded };
   conn.cache.set(s.sql, entry);
   if (conn.cache.size > STATEMENT_CACHE) conn.cache.delete(conn.cache.keys().next().value!);
@@ -192,17 +206,20 @@ function runOne(conn: Connection, stmt: Database.Statement, s: SqliteStatement, 
   return collect(stmt, params, maxRows, budget, readOnly);
 }
 
+/** Steps prepared, checked statements in order, in whatever transaction the caller opened. */
+function steps(conn: Connection, msg: SqliteWork, params: unknown[][], stmts: Database.Statement[]): SqliteStatementResult[] {
+  const budget = createResponseBudget(msg.maxResponseBytes);
+  try {
+    return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
+  } catch (err) {
+    // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
+    throw duringStep(err);
+  }
+}
+
 /** Runs prepared, checked statements: a write (or batch) in one immediate transaction, reads as above. */
 function runAll(conn: Connection, msg: SqliteWork, params: unknown[][], stmts: Database.Statement[]): SqliteStatementResult[] {
-  const budget = createResponseBudget(msg.maxResponseBytes);
-  const run = (): SqliteStatementResult[] => {
-    try {
-      return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
-    } catch (err) {
-      // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
-      throw duringStep(err);
-    }
-  };
+  const run = (): SqliteStatementResult[] => steps(conn, msg, params, stmts);
   if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
   return conn.db.transaction(run).immediate();
 }
@@ -255,9 +272,13 @@ export function createSqliteThreadReader(opts: SqliteProcessOptions): SqliteThre
       try {
         const c = (conn ??= open(opts.file, { ...opts, busyTimeoutMs: 0 }, true));
         const params = msg.statements.map((s) => bindable(s.params));
-        const entries = msg.statements.map((s, i) => prepared(c, s, params[i]!, true, true));
-        if (!entries.every((e) => e.bounded)) return undefined;
-        return runAll(c, msg, params, entries.map((e) => e.stmt));
+        // One snapshot from the schema check to the last step: a schema change committed in
+        // between (which would make SQLite recompile a statement, maybe into a loop) cannot show.
+        return c.db.transaction(() => {
+          const entries = msg.statements.map((s, i) => prepared(c, s, params[i]!, true, true));
+          if (!entries.every((e) => e.bounded)) return undefined;
+          return steps(c, msg, params, entries.map((e) => e.stmt));
+        }).deferred();
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
         if (typeof code === 'string' && FOR_THE_PROCESS.test(code)) return undefined;
