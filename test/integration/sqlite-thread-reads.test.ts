@@ -15,6 +15,7 @@ import type { ExecuteRequest } from '../../src/drivers/driver.js';
 import { runSqliteAdminSql } from '../../src/drivers/sqlite/sqlite-admin.js';
 import { createSqliteDriver, type SqliteDriver } from '../../src/drivers/sqlite/sqlite-driver.js';
 import { createSqliteThreadReader } from '../../src/drivers/sqlite/sqlite-engine.js';
+import { processAlive } from '../helpers/proc-stat.js';
 import { failure } from '../helpers/sluice-failure.js';
 
 let job = 0;
@@ -22,29 +23,27 @@ function req(sql: string, o: Partial<ExecuteRequest> = {}): ExecuteRequest {
   return { jobId: `t${++job}`, sql, params: [], method: 'all', claims: {}, timeoutMs: 10_000, maxRows: 1000, maxResponseBytes: 1 << 20, readOnly: true, tables: ['customers'], ...o };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+const alive = processAlive;
+const dir = mkdtempSync(join(tmpdir(), 'sluice-sqlite-thread-'));
+
+/** A database file `name` in this suite's folder, set up by `sql`, and a driver on it. */
+function fileAndDriver(name: string, sql: string): { file: string; driver: SqliteDriver } {
+  const file = join(dir, name);
+  runSqliteAdminSql(file, sql);
+  return { file, driver: createSqliteDriver({ dialect: 'sqlite', file, schema: 'main', max: 1, busyTimeoutMs: 1000 }, () => undefined) };
 }
 
 describe('sqlite: straight-line reads on the worker thread', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-sqlite-thread-'));
-  const file = join(dir, 'app.db');
   let driver: SqliteDriver;
 
   beforeAll(async () => {
-    runSqliteAdminSql(
-      file,
+    ({ driver } = fileAndDriver(
+      'app.db',
       `create table customers (id integer primary key, tenant_id integer not null, name text not null);
        create table secrets (id integer primary key, value text);
        insert into customers (tenant_id, name) values (1, 'ann'), (2, 'bob');
        insert into secrets (value) values ('s3cret');`,
-    );
-    driver = createSqliteDriver({ dialect: 'sqlite', file, schema: 'main', max: 1, busyTimeoutMs: 1000 }, () => undefined);
+    ));
     await driver.execute(req('select id from customers where id = ?', { params: [1] }));
   }, 30_000);
 
@@ -88,9 +87,10 @@ describe('sqlite: straight-line reads on the worker thread', () => {
   });
 
   it('a schema change re-classifies: a lookup by a dropped unique index, or any read after ANALYZE (STAT4), goes to the process', async () => {
-    const file2 = join(dir, 'schema.db');
-    runSqliteAdminSql(file2, `create table customers (id integer primary key, tenant_id integer not null, name text not null, email text unique); insert into customers (tenant_id, name, email) values (1, 'ann', 'a@x');`);
-    const d = createSqliteDriver({ dialect: 'sqlite', file: file2, schema: 'main', max: 1, busyTimeoutMs: 1000 }, () => undefined);
+    const { file: file2, driver: d } = fileAndDriver(
+      'schema.db',
+      `create table customers (id integer primary key, tenant_id integer not null, name text not null, email text unique); insert into customers (tenant_id, name, email) values (1, 'ann', 'a@x');`,
+    );
     const byEmail = (timeoutMs: number) => d.execute(req('select id from customers where email = ?', { params: ['a@x'], timeoutMs }));
     const byId = (timeoutMs: number) => d.execute(req('select id from customers where id = ?', { params: [1], timeoutMs }));
     /** Runs `fn` with the SQLite process frozen: only what runs on the thread can answer. */
