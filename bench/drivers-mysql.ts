@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/drivers-mysql.ts     BENCH_DRV_SECONDS=4 BENCH_DRV_ROUNDS=3 BENCH_DRV_CALLERS=16
  *   BENCH_DRV_WRITE=1: a lone UPDATE of one row instead of the primary-key read
+ *   BENCH_DRV_CONTEXT_VARIABLES=0: the connection's contextVariables off (builds that predate it ignore it)
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ const ROUNDS = Number(process.env.BENCH_DRV_ROUNDS ?? 3);
 const CALLERS = Number(process.env.BENCH_DRV_CALLERS ?? 16);
 const POOL = Number(process.env.BENCH_POOL_PER_THREAD ?? 4);
 const WRITE = process.env.BENCH_DRV_WRITE === '1';
+const CONTEXT_VARIABLES = process.env.BENCH_DRV_CONTEXT_VARIABLES !== '0';
 const ROOTS = (process.env.BENCH_DRV_ROOTS ?? resolve(import.meta.dirname, '..')).split(',');
 const SERVER = (process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test').replace(/\/[^/]*$/, '');
 
@@ -65,9 +67,9 @@ async function main(): Promise<void> {
       ? 'update customers set hits = hits + 1 where id = ? and tenant_id = ?'
       : 'select id, name, email from (select id, tenant_id, name, email from customers where tenant_id = ?) as customers where id = ? limit 10001';
     const params = WRITE ? [1, 1] : [1, 1];
-    console.log(`mysql driver bench (${WRITE ? 'lone write' : 'primary-key read'}): ${CALLERS} callers, ${POOL} connections, ${SECONDS}s × ${ROUNDS} rounds, builds: ${ROOTS.join(', ')}\n`);
+    console.log(`mysql driver bench (${WRITE ? 'lone write' : 'primary-key read'}${CONTEXT_VARIABLES ? '' : ', contextVariables false'}): ${CALLERS} callers, ${POOL} connections, ${SECONDS}s × ${ROUNDS} rounds, builds: ${ROOTS.join(', ')}\n`);
     const bare = mysql.createPool({ uri: url, connectionLimit: POOL });
-    const conn: MysqlConnectionConfig = { dialect: 'mysql', url, max: POOL, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id' };
+    const conn: MysqlConnectionConfig = { dialect: 'mysql', url, max: POOL, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id', ...(!CONTEXT_VARIABLES && { contextVariables: false }) };
     const drivers: Array<{ root: string; driver: Driver }> = [];
     for (const root of ROOTS) {
       const mod = (await import(pathToFileURL(resolve(root, 'src/drivers/mysql/mysql-driver.ts')).href)) as typeof import('../src/drivers/mysql/mysql-driver.js');
