@@ -63,7 +63,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
    * server's global sql_mode. A fresh one is not yet (mysql2's IGNORE_SPACE client flag).
    */
   const wasReset = new WeakSet<object>();
-  /** The server's global sql_mode when parse-neutral, else null (statementScopedReadSql); undefined: not read yet. */
+  /** The server's global sql_mode when parse-neutral, else null (statementScopedSql); undefined: not read yet. */
   let globalMode: Promise<string | null> | undefined;
   const logRaw = (err: unknown): void => log('mysql error', { err: String(err), code: (err as { code?: unknown }).code });
 
@@ -78,8 +78,8 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     return flavor;
   }
 
-  function sessionModeOf(c: mysql.PoolConnection, f: MysqlFlavor, statements: number, readOnly: boolean): Promise<string | null> | null {
-    if (variables || !f.statementSettings || statements !== 1 || !readOnly || !wasReset.has(keyOf(c))) return null;
+  function sessionModeOf(c: mysql.PoolConnection, f: MysqlFlavor, statements: number): Promise<string | null> | null {
+    if (variables || !f.statementSettings || statements !== 1 || !wasReset.has(keyOf(c))) return null;
     globalMode ??= c.query({ sql: 'SELECT @@global.sql_mode', rowsAsArray: true }).then(
       ([rows]) => {
         const m = String((rows as unknown[][])[0]?.[0] ?? '');
@@ -176,7 +176,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       let failure: unknown;
       try {
         const f = await detectFlavor(c);
-        const sessionMode = (await sessionModeOf(c, f, statements.length, req.readOnly)) ?? null;
+        const sessionMode = (await sessionModeOf(c, f, statements.length)) ?? null;
         const timeoutMs = req.timeoutMs - (performance.now() - started);
         if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
         // A read that outgrows maxResponseBytes is stopped like a timed-out one: KILL QUERY, and the

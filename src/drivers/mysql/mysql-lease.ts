@@ -18,8 +18,8 @@
  * or 5 (a write) before.
  *
  * A connection with `contextVariables: false` sets no @sluice_* variables. On MariaDB, once its
- * session has been reset, a lone read there skips step 1: `SET STATEMENT <the same settings> FOR
- * <statement>` carries them in the statement's own round trip (statementScopedReadSql), so it
+ * session has been reset, a lone statement there skips step 1: `SET STATEMENT <the same settings>
+ * FOR <statement>` carries them in the statement's own round trip (statementScopedSql), so it
  * answers after one round trip and holds the connection for two (with the reset).
  */
 import type mysql from 'mysql2/promise';
@@ -111,22 +111,23 @@ export function parseNeutral(sqlMode: string): boolean {
 const MODE_CHANGED = 'SLUICE_SESSION_SQL_MODE_CHANGED';
 
 /**
- * A lone read in one round trip (MariaDB): the settings of the context step, scoped to the statement.
- * The session's own sql_mode (the one the text is parsed under) must be `sessionMode`, a
- * parse-neutral mode the driver read from the server: it is compared when the server evaluates the
- * SET STATEMENT assignments, before the statement runs, and a session in any other mode gets an
- * invalid value (error 1231 naming MODE_CHANGED) instead — the statement never runs. The guard is
- * the first text of the packet, so nothing after it (client values included) can change how it reads.
+ * A lone statement in one round trip (MariaDB): the settings of the context step, scoped to the
+ * statement. The session's own sql_mode (the one the text is parsed under) must be `sessionMode`, a
+ * parse-neutral mode the driver read from the server, and its autocommit on (SET STATEMENT cannot
+ * set it; a write must commit by itself): both are compared when the server evaluates the SET
+ * STATEMENT assignments, before the statement runs, and a session in any other state gets an
+ * invalid sql_mode (error 1231 naming MODE_CHANGED) instead — the statement never runs. The guard
+ * is the first text of the packet, so nothing after it (client values included) changes how it reads.
  */
-export function statementScopedReadSql(sql: string, sessionMode: string, timeoutMs: number, settings: NonNullable<MysqlFlavor['statementSettings']>): string {
+export function statementScopedSql(sql: string, sessionMode: string, timeoutMs: number, settings: NonNullable<MysqlFlavor['statementSettings']>, readOnly: boolean): string {
   if (!parseNeutral(sessionMode)) throw new Error(`sql_mode ${sessionMode} is not parse-neutral`);
   return (
-    `SET STATEMENT sql_mode = CASE WHEN @@session.sql_mode = '${sessionMode}' THEN '${SQL_MODE}' ELSE '${MODE_CHANGED}' END, ` +
-    `time_zone = '+00:00', ${settings.timeout(timeoutMs)}, ${settings.readOnly} FOR ${sql}`
+    `SET STATEMENT sql_mode = CASE WHEN @@session.sql_mode = '${sessionMode}' AND @@session.autocommit = 1 THEN '${SQL_MODE}' ELSE '${MODE_CHANGED}' END, ` +
+    `time_zone = '+00:00', ${settings.timeout(timeoutMs)}${readOnly ? `, ${settings.readOnly}` : ''} FOR ${sql}`
   );
 }
 
-/** The error of a statement-scoped read whose session was not in the expected sql_mode (it did not run). */
+/** The error of a statement-scoped statement whose session was not in the expected state (it did not run). */
 export function isModeChanged(err: unknown): boolean {
   const e = err as { errno?: unknown; message?: unknown };
   return e.errno === 1231 && typeof e.message === 'string' && e.message.includes(MODE_CHANGED);
@@ -270,11 +271,11 @@ export interface LeaseContext {
   variables: boolean;
   /**
    * The parse-neutral sql_mode this session is expected to be in (the server's global one, after
-   * COM_RESET_CONNECTION), when a lone read may go in one round trip (statementScopedReadSql); null:
-   * the context step first.
+   * COM_RESET_CONNECTION), when a lone statement may go in one round trip (statementScopedSql);
+   * null: the context step first.
    */
   sessionMode: string | null;
-  /** The session was not in sessionMode: the read ran after the context step instead. */
+  /** The session was not in sessionMode (or autocommit was off): the statement ran after the context step instead. */
   onModeChanged(): void;
 }
 
@@ -284,11 +285,11 @@ export async function runLease(c: mysql.PoolConnection, statements: LeaseStateme
   // killed one is rolled back by the server. A batch keeps one, for one snapshot and all-or-nothing.
   const mode: LeaseMode = statements.length > 1 ? 'explicit' : ctx.readOnly ? 'read' : 'write';
   const scoped = ctx.flavor.statementSettings;
-  if (mode === 'read' && scoped && !ctx.variables && ctx.sessionMode !== null) {
+  if (mode !== 'explicit' && scoped && !ctx.variables && ctx.sessionMode !== null) {
     // No session variables to set: the context step's settings go with the statement itself.
     const s = statements[0]!;
     try {
-      const sql = statementScopedReadSql(s.sql, ctx.sessionMode, ctx.timeoutMs, scoped);
+      const sql = statementScopedSql(s.sql, ctx.sessionMode, ctx.timeoutMs, scoped, ctx.readOnly);
       return [await leaseStatement(c, { ...s, sql }, 0, createResponseBudget(ctx.maxResponseBytes), ctx, stopRead)];
     } catch (err) {
       if (!isModeChanged(err)) throw err;

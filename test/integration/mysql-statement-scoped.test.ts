@@ -1,11 +1,12 @@
 /**
- * `contextVariables: false` on MariaDB: a lone read goes in one round trip, its settings scoped to
- * it with `SET STATEMENT … FOR` (mysql-lease.ts, statementScopedReadSql). What must hold there as on
+ * `contextVariables: false` on MariaDB: a lone statement goes in one round trip, its settings scoped
+ * to it with `SET STATEMENT … FOR` (mysql-lease.ts, statementScopedSql). What must hold there as on
  * the two-round-trip path: the context step's settings in force for the statement (pinned sql_mode,
- * UTC, read-only, the time limit), a time limit the server enforces (408, the statement gone from
- * the processlist), nothing left on the session afterwards, no @sluice_* variables — and a session
- * whose sql_mode would parse the text otherwise (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) never runs the
- * statement in that mode: the guard refuses it before it runs and the read takes the SET path.
+ * UTC, read-only for a read, the time limit), a time limit the server enforces (408, the statement
+ * gone from the processlist), a write committed by itself, nothing left on the session afterwards,
+ * no @sluice_* variables — and a session whose sql_mode would parse the text otherwise
+ * (NO_BACKSLASH_ESCAPES, ANSI_QUOTES), or whose autocommit is off, never runs the statement so:
+ * the guard refuses it before it runs and the statement takes the SET path.
  */
 import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
@@ -14,7 +15,7 @@ import { connectionSchema } from '../../src/config/connection-schema.js';
 import type { MysqlConnectionConfig } from '../../src/config/types.js';
 import type { Driver, ExecuteRequest } from '../../src/drivers/driver.js';
 import { createMysqlDriver } from '../../src/drivers/mysql/mysql-driver.js';
-import { parseNeutral, SQL_MODE, statementScopedReadSql } from '../../src/drivers/mysql/mysql-lease.js';
+import { parseNeutral, SQL_MODE, statementScopedSql } from '../../src/drivers/mysql/mysql-lease.js';
 import { createMysqlPool } from '../../src/drivers/mysql/mysql-pools.js';
 import { createMysqlFixture, type MysqlFixture } from '../helpers/mysql-fixture.js';
 import { describeIfMysql } from '../helpers/services.js';
@@ -42,11 +43,11 @@ it('only a sql_mode that parses statement text as SQL_MODE does is trusted for a
   expect(parseNeutral('STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION')).toBe(true);
   for (const m of ['ANSI_QUOTES', 'NO_BACKSLASH_ESCAPES', 'PIPES_AS_CONCAT', 'IGNORE_SPACE,STRICT_TRANS_TABLES', 'ORACLE', 'EMPTY_STRING_IS_NULL', 'REAL_AS_FLOAT', "STRICT_TRANS_TABLES' or '"]) {
     expect(parseNeutral(m), m).toBe(false);
-    expect(() => statementScopedReadSql('select 1', m, 1000, { timeout: () => 'max_statement_time = 1', readOnly: 'tx_read_only = 1' })).toThrow();
+    expect(() => statementScopedSql('select 1', m, 1000, { timeout: () => 'max_statement_time = 1', readOnly: 'tx_read_only = 1' }, true)).toThrow();
   }
 });
 
-describeIfMysql('one-round-trip reads (MariaDB, contextVariables: false)', () => {
+describeIfMysql('one-round-trip statements (MariaDB, contextVariables: false)', () => {
   let fx: MysqlFixture;
   let pool: mysql.Pool;
   let driver: Driver;
@@ -126,10 +127,46 @@ describeIfMysql('one-round-trip reads (MariaDB, contextVariables: false)', () =>
     expect((await driver.execute(req(`select ${SET_COUNT}`))).rows).toEqual([['0']]);
   });
 
+  /** A write that records how many SET statements its session had run (0: it came in one round trip). */
+  const recordSets = (tag: string): ExecuteRequest =>
+    req(`insert into order_items (tenant_id, sku, qty) select 1, ?, variable_value from information_schema.session_status where variable_name = 'COM_SET_OPTION'`, {
+      params: [tag], method: 'execute', readOnly: false,
+    });
+  const recorded = (tag: string): Promise<number> => fx.count(`select qty as n from ${fx.database}.order_items where sku = ?`, [tag]);
+
+  it('runs a write in one round trip, committed when answered, with its insert id', async () => {
+    const w = await driver.execute(recordSets(`${marker}-w1`));
+    expect(w.rowCount).toBe(1);
+    expect(Number((w.rows[0] as { insertId: number }).insertId)).toBeGreaterThanOrEqual(101);
+    expect(await recorded(`${marker}-w1`)).toBe(0);
+    const again = await driver.execute(req('insert into customers (tenant_id, name) values (1, ?)', { params: [`${marker}-c`], method: 'execute', readOnly: false }));
+    expect(Number((again.rows[0] as { insertId: number }).insertId)).toBeGreaterThanOrEqual(101);
+    expect(await fx.count(`select count(*) as n from ${fx.database}.customers where name = ?`, [`${marker}-c`])).toBe(1);
+    expect(await session()).toEqual({ user_variables: 0, sql_mode: globals.sql_mode, max_statement_time: globals.max_statement_time, time_zone: globals.time_zone, ro: 0, in_tx: 0 });
+  });
+
+  it('a session with autocommit off never runs the write so: it takes the SET path, which commits it', async () => {
+    const c = await pool.getConnection();
+    await c.query('set session autocommit = 0');
+    c.release();
+    await driver.execute(recordSets(`${marker}-w2`));
+    // The test's own SET and the context step's: the guard refused the one-round-trip form.
+    expect(await recorded(`${marker}-w2`)).toBe(2);
+    await driver.execute(recordSets(`${marker}-w3`));
+    expect(await recorded(`${marker}-w3`)).toBe(0);
+  });
+
+  it('the server stops a write at its time limit: 408, nothing written', async () => {
+    const err = await failure(driver.execute(req(`update customers set name = concat(name, sleep(30), '${marker}') where id = 1`, { method: 'execute', readOnly: false, timeoutMs: 400 })));
+    expect(err.code).toBe('QUERY_TIMEOUT');
+    await waitUntil('the write gone from the processlist', async () => (await fx.sessions(`%${marker}%`)).filter((s) => !String(s.info).includes('processlist')).length === 0, 3000);
+    expect(await fx.count(`select count(*) as n from ${fx.database}.customers where id = 1 and name = 'T1 Alice'`)).toBe(1);
+  });
+
   it('a read cut at maxResponseBytes is still stopped and reported truncated', async () => {
     const r = await driver.execute(req('select repeat(\'x\', 1000) from customers a, customers b, customers c', { maxResponseBytes: 4000 }));
     expect(r.truncated).toBe(true);
     expect(r.rows.length).toBeLessThan(5);
-    expect((await driver.execute(req('select count(*) from customers'))).rows).toEqual([[6]]);
+    expect((await driver.execute(req('select count(*) from customers where id <= 6'))).rows).toEqual([[6]]);
   });
 });
