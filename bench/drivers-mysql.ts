@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../src/config/types.js';
 import type { Driver } from '../src/drivers/driver.js';
+import { mariadbMeter } from './proc-cpu.js';
 
 const SECONDS = Number(process.env.BENCH_DRV_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_DRV_ROUNDS ?? 3);
@@ -28,6 +29,8 @@ const SERVER = (process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test').rep
 interface Result {
   rps: number;
   nodeUs: number;
+  /** CPU of the server threads of this process's connections (only the target being driven works). */
+  dbUs: number;
   p50: number;
   p99: number;
 }
@@ -38,6 +41,8 @@ async function drive(run: () => Promise<unknown>): Promise<Result> {
     while (performance.now() < warmEnd) await run();
   }));
   const lat: number[] = [];
+  const db = mariadbMeter(SERVER, () => [process.pid]);
+  await db.start();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + SECONDS * 1000;
@@ -50,8 +55,9 @@ async function drive(run: () => Promise<unknown>): Promise<Result> {
   }));
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const dbUs = await db.stop();
   lat.sort((a, b) => a - b);
-  return { rps: lat.length / secs, nodeUs: (cpu.user + cpu.system) / lat.length, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
+  return { rps: lat.length / secs, nodeUs: (cpu.user + cpu.system) / lat.length, dbUs: dbUs / lat.length, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
 }
 
 async function main(): Promise<void> {
@@ -85,7 +91,8 @@ async function main(): Promise<void> {
         );
         console.log(
           `round ${round + 1}  ${root.padEnd(28)} ${r.rps.toFixed(0).padStart(6)} st/s (${(r.rps / b.rps).toFixed(2)}× bare ${b.rps.toFixed(0)})` +
-            `  p50 ${r.p50.toFixed(2)} ms (${(r.p50 / b.p50).toFixed(2)}×)  p99 ${r.p99.toFixed(2)} ms (${(r.p99 / b.p99).toFixed(2)}×)  node ${r.nodeUs.toFixed(0)} µs/st (bare ${b.nodeUs.toFixed(0)})`,
+            `  p50 ${r.p50.toFixed(2)} ms (${(r.p50 / b.p50).toFixed(2)}×)  p99 ${r.p99.toFixed(2)} ms (${(r.p99 / b.p99).toFixed(2)}×)  node ${r.nodeUs.toFixed(0)} µs/st (bare ${b.nodeUs.toFixed(0)})` +
+            `  mariadb ${r.dbUs.toFixed(0)} µs/st (bare ${b.dbUs.toFixed(0)}, ${(r.dbUs / b.dbUs).toFixed(2)}×)`,
         );
       }
     }
