@@ -4,7 +4,9 @@
  * the time limit where it can (MariaDB: max_statement_time; MySQL: max_execution_time, SELECT
  * only); KILL QUERY from the admin connection is the backstop, and the only limit for MySQL writes.
  * A connection goes back to the pool only after a clean COM_RESET_CONNECTION; anything doubtful
- * (a kill in flight, a broken socket, a failed reset) destroys it. Recycling (maxUses,
+ * (a kill in flight, a broken socket, a failed reset) destroys it. With contextVariables false, a
+ * lone statement on MariaDB goes in one round trip once its session has been reset (mysql-lease.ts,
+ * statementScopedSql; the server's global sql_mode is read once for its guard). Recycling (maxUses,
  * maxLifetimeMs) and checkout validation are done here (mysql-lifecycle.ts): mysql2 has neither.
  */
 import type mysql from 'mysql2/promise';
@@ -91,6 +93,11 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       },
     );
     return globalMode;
+  }
+
+  /** A session was not in the global sql_mode read before (or had autocommit off): read it again at the next lease. */
+  function onModeChanged(): void {
+    globalMode = undefined;
   }
 
   function kill(state: Running): void {
@@ -181,10 +188,6 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
         if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
         // A read that outgrows maxResponseBytes is stopped like a timed-out one: KILL QUERY, and the
         // connection is not reused.
-        const onModeChanged = (): void => {
-          // The global sql_mode changed since it was read: read again at the next lease.
-          globalMode = undefined;
-        };
         const work = runLease(c, statements, { ...req, timeoutMs, tenantId, flavor: f, variables, sessionMode, onModeChanged }, state, () => kill(state));
         work.catch(() => undefined);
         const backstopMs = f.enforcesTimeout(req.readOnly) ? timeoutMs + BACKSTOP_GRACE_MS : timeoutMs;
