@@ -1,6 +1,6 @@
 /**
  * The piscina host. Threads live as long as the pool (their pg pools with them), run several
- * statements at once (they mostly wait on sockets), and are cancelled
+ * statements at once (they mostly wait on sockets, hence atomics: 'async'), and are cancelled
  * through a BroadcastChannel rather than piscina's AbortSignal, which would terminate the whole
  * thread and every other statement running on it.
  */
@@ -48,11 +48,7 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
     maxThreads: threads,
     // The default tears idle threads down, and their pg pools with them.
     idleTimeout: Infinity,
-    // Tasks arrive as port messages only. 'async' also wakes the thread through Atomics.notify /
-    // waitAsync for every task (a second wake-up and a waiter per finished task): measured ~18%
-    // more CPU per task hop (docs/benchmarks.md). 'sync' blocks an idle thread in Atomics.wait, where
-    // its timers (idle pool close) cannot run.
-    atomics: 'disabled',
+    atomics: 'async',
     // A thread runs up to `max` statements per connection concurrently; beyond that they would wait
     // inside its pg pool. The in-process queue bounds the total, so piscina's own queue stays short.
     concurrentTasksPerWorker: maxConnections,
