@@ -19,23 +19,26 @@ import { discardUntilEnd, drainBound } from './drain.js';
 
 export function registerEarlyAnswers(app: FastifyInstance, bodyLimit: number): void {
   const bound = drainBound(bodyLimit);
-  // Not async: most answers come after the whole request was read, and need no promise.
-  app.addHook('onSend', (request, reply, _payload, done) => {
+  // Callback-style: the usual answer (body read in full) costs no promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const req = request.raw;
     // complete: Node's parser has seen the whole message; what it buffered Node discards itself.
-    if (req.complete) return done();
+    if (req.complete) return done(null, payload);
     const declared = Number(req.headers['content-length']);
     // The whole declared body is already buffered, unread (a small body refused in onRequest):
     // nothing of this message is left on the wire, and Node discards the buffer itself once the
     // answer is written (IncomingMessage#_dump), keeping the connection. No drain to wait for.
-    if (req.readableLength >= declared && req.readableFlowing === null) return done();
+    if (req.readableLength >= declared && req.readableFlowing === null) return done(null, payload);
     if (declared > bound.maxBytes) {
       reply.header('connection', 'close');
-      return done();
+      return done(null, payload);
     }
-    void discardUntilEnd(req, bound).then((drained) => {
-      if (!drained) reply.header('connection', 'close');
-      done();
-    });
+    discardUntilEnd(req, bound).then(
+      (drained) => {
+        if (!drained) reply.header('connection', 'close');
+        done(null, payload);
+      },
+      (err: Error) => done(err),
+    );
   });
 }
