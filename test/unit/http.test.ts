@@ -57,7 +57,7 @@ describe('POST /data', () => {
     const job = queue.jobs[0]!;
     expect(job).toMatchObject({ connection: 'main', role: 'member', sql: 'select 1', params: [1], method: 'all', typings: ['none'] });
     expect(job.claims).toMatchObject({ sub: 'u1', tenant_id: 1 });
-    expect(job.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(job.id).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/); // a per-process random prefix and a counter (build-job.ts)
     expect(job.deadline).toBeGreaterThanOrEqual(before + 10000 + 30000);
     expect(queue.signals[0]).toBeInstanceOf(AbortSignal);
   });
