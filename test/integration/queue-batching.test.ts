@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/schema.js';
 import type { SluiceConfig } from '../../src/config/types.js';
-import type { QueryJob, QueryOutcome } from '../../src/pool/messages.js';
+import type { QueryOutcome } from '../../src/pool/messages.js';
 import { createPiscinaWorkerPool } from '../../src/pool/piscina-pool.js';
 import { createBullmqQueue } from '../../src/queue/bullmq/bullmq-queue.js';
 import { queueNameFor } from '../../src/queue/bullmq/names.js';
@@ -21,6 +21,7 @@ import { defaultFairnessPolicy } from '../../src/queue/fairness-policy.js';
 import type { JobQueue } from '../../src/queue/job-queue.js';
 import { createTestSchema, describeIfPg, describeIfRedis, dropRedisPrefix, PG_URL, REDIS_URL } from '../helpers/services.js';
 import { testConfig } from '../helpers/test-config.js';
+import { activePgSleeps, queryJob } from '../helpers/query-job.js';
 
 const code = (o: QueryOutcome): string | undefined => (o.ok ? undefined : o.error.code);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -87,20 +88,8 @@ describeIfPg('queue mode: several requests per BullMQ job', () => {
       return { queue, added: () => added };
     }
 
-    const job = (sql: string, over: Partial<QueryJob> = {}): QueryJob => ({
-      id: randomUUID(),
-      connection: 'main',
-      role: 'member',
-      claims: { sub: 'u1', tenant_id: 1 },
-      sql,
-      params: [],
-      method: 'all',
-      deadline: Date.now() + 20_000,
-      ...over,
-    });
-
-    const activeSleeps = async (): Promise<number> =>
-      (await admin.query("select count(*)::int as n from pg_stat_activity where application_name = $1 and state = 'active' and query like '%pg_sleep%'", [appName])).rows[0].n;
+    const job = queryJob;
+    const activeSleeps = (): Promise<number> => activePgSleeps(admin, appName);
 
     async function timed(p: Promise<QueryOutcome>, t0: number): Promise<{ o: QueryOutcome; ms: number }> {
       const o = await p;
