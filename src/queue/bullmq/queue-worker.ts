@@ -185,7 +185,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     async ping() {
       if (closing) return { ok: false, error: 'shutting down' };
       // The connections' state, not a round trip: a command would wait in ioredis' offline queue.
-      const states = [...(await Promise.all(workers.map(async (w) => (await w.backend.client).status))), subscriber.status];
+      const states = [...(await Promise.all(workers.map(async (w) => (await w.backend.client).status))), subscriber.status, client.status];
       const down = states.find((s) => s !== 'ready');
       return down === undefined ? { ok: true } : { ok: false, error: `redis connection ${down}` };
     },
