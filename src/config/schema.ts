@@ -116,8 +116,6 @@ const configSchema = z
         maxStoredJobsPerTenant: int(1).default(500),
         maxStoredJobsPerUser: int(1).default(100),
         lockDurationMs: int(1000).default(10_000),
-        // Queue mode: /data requests one BullMQ job may carry (1: one job per request).
-        batchMax: int(1, 256).default(32),
       })
       .prefault({}),
     sql: z

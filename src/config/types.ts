@@ -249,8 +249,6 @@ export interface SluiceConfig {
     maxStoredJobsPerUser: number;
     /** ms a worker's lock on a running job lasts; a dead worker's jobs are detected within ~1.5× this. */
     lockDurationMs: number;
-    /** Queue mode: at most this many /data requests ride in one BullMQ job (1: one job each). */
-    batchMax: number;
   };
   sql: {
     /** Extra function names allowed on top of the built-in allowlist. */

@@ -1,5 +1,5 @@
 /**
- * Queue mode carries several /data requests in one BullMQ job (queue.batchMax): each request keeps
+ * Queue mode carries several /data requests in one BullMQ job (at most 32): each request keeps
  * its own deadline, cancel and outcome. One request's timeout, cancel, error or withdrawal never
  * changes what its batch-mates get, nor when; the per-tenant caps still hold in front of Redis.
  * Real Postgres, real Redis (own prefix, removed afterwards), real piscina pool and BullMQ worker.

@@ -1,6 +1,6 @@
 /**
  * The JobQueue of queue mode. /data requests of one connection are collected into BullMQ jobs of
- * up to `queue.batchMax` requests: a job is added as soon as no other add of that connection is
+ * up to BATCH_MAX requests: a job is added as soon as no other add of that connection is
  * in flight, carrying every request that arrived meanwhile (so a lone request waits for nothing,
  * and under load one Redis job carries many). Each request keeps its own id, deadline and cancel;
  * its outcome comes back on this front's reply channel (reply-channel.ts) the moment its worker
@@ -26,6 +26,8 @@ const REPLY_GRACE_MS = 1000;
 /** How stale the shared waiting count may be; the local count covers bursts in between. */
 const DEPTH_REFRESH_MS = 200;
 const OVERLOADED_RETRY_AFTER = 1;
+/** Requests one BullMQ job carries at most. */
+const BATCH_MAX = 32;
 /** Adds in flight per connection; requests arriving meanwhile ride in the next job. */
 const ADDS_IN_FLIGHT = 1;
 
@@ -60,7 +62,7 @@ const waiting = (item: Item): boolean => !item.done && item.batch?.started !== t
 
 export function createBullmqQueue(ctx: RedisContext): JobQueue {
   const config: Readonly<SluiceConfig> = ctx.config;
-  const { maxWaiting, maxWaitMs, batchMax } = config.queue;
+  const { maxWaiting, maxWaitMs } = config.queue;
   const inFlight = new Map<string, Item>();
   const batches = new Map<string, Batch>();
   const lanes = new Map<string, Lane>();
@@ -177,7 +179,7 @@ export function createBullmqQueue(ctx: RedisContext): JobQueue {
   }
 
   function flush(lane: Lane): void {
-    while (lane.adding < ADDS_IN_FLIGHT && lane.pending.length > 0) add(lane, lane.pending.splice(0, batchMax));
+    while (lane.adding < ADDS_IN_FLIGHT && lane.pending.length > 0) add(lane, lane.pending.splice(0, BATCH_MAX));
   }
 
   /** After this turn's I/O: requests read in the same turn share a job. */

@@ -11,7 +11,7 @@ export interface AsyncPayload {
 }
 
 /**
- * /data: one or more waiting requests (`batchMax`), each with its own id, deadline and cancel.
+ * /data: one or more waiting requests (at most BATCH_MAX, bullmq-queue.ts), each with its own id, deadline and cancel.
  * Each item's outcome is published on `reply` (its front's channel) as soon as it is known, so a
  * slow, failing or cancelled item never holds its batch-mates' answers back.
  */

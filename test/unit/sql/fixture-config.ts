@@ -14,7 +14,7 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
       maxValueGrowth: 1024, maxPatternLength: 100, maxPadLength: 4096, ...overrides,
     },
     workers: { threads: 1, poolIdleCloseMs: 300_000 },
-    queue: { maxWaiting: 10, maxWaitMs: 1000, prefix: 'sluice', resultTtlMs: 60_000, maxStoredJobs: 10_000, maxStoredJobsPerTenant: 500, maxStoredJobsPerUser: 100, lockDurationMs: 10_000, batchMax: 32 },
+    queue: { maxWaiting: 10, maxWaitMs: 1000, prefix: 'sluice', resultTtlMs: 60_000, maxStoredJobs: 10_000, maxStoredJobsPerTenant: 500, maxStoredJobsPerUser: 100, lockDurationMs: 10_000 },
     sql: { allowFunctions: [], allowTypes: [], cacheSize: 100 },
     logging: { level: 'silent' },
     health: { intervalMs: 0, failureThreshold: 5, cooldownMs: 5000, maxCooldownMs: 60_000 },
