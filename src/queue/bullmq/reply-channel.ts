@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { QueryOutcome } from '../../pool/messages.js';
 import { createSubscriber } from './redis-options.js';
+import { register } from './waiter-map.js';
 
 export interface ReplyChannel {
   /** The channel name workers publish this front's outcomes on. */
@@ -79,12 +80,7 @@ export function createReplyChannel(opts: { url: string; prefix: string; frontId:
       );
       return subscribed;
     },
-    watch(id, settle) {
-      waiters.set(id, settle);
-      return () => {
-        if (waiters.get(id) === settle) waiters.delete(id);
-      };
-    },
+    watch: (id, settle) => register(waiters, id, settle),
     available: () => up && subscriber.status === 'ready',
     close() {
       up = false;

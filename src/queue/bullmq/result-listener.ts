@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { SluiceError } from '../../errors.js';
 import type { QueryOutcome } from '../../pool/messages.js';
 import { blockingOptions } from './redis-options.js';
+import { register } from './waiter-map.js';
 
 export interface Waiter {
   /** The job completed: its return value. */
@@ -76,12 +77,7 @@ export function createResultListener(opts: { url: string; prefix: string; queueN
       });
       return starting;
     },
-    watch(jobId, waiter) {
-      waiters.set(jobId, waiter);
-      return () => {
-        if (waiters.get(jobId) === waiter) waiters.delete(jobId);
-      };
-    },
+    watch: (jobId, waiter) => register(waiters, jobId, waiter),
     get size() {
       return waiters.size;
     },
