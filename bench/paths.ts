@@ -66,6 +66,10 @@ export async function queuePath(): Promise<PathResult> {
     const port = await freePort();
     const file = join(dir, 'config.json');
     const config = testConfig(fixture.schema, { workers: { threads: THREADS }, connection: { max: PER_THREAD }, queue: { redis: REDIS_URL, prefix } });
+    // One tenant, as on the Postgres path. Queue mode's caps are hard (the front cannot see the
+    // workers' idle slots): unset, the tenant gets the policy's default, half the worker's slots.
+    const tenantCap = process.env.BENCH_TENANT_MAX_CONCURRENT;
+    if (tenantCap !== undefined) config.tenants = { default: { connection: 'main' }, maxConcurrent: Number(tenantCap) };
     // warn: the per-request info lines would be the api's biggest cost and the bare proxy logs nothing.
     writeFileSync(file, JSON.stringify({ ...config, logging: { level: 'warn' } }));
     const api = startCli(['api', '--config', file, '--port', String(port)]);

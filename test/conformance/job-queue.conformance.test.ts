@@ -20,6 +20,7 @@ import { createInProcessQueue } from '../../src/queue/in-process-queue.js';
 import type { JobQueue } from '../../src/queue/job-queue.js';
 import { createTestSchema, describeIfPg, describeIfRedis, PG_URL, REDIS_URL } from '../helpers/services.js';
 import { testConfig } from '../helpers/test-config.js';
+import { activePgSleeps, queryJob } from '../helpers/query-job.js';
 
 interface Impl {
   queue: JobQueue;
@@ -90,19 +91,8 @@ function conformance(name: string, factory: Factory, redisPrefix: () => Record<s
       impls.push(impl);
       return impl.queue;
     };
-    const activeSleeps = async (): Promise<number> =>
-      (await admin.query("select count(*)::int as n from pg_stat_activity where application_name = $1 and state = 'active' and query like '%pg_sleep%'", [appName])).rows[0].n;
-    const job = (sql: string, over: Partial<QueryJob> = {}): QueryJob => ({
-      id: randomUUID(),
-      connection: 'main',
-      role: 'member',
-      claims: { sub: 'u1', tenant_id: 1 },
-      sql,
-      params: [],
-      method: 'all',
-      deadline: Date.now() + 20_000,
-      ...over,
-    });
+    const activeSleeps = (): Promise<number> => activePgSleeps(admin, appName);
+    const job = queryJob;
 
     beforeAll(async () => {
       admin = new pg.Pool({ connectionString: PG_URL, max: 2, application_name: 'sluice-test-admin' });

@@ -7,7 +7,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Queue } from 'bullmq';
-import type { JobPayload, JobReturn } from '../../queue/bullmq/payload.js';
+import type { AsyncPayload, JobPayload, JobReturn } from '../../queue/bullmq/payload.js';
+import type { QueryJob } from '../../pool/messages.js';
 import { SluiceError } from '../../errors.js';
 import { sendError } from '../plugins/error-handler.js';
 import { BOARD_PATH, type AdminAuth } from './admin-auth.js';
@@ -17,11 +18,9 @@ export interface QueueBoardOptions {
   queues: readonly Queue[];
 }
 
-/** What bull-board shows as a job's data. */
-export function boardData(data: Partial<JobPayload> | undefined): Record<string, unknown> {
-  const job = data?.job;
+/** One statement's shape, never its SQL, parameters or claims. */
+function shapeOf(job: Partial<QueryJob> | undefined): Record<string, unknown> {
   return {
-    kind: data?.kind,
     connection: job?.connection,
     role: job?.role,
     tenant: job?.tenant,
@@ -31,9 +30,16 @@ export function boardData(data: Partial<JobPayload> | undefined): Record<string,
   };
 }
 
+/** What bull-board shows as a job's data: an async job's shape, or a /data job's requests' shapes. */
+export function boardData(data: Partial<JobPayload> | undefined): Record<string, unknown> {
+  if (data?.kind === 'batch') return { kind: 'batch', requests: (data.items ?? []).map((job) => shapeOf(job)) };
+  return { kind: data?.kind, ...shapeOf((data as Partial<AsyncPayload> | undefined)?.job) };
+}
+
 /** What bull-board shows as a job's return value. */
 export function boardReturn(value: JobReturn | undefined | null): Record<string, unknown> | null {
   if (value === undefined || value === null || typeof value !== 'object') return null;
+  if ('unsent' in value) return { batch: true };
   if (!value.ok) return { ok: false, code: value.error?.code };
   return { ok: true, rowCount: value.result?.rowCount ?? null, rows: value.result?.rows?.length ?? 0, truncated: value.result?.truncated ?? false };
 }

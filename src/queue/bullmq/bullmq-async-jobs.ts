@@ -55,7 +55,7 @@ export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
       const queue = ctx.queue(name);
       const job = await Job.fromId<JobPayload, JobReturn>(queue, id);
       if (!job) continue;
-      if (!sameOwner(job.data.owner, owner)) return undefined;
+      if (job.data.kind !== 'async' || !sameOwner(job.data.owner, owner)) return undefined;
       if (job.finishedOn !== undefined && job.finishedOn + ttl <= Date.now()) return undefined;
       return { job, queue };
     }
@@ -135,7 +135,8 @@ export function createBullmqAsyncJobs(ctx: RedisContext): AsyncJobs {
         if ((await queue.remove(id)) === 1) {
           await ctx.client.set(cancelledKey(config.queue.prefix, id), JSON.stringify(owner), 'PX', ttl);
           // The tombstone is what is stored now; reconciling would find it if this update were lost.
-          await quotas.expiresAt(owner, job.data.job.connection, id, Date.now() + ttl).catch(() => undefined);
+          const connection = job.data.kind === 'async' ? job.data.job.connection : '';
+          await quotas.expiresAt(owner, connection, id, Date.now() + ttl).catch(() => undefined);
           return { id, state: 'cancelled' } satisfies JobStatus;
         }
         // Running on some worker: it cancels the statement on the server and finishes the job.

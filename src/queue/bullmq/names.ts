@@ -9,9 +9,24 @@ export function queueNameFor(connection: string): string {
   return `data-${connection}`;
 }
 
-/** Pub/sub channel on which fronts ask every worker to cancel a running job by id. */
+/**
+ * Pub/sub channel on which fronts ask every worker to cancel a job by id: a plain id cancels it
+ * whether it runs or not yet; `withdrawMessage(id)` only keeps it from starting (a /data request
+ * that waited too long: once started it runs to its own answer).
+ */
 export function cancelChannel(prefix: string): string {
   return `${prefix}:cancel`;
+}
+
+const WITHDRAW = '?';
+
+export function withdrawMessage(id: string): string {
+  return WITHDRAW + id;
+}
+
+/** A cancel channel message: the id, and whether it only withdraws a job that has not started. */
+export function parseCancelMessage(message: string): { id: string; withdrawOnly: boolean } {
+  return message.startsWith(WITHDRAW) ? { id: message.slice(1), withdrawOnly: true } : { id: message, withdrawOnly: false };
 }
 
 /** Tombstone of an async job cancelled while it was still waiting (the job itself is removed). */

@@ -10,16 +10,21 @@
  *     WORKER_LOST (at-most-once). A second death fails the job for good (WORKER_LOST at the front).
  *   - Cancels (client gone, deadline, DELETE /jobs/:id) arrive on a pub/sub channel; a cancel for
  *     a job not (yet) running here is remembered briefly, so a job picked up just after its cancel
- *     never runs.
+ *     never runs. A withdraw (a /data request that waited past maxWaitMs) is remembered the same
+ *     way but leaves a running request alone.
+ *   - A /data job is a batch of requests (payload.ts): each runs on its own with its own deadline
+ *     and cancel, and its outcome is published on its front's reply channel as soon as it is known.
+ *     Outcomes that could not be published ride back in the job's return value.
  */
 import { Worker, type Job } from 'bullmq';
 import type { SluiceConfig } from '../../config/types.js';
-import { SluiceError } from '../../errors.js';
-import type { QueryOutcome } from '../../pool/messages.js';
+import type { QueryJob, QueryOutcome } from '../../pool/messages.js';
+import { failure } from '../refusals.js';
 import type { WorkerPool } from '../../pool/worker-pool.js';
 import { createEarlyCancels } from '../../pool/early-cancels.js';
-import { cancelChannel, queueNameFor } from './names.js';
-import type { JobPayload, JobReturn } from './payload.js';
+import { cancelChannel, parseCancelMessage, queueNameFor } from './names.js';
+import type { BatchPayload, BatchReturn, JobPayload, JobReturn } from './payload.js';
+import { encodeReply } from './reply-channel.js';
 import { drainWaitMs, settleWithin } from '../../timeouts.js';
 import { blockingOptions, createFrontClient, createSubscriber } from './redis-options.js';
 import { createRedisJobQuotas } from './redis-job-quotas.js';
@@ -65,10 +70,11 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     log.warn(extra, msg);
   }
 
-  // An async job's quota place counts from now until its result expires (redis-job-quotas.ts).
-  const quotaClient = createFrontClient(url, 'sluice-worker-quotas');
-  const quotas = createRedisJobQuotas(quotaClient, config);
-  function finished(job: Job<JobPayload, JobReturn> | undefined): void {
+  // Quota updates and /data replies. An async job's quota place counts from now until its result
+  // expires (redis-job-quotas.ts).
+  const client = createFrontClient(url, 'sluice-worker-commands');
+  const quotas = createRedisJobQuotas(client, config);
+  function finished(job: Job<JobPayload, JobReturn | BatchReturn> | undefined): void {
     if (job?.data.kind !== 'async' || job.data.owner === undefined || job.id === undefined) return;
     const at = (job.finishedOn ?? Date.now()) + config.queue.resultTtlMs;
     // Lost (Redis away): the front reconciles the place when the bound is full.
@@ -78,33 +84,54 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
   const subscriber = createSubscriber(url, 'sluice-worker-cancel');
   const subscribed = subscriber.subscribe(cancelChannel(prefix));
   subscribed.catch(() => undefined);
-  subscriber.on('message', (_channel: string, id: string) => {
-    if (running.has(id)) pool.cancel(id);
-    else cancelled.add(id);
+  subscriber.on('message', (_channel: string, message: string) => {
+    const { id, withdrawOnly } = parseCancelMessage(message);
+    if (!running.has(id)) cancelled.add(id);
+    else if (!withdrawOnly) pool.cancel(id);
   });
 
-  async function processJob(job: Job<JobPayload, JobReturn>): Promise<JobReturn> {
-    const { kind, job: query } = job.data;
-    const task = { ...query };
-    // An async job waited for as long as it had to: its time budget starts now.
-    if (kind === 'async') task.deadline = Date.now() + config.limits.queryTimeout;
-    if (job.attemptsStarted > 1) {
-      task.readOnlyRetry = true;
-      log.warn({ jobId: task.id }, 'job restarted after its worker was lost');
-    }
-    if (cancelled.take(task.id)) return { ok: false, error: new SluiceError('CLIENT_CLOSED').toBody() };
+  /** One request (or async job); never rejects. `early`: the answer if it was cancelled before it started. */
+  async function runTask(task: QueryJob, retried: boolean, early: QueryOutcome): Promise<QueryOutcome> {
+    if (retried) task.readOnlyRetry = true;
+    if (cancelled.take(task.id)) return early;
     running.add(task.id);
     try {
       return await pool.run(task);
     } catch {
-      return { ok: false, error: new SluiceError('INTERNAL_ERROR').toBody() } satisfies QueryOutcome;
+      return failure('INTERNAL_ERROR');
     } finally {
       running.delete(task.id);
     }
   }
 
+  async function processBatch(data: BatchPayload, retried: boolean): Promise<BatchReturn> {
+    const unsent: Record<string, QueryOutcome> = {};
+    await Promise.all(
+      data.items.map(async (item) => {
+        // Cancelled before it started: its front answered already; withdrawn: the front answers
+        // OVERLOADED with this outcome.
+        const outcome = await runTask({ ...item }, retried, failure('OVERLOADED', 'No worker became free in time; retry later', 1));
+        try {
+          await client.publish(data.reply, encodeReply(item.id, outcome));
+        } catch {
+          unsent[item.id] = outcome;
+        }
+      }),
+    );
+    return { unsent };
+  }
+
+  async function processJob(job: Job<JobPayload, JobReturn | BatchReturn>): Promise<JobReturn | BatchReturn> {
+    const retried = job.attemptsStarted > 1;
+    if (retried) log.warn({ jobId: job.id }, 'job restarted after its worker was lost');
+    if (job.data.kind === 'batch') return processBatch(job.data, retried);
+    // An async job waited for as long as it had to: its time budget starts now.
+    const task = { ...job.data.job, deadline: Date.now() + config.limits.queryTimeout };
+    return runTask(task, retried, failure('CLIENT_CLOSED'));
+  }
+
   const workers = Object.keys(config.connections).map((name) => {
-    const worker = new Worker<JobPayload, JobReturn>(queueNameFor(name), processJob, {
+    const worker = new Worker<JobPayload, JobReturn | BatchReturn>(queueNameFor(name), processJob, {
       connection: blockingOptions(url, `sluice-worker-${name}`),
       prefix,
       concurrency: Math.max(1, pool.capacity(name)),
@@ -145,7 +172,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
       await settleWithin(Promise.allSettled(workers.map((w) => w.close(true))), FORCE_CLOSE_WAIT_MS);
     }
     subscriber.disconnect();
-    quotaClient.disconnect();
+    client.disconnect();
   }
 
   return {
@@ -158,7 +185,7 @@ export function createQueueWorker(config: Readonly<SluiceConfig>, pool: WorkerPo
     async ping() {
       if (closing) return { ok: false, error: 'shutting down' };
       // The connections' state, not a round trip: a command would wait in ioredis' offline queue.
-      const states = [...(await Promise.all(workers.map(async (w) => (await w.backend.client).status))), subscriber.status];
+      const states = [...(await Promise.all(workers.map(async (w) => (await w.backend.client).status))), subscriber.status, client.status];
       const down = states.find((s) => s !== 'ready');
       return down === undefined ? { ok: true } : { ok: false, error: `redis connection ${down}` };
     },

@@ -1,8 +1,9 @@
 /**
- * ONE QueueEvents reader per queue (its own blocking connection) resolves every waiting request
- * by job id. `job.waitUntilFinished()` is not used: it races with `removeOnComplete` and can hang
- * when a job disappears. Results ride in the 'completed' event itself, so finished sync jobs can
- * be removed from Redis at once.
+ * ONE QueueEvents reader per queue (its own blocking connection) tells the front what became of
+ * its /data jobs, by job id: started, completed (with the outcomes the worker could not publish on
+ * the reply channel), failed (a worker died with it, twice). `job.waitUntilFinished()` is not
+ * used: it races with `removeOnComplete` and can hang when a job disappears. The return value
+ * rides in the 'completed' event itself, so finished jobs can be removed from Redis at once.
  *
  * The reader starts from the stream's current last id (read before it starts), so no event of a
  * job added after `ready()` can be missed; after a Redis outage it resumes from its last id.
@@ -12,9 +13,13 @@ import type { Redis } from 'ioredis';
 import { SluiceError } from '../../errors.js';
 import type { QueryOutcome } from '../../pool/messages.js';
 import { blockingOptions } from './redis-options.js';
+import { register } from './waiter-map.js';
 
 export interface Waiter {
-  settle(outcome: QueryOutcome): void;
+  /** The job completed: its return value. */
+  completed(value: unknown): void;
+  /** The job failed in BullMQ terms (its worker died with it twice). */
+  failed(outcome: QueryOutcome): void;
   /** The job became active on some worker. */
   active?(): void;
 }
@@ -23,8 +28,6 @@ export interface ResultListener {
   ready(): Promise<void>;
   /** Register before adding the job; returns the unregister function. */
   watch(jobId: string, waiter: Waiter): () => void;
-  /** Settle every waiter (Redis lost, shutting down). */
-  failAll(outcome: QueryOutcome): void;
   readonly size: number;
   close(): Promise<void>;
 }
@@ -40,11 +43,10 @@ export function createResultListener(opts: { url: string; prefix: string; queueN
   let events: QueueEvents | undefined;
   let starting: Promise<void> | undefined;
 
-  function settle(jobId: string, outcome: QueryOutcome): void {
+  function take(jobId: string): Waiter | undefined {
     const w = waiters.get(jobId);
-    if (!w) return;
-    waiters.delete(jobId);
-    w.settle(outcome);
+    if (w) waiters.delete(jobId);
+    return w;
   }
 
   async function start(): Promise<void> {
@@ -57,8 +59,8 @@ export function createResultListener(opts: { url: string; prefix: string; queueN
       blockingTimeout: 5000,
     });
     events.on('error', (err) => opts.onError(err));
-    events.on('completed', ({ jobId, returnvalue }) => settle(jobId, returnvalue as unknown as QueryOutcome));
-    events.on('failed', ({ jobId, failedReason }) => settle(jobId, failedOutcome(failedReason)));
+    events.on('completed', ({ jobId, returnvalue }) => take(jobId)?.completed(returnvalue));
+    events.on('failed', ({ jobId, failedReason }) => take(jobId)?.failed(failedOutcome(failedReason)));
     events.on('active', ({ jobId }) => waiters.get(jobId)?.active?.());
     await events.waitUntilReady();
   }
@@ -75,17 +77,7 @@ export function createResultListener(opts: { url: string; prefix: string; queueN
       });
       return starting;
     },
-    watch(jobId, waiter) {
-      waiters.set(jobId, waiter);
-      return () => {
-        if (waiters.get(jobId) === waiter) waiters.delete(jobId);
-      };
-    },
-    failAll(outcome) {
-      const all = [...waiters.values()];
-      waiters.clear();
-      for (const w of all) w.settle(outcome);
-    },
+    watch: (jobId, waiter) => register(waiters, jobId, waiter),
     get size() {
       return waiters.size;
     },
