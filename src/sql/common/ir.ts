@@ -1,6 +1,7 @@
 /**
- * The small, closed statement tree the MySQL and SQLite validators work on. node-sql-parser's AST
- * is converted into it (from-parser.ts, refusing anything it does not know), checked and rewritten
+ * The small, closed statement tree the MySQL and SQLite validators work on. The parser's tree is
+ * converted into it (from-parser.ts for node-sql-parser, src/sql/cst/ for sql-parser-cst, each
+ * refusing anything it does not know), checked and rewritten
  * here, and printed by our own emitter (emit.ts) — never by the library's deparser — so only
  * constructs listed below can reach the database, with identifiers and strings quoted by us.
  */
@@ -85,7 +86,7 @@ export interface TableRef {
   as?: string;
 }
 
-/** SQLite's upsert clause (see upsert-split.ts): the target columns, and DO NOTHING or DO UPDATE. */
+/** SQLite's upsert clause: the target columns, and DO NOTHING or DO UPDATE. */
 export interface OnConflict {
   target?: string[];
   action: 'nothing' | 'update';

@@ -1,18 +1,19 @@
 /**
- * SQLite: node-sql-parser's SQLite grammar, checked and re-emitted by the shared dialect
- * validator with double-quoted identifiers. node-sql-parser reads an unqualified "x" as a string;
- * here it is an identifier (as SQLite itself reads it, and better-sqlite3 builds SQLite without
- * double-quoted string literals), so it must name a column in reach like any other name.
+ * SQLite: sql-parser-cst's SQLite grammar (src/sql/cst/), checked and re-emitted by the shared
+ * dialect validator with double-quoted identifiers. "x" is an identifier (as SQLite itself reads
+ * it, and better-sqlite3 builds SQLite without double-quoted string literals), so it must name a
+ * column in reach like any other name.
  */
 import type { SluiceConfig } from '../../config/types.js';
 import type { DialectSpec } from '../common/context.js';
 import { createDialectValidator } from '../common/dialect-validator.js';
+import { cstReader } from '../cst/converter.js';
 import type { CachedValidator } from '../validator.js';
 import { SQLITE_CAST_TYPES, SQLITE_FUNCTIONS } from './allowlists.js';
 import { SQLITE_FUNCTION_COSTS } from './function-costs.js';
 
 export const SQLITE_DIALECT: DialectSpec = {
-  parserDatabase: 'sqlite',
+  reader: (opts, gatewayParams) => cstReader('sqlite', opts, gatewayParams),
   placeholders: { hashComments: false, bracketIdentifiers: true, defaultMarker: false },
   convert: {
     doubleQuotedIsIdentifier: true,
@@ -43,7 +44,6 @@ export const SQLITE_DIALECT: DialectSpec = {
   }),
   nullIsDefault: true,
   valuesFunction: false,
-  upsertClause: true,
   // SQLite never flattens a subquery with OFFSET, nor pushes outer WHERE terms into one with LIMIT.
   fence: { limit: '-1', offset: '0' },
   // SQLite reads a WITH list's later CTEs (and a body's own name) as those CTEs: refused (isCte).
