@@ -21,6 +21,10 @@ const BINARY_OPS = new Set([
 /** Aggregates that may take DISTINCT. */
 const DISTINCT_OK = new Set([...DISTINCT_AGGREGATES, 'count', 'group_concat']);
 
+function significantDigits(text: string): number {
+  return text.split(/[eE]/)[0]!.replace('.', '').replace(/^0+/, '').length;
+}
+
 function isQuery(node: Node): boolean {
   return node.type === 'select_stmt' || node.type === 'compound_select_stmt';
 }
@@ -59,10 +63,9 @@ export function expressionTable(w: Walk): FullTransformMap<Expr> {
 
     number_literal: (node) => {
       if (!NUMBER.test(node.text)) refuse('Unexpected number');
-      // Beyond 15 significant digits the databases round, overflow or switch type (SQLite reads
-      // 9223372036854775808 as a REAL but -9223372036854775808 as an integer): a parameter says
-      // what it means.
-      if (node.text.split(/[eE]/)[0]!.replace('.', '').replace(/^0+/, '').length > 15) refuse('Numeric literal too long; pass it as a parameter');
+      // Beyond 15 significant digits a decimal is rounded differently by each database: a
+      // parameter says what it means. (Integers are exact; MySQL's fence is LIMIT 2^64-1.)
+      if (!/^\d+$/.test(node.text) && significantDigits(node.text) > 15) refuse('Numeric literal too long; pass it as a parameter');
       return { k: 'num', v: node.text };
     },
 
@@ -118,6 +121,8 @@ export function expressionTable(w: Walk): FullTransformMap<Expr> {
       // A negative number is one literal (the fenced LIMIT -1 must read back as what it was).
       if (op === '-' && node.expr.type === 'number_literal') {
         const n = w.expr(node.expr);
+        // SQLite reads 9223372036854775808 as a REAL but -9223372036854775808 as an integer.
+        if (n.k === 'num' && significantDigits(n.v) > 15) refuse('Numeric literal too long; pass it as a parameter');
         if (n.k === 'num') return { k: 'num', v: `-${n.v}` };
       }
       if (op !== '-' && op !== '+' && op !== 'NOT') throw new SluiceError('FUNCTION_NOT_ALLOWED', `Operator ${op} is not allowed`);

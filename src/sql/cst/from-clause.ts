@@ -32,6 +32,9 @@ function factor(node: Node, w: Walk): FromItem {
     case 'paren_expr':
       if (node.expr.type !== 'select_stmt' && node.expr.type !== 'compound_select_stmt') return refuse('Nested joins are not allowed');
       return { k: 'derived', q: w.query(node.expr), lateral: false };
+    case 'lateral_derived_table':
+      if (node.expr.type !== 'paren_expr') return refuse('Only LATERAL (SELECT …) is allowed');
+      return { k: 'derived', q: w.query(node.expr.expr), lateral: true };
     case 'func_call': {
       const fn = w.expr(node);
       if (fn.k !== 'fn' || fn.bare || !w.opts.tableFunctions.has(fn.name)) throw new SluiceError('FUNCTION_NOT_ALLOWED', 'This table function is not allowed');
