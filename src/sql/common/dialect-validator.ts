@@ -149,7 +149,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       paramOrder: paramOrder(out.order, named.count, ctx),
       tables: [...ctx.tables],
       rowCapped: rewritten.rowCapped,
-      ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.action === 'update') && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
+      ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.some((c) => c.action === 'update') === true) && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
       ...boundedParams(ctx.bounded, config.limits),
       ...(ctx.presetChecks.length > 0 && { presetChecks: ctx.presetChecks }),
     };

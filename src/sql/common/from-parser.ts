@@ -20,6 +20,10 @@ export interface ConvertOptions {
   castTypes: ReadonlySet<string>;
   /** RETURNING on INSERT/UPDATE/DELETE. */
   returning: ReadonlySet<'insert' | 'update' | 'delete'>;
+  /** SQLite: `||` concatenates (MySQL: it is OR). */
+  concatOperator: boolean;
+  /** SQLite: INSERT … ON CONFLICT. */
+  upsertClause: boolean;
 }
 
 function refuse(message: string): never {

@@ -38,7 +38,7 @@ export interface SelectColumn {
   as?: string;
 }
 
-export type JoinKind = 'INNER JOIN' | 'LEFT JOIN' | 'CROSS JOIN';
+export type JoinKind = 'INNER JOIN' | 'LEFT JOIN' | 'RIGHT JOIN' | 'FULL JOIN' | 'CROSS JOIN';
 
 interface FromBase {
   as?: string;
@@ -94,8 +94,12 @@ export interface OnConflict {
   where?: Expr;
 }
 
+/** WITH on a write (SQLite): read-only CTEs the statement's subqueries may name. */
+export type With = NonNullable<Select['with']>;
+
 export interface Insert {
   k: 'insert';
+  with?: With;
   verb: 'INSERT' | 'INSERT IGNORE' | 'REPLACE' | 'INSERT OR IGNORE';
   table: TableRef;
   columns: string[];
@@ -104,23 +108,34 @@ export interface Insert {
   /** INSERT … SELECT: the query (rewritten like any read). */
   source?: Select;
   onDuplicate?: SetItem[];
-  onConflict?: OnConflict;
+  /** SQLite's ON CONFLICT clauses, in order (each but the last names its target). */
+  onConflict?: OnConflict[];
   returning?: SelectColumn[];
 }
 
 export interface Update {
   k: 'update';
+  with?: With;
   table: TableRef;
   set: SetItem[];
+  /** UPDATE … FROM (SQLite): the other tables the SET and WHERE may read. */
+  from?: FromItem[];
   where?: Expr;
   returning?: SelectColumn[];
+  /** SQLite's UPDATE … ORDER BY … LIMIT. */
+  orderBy?: OrderItem[];
+  limit?: Expr;
 }
 
 export interface Delete {
   k: 'delete';
+  with?: With;
   table: TableRef;
   where?: Expr;
   returning?: SelectColumn[];
+  /** SQLite's DELETE … ORDER BY … LIMIT. */
+  orderBy?: OrderItem[];
+  limit?: Expr;
 }
 
 export type Statement = Select | Insert | Update | Delete;

@@ -98,7 +98,7 @@ export function expressionTable(w: Walk): FullTransformMap<Expr> {
         if (items.length === 0) refuse('Empty IN list');
         return { k: 'bin', op, l, r: { k: 'list', items: items.map((i) => w.expr(i)) } };
       }
-      if (!BINARY_OPS.has(op)) throw new SluiceError('FUNCTION_NOT_ALLOWED', `Operator ${op} is not allowed`);
+      if (!BINARY_OPS.has(op) && !(op === '||' && w.opts.concatOperator)) throw new SluiceError('FUNCTION_NOT_ALLOWED', `Operator ${op} is not allowed`);
       return { k: 'bin', op, l: w.expr(node.left), r: w.expr(node.right) };
     },
 

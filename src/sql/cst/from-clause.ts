@@ -12,6 +12,11 @@ const JOINS: Record<string, JoinKind> = {
   'LEFT JOIN': 'LEFT JOIN',
   'LEFT OUTER JOIN': 'LEFT JOIN',
   'CROSS JOIN': 'CROSS JOIN',
+  // Safe under any join: every table is replaced by its filtered view (common/query.ts).
+  'RIGHT JOIN': 'RIGHT JOIN',
+  'RIGHT OUTER JOIN': 'RIGHT JOIN',
+  'FULL JOIN': 'FULL JOIN',
+  'FULL OUTER JOIN': 'FULL JOIN',
 };
 
 /** Join words are never aliases (a grammar that misreads a join must not turn it into another). */

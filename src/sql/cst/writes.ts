@@ -1,10 +1,10 @@
 /** INSERT, UPDATE and DELETE → our tree. Every clause not handled here is refused. */
-import type { DeleteStmt, InsertStmt, Node, ReturningClause, SetClause, UpdateStmt, UpsertClause } from 'sql-parser-cst';
-import { SluiceError } from '../../errors.js';
-import type { Delete, Expr, Insert, OnConflict, SelectColumn, SetItem, Update } from '../common/ir.js';
+import type { DeleteStmt, InsertStmt, LimitClause, Node, OrderByClause, ReturningClause, SetClause, UpdateStmt, UpsertClause } from 'sql-parser-cst';
+import type { Delete, Expr, Insert, OnConflict, SelectColumn, SetItem, Update, With } from '../common/ir.js';
+import { fromItems } from './from-clause.js';
 import { ident, nameList, tableRef } from './names.js';
 import { keywords, refuse } from './refuse.js';
-import { selectColumns } from './select.js';
+import { orderBy, selectColumns, withClause } from './select.js';
 import type { Walk } from './walk.js';
 
 function unsupported(node: Node): never {
@@ -28,7 +28,26 @@ function once<T>(current: T | undefined): void {
   if (current !== undefined) refuse('Unexpected repeated clause');
 }
 
+/** WITH before a write: read-only CTEs (a write inside one is refused by withClause). */
+function writeWith(node: Node, w: Walk): With {
+  if (node.type !== 'with_clause') return refuse('Unexpected WITH');
+  return withClause(node, w);
+}
+
+/** SQLite's ORDER BY … LIMIT on UPDATE/DELETE. */
+function writeOrderLimit(clause: OrderByClause | LimitClause, out: Update | Delete, w: Walk): void {
+  if (clause.type === 'order_by_clause') {
+    once(out.orderBy);
+    out.orderBy = orderBy(clause, w);
+    return;
+  }
+  once(out.limit);
+  if (clause.offset || clause.rowsExamined || !clause.count || clause.count.type === 'limit_all') refuse('Only LIMIT n is allowed on UPDATE/DELETE');
+  out.limit = w.expr(clause.count);
+}
+
 function onConflict(node: UpsertClause, insert: Insert, w: Walk): OnConflict {
+  if (!w.opts.upsertClause) refuse('ON CONFLICT is not supported on this connection');
   if (insert.verb !== 'INSERT') refuse(`${insert.verb} cannot be combined with ON CONFLICT`);
   if (node.where) refuse('A WHERE on the ON CONFLICT target is not supported');
   const out: OnConflict = { action: node.action.type === 'upsert_action_update' ? 'update' : 'nothing' };
@@ -60,7 +79,8 @@ function valuesRows(node: Node, w: Walk): Expr[][] {
 
 export function insertStmt(node: InsertStmt, w: Walk): Insert {
   let out: Insert | undefined;
-  let upsert: UpsertClause | undefined;
+  let withList: With | undefined;
+  const upserts: UpsertClause[] = [];
   let ret: ReturningClause | undefined;
   for (const clause of node.clauses) {
     switch (clause.type) {
@@ -92,9 +112,7 @@ export function insertStmt(node: InsertStmt, w: Walk): Insert {
         out.source = w.query(clause);
         break;
       case 'upsert_clause':
-        // Chained ON CONFLICT clauses are not supported yet.
-        once(upsert);
-        upsert = clause;
+        upserts.push(clause);
         break;
       case 'on_duplicate_key_update_clause':
         if (!out || out.onDuplicate) return refuse('Unexpected ON DUPLICATE KEY UPDATE');
@@ -105,16 +123,19 @@ export function insertStmt(node: InsertStmt, w: Walk): Insert {
         ret = clause;
         break;
       case 'with_clause':
-        throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'WITH … INSERT is not supported');
+        if (out || withList) return refuse('Unexpected WITH');
+        withList = writeWith(clause, w);
+        break;
       default:
         unsupported(clause);
     }
   }
   if (!out || (out.rows.length === 0 && !out.source)) return refuse('Only INSERT … VALUES and INSERT … SELECT are allowed');
   if (out.source && out.onDuplicate) refuse('INSERT … SELECT … ON DUPLICATE KEY UPDATE is not supported');
-  if (upsert) {
+  if (withList) out.with = withList;
+  if (upserts.length > 0) {
     if (out.source) refuse('ON CONFLICT belongs to INSERT … VALUES');
-    out.onConflict = onConflict(upsert, out, w);
+    out.onConflict = upserts.map((u) => onConflict(u, out, w));
   }
   if (ret) out.returning = returning(ret, 'insert', w);
   return out;
@@ -122,8 +143,23 @@ export function insertStmt(node: InsertStmt, w: Walk): Insert {
 
 export function updateStmt(node: UpdateStmt, w: Walk): Update {
   let out: Update | undefined;
+  let withList: With | undefined;
   for (const clause of node.clauses) {
     switch (clause.type) {
+      case 'with_clause':
+        if (out || withList) return refuse('Unexpected WITH');
+        withList = writeWith(clause, w);
+        break;
+      case 'from_clause':
+        if (!out || out.from || out.where) return refuse('Unexpected FROM');
+        if (clause.expr.type === 'dual_table') return refuse('FROM DUAL is not supported');
+        out.from = fromItems(clause.expr, w);
+        break;
+      case 'order_by_clause':
+      case 'limit_clause':
+        if (!out) return refuse('Unexpected ORDER BY/LIMIT');
+        writeOrderLimit(clause, out, w);
+        break;
       case 'update_clause': {
         once(out);
         if (clause.modifiers.length > 0 || clause.orAction) refuse('UPDATE options are not allowed');
@@ -148,13 +184,24 @@ export function updateStmt(node: UpdateStmt, w: Walk): Update {
     }
   }
   if (!out || out.set.length === 0) return refuse('Unexpected UPDATE');
+  if (withList) out.with = withList;
   return out;
 }
 
 export function deleteStmt(node: DeleteStmt, w: Walk): Delete {
   let out: Delete | undefined;
+  let withList: With | undefined;
   for (const clause of node.clauses) {
     switch (clause.type) {
+      case 'with_clause':
+        if (out || withList) return refuse('Unexpected WITH');
+        withList = writeWith(clause, w);
+        break;
+      case 'order_by_clause':
+      case 'limit_clause':
+        if (!out) return refuse('Unexpected ORDER BY/LIMIT');
+        writeOrderLimit(clause, out, w);
+        break;
       case 'delete_clause': {
         once(out);
         if (clause.modifiers.length > 0 || !clause.fromKw) refuse('DELETE options are not allowed');
@@ -177,5 +224,6 @@ export function deleteStmt(node: DeleteStmt, w: Walk): Delete {
     }
   }
   if (!out) return refuse('Unexpected DELETE');
+  if (withList) out.with = withList;
   return out;
 }

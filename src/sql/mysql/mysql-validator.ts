@@ -20,6 +20,8 @@ export const MYSQL_DIALECT: DialectSpec = {
     castTypes: MYSQL_CAST_TYPES,
     // MariaDB has INSERT/DELETE … RETURNING; MySQL answers it with a syntax error.
     returning: new Set(['insert', 'delete']),
+    concatOperator: false,
+    upsertClause: false,
   },
   functions: MYSQL_FUNCTIONS,
   costs: MYSQL_FUNCTION_COSTS,

@@ -20,6 +20,8 @@ export const SQLITE_DIALECT: DialectSpec = {
     tableFunctions: new Set(['json_each']),
     castTypes: SQLITE_CAST_TYPES,
     returning: new Set(['insert', 'update', 'delete']),
+    concatOperator: true,
+    upsertClause: true,
   },
   functions: SQLITE_FUNCTIONS,
   costs: SQLITE_FUNCTION_COSTS,
