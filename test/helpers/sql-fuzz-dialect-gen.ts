@@ -1,7 +1,7 @@
 /**
  * Random reads over the fuzz fixture (sql-fuzz-dialect.ts) in MariaDB's or SQLite's syntax, within
  * what the gateway's MySQL/SQLite validator claims to support — plus a small share of constructs
- * it refuses (RIGHT/FULL/NATURAL joins, NOT (…), SQLite window functions and INTERSECT/EXCEPT), so
+ * it refuses (NATURAL joins, MySQL's RIGHT JOIN, NOT (…), SQLite window functions), so
  * the refusal counts show where the grammar ends.
  *
  * Determinism rules, so that "same statement" means "same rows": LIMIT only under an ORDER BY of
@@ -48,7 +48,7 @@ export interface Profile {
 }
 
 export const MYSQL_PROFILE: Profile = { dialect: 'mysql', windows: true, setOps: ['union', 'union all', 'intersect', 'except'], refusedSetOps: [], cteForward: false, cteBodiesSeeOuterCtes: false, commaAfterJoin: true, ifFn: 'if' };
-export const SQLITE_PROFILE: Profile = { dialect: 'sqlite', windows: false, setOps: ['union', 'union all'], refusedSetOps: ['intersect', 'except'], cteForward: true, cteBodiesSeeOuterCtes: true, commaAfterJoin: false, ifFn: 'iif' };
+export const SQLITE_PROFILE: Profile = { dialect: 'sqlite', windows: false, setOps: ['union', 'union all', 'intersect', 'except'], refusedSetOps: [], cteForward: true, cteBodiesSeeOuterCtes: true, commaAfterJoin: false, ifFn: 'iif' };
 
 export interface Rel {
   alias: string;
@@ -374,8 +374,10 @@ export class Builder {
   }
 
   joinType(): JoinType {
-    // RIGHT, FULL (SQLite) and NATURAL joins are refused by the gateway: rare, to count the refusal.
-    if (this.chance(1)) return this.pick(this.profile.dialect === 'sqlite' ? (['right', 'full', 'natural'] as const) : (['right', 'natural'] as const));
+    // NATURAL (and MySQL's RIGHT) joins are refused by the gateway: rare, to count the refusal.
+    if (this.chance(1)) return this.pick(this.profile.dialect === 'sqlite' ? (['natural'] as const) : (['right', 'natural'] as const));
+    // SQLite (sql-parser-cst): RIGHT and FULL joins too.
+    if (this.profile.dialect === 'sqlite' && this.chance(10)) return this.pick(['right', 'full'] as const);
     return this.pick(['inner', 'left', 'cross'] as const);
   }
 
