@@ -141,89 +141,84 @@ export function insertStmt(node: InsertStmt, w: Walk): Insert {
   return out;
 }
 
+/** What an UPDATE or DELETE walk has read so far (WITH comes before the statement itself). */
+interface WriteState<T extends Update | Delete> {
+  out?: T;
+  with?: With;
+}
+
+/** WITH, WHERE, RETURNING, ORDER BY and LIMIT: the clauses UPDATE and DELETE share. False for any other. */
+function sharedClause<T extends Update | Delete>(clause: Node, state: WriteState<T>, w: Walk): boolean {
+  const out = state.out;
+  switch (clause.type) {
+    case 'with_clause':
+      if (out || state.with) refuse('Unexpected WITH');
+      state.with = writeWith(clause, w);
+      return true;
+    case 'where_clause':
+      if (!out || out.where) refuse('Unexpected WHERE');
+      out.where = w.expr(clause.expr);
+      return true;
+    case 'returning_clause':
+      if (!out || out.returning) refuse('Unexpected RETURNING');
+      out.returning = returning(clause, out.k, w);
+      return true;
+    case 'order_by_clause':
+    case 'limit_clause':
+      if (!out) refuse('Unexpected ORDER BY/LIMIT');
+      writeOrderLimit(clause, out, w);
+      return true;
+    default:
+      return false;
+  }
+}
+
+function finish<T extends Update | Delete>(state: WriteState<T>, what: string): T {
+  if (!state.out) return refuse(`Unexpected ${what}`);
+  if (state.with) state.out.with = state.with;
+  return state.out;
+}
+
 export function updateStmt(node: UpdateStmt, w: Walk): Update {
-  let out: Update | undefined;
-  let withList: With | undefined;
+  const state: WriteState<Update> = {};
   for (const clause of node.clauses) {
+    if (sharedClause(clause, state, w)) continue;
+    const out = state.out;
     switch (clause.type) {
-      case 'with_clause':
-        if (out || withList) return refuse('Unexpected WITH');
-        withList = writeWith(clause, w);
+      case 'update_clause':
+        once(out);
+        if (clause.modifiers.length > 0 || clause.orAction) refuse('UPDATE options are not allowed');
+        if (clause.tables.items.length !== 1) refuse('UPDATE must name exactly one table');
+        state.out = { k: 'update', table: tableRef(clause.tables.items[0]!), set: [] };
+        break;
+      case 'set_clause':
+        if (!out || out.set.length > 0) return refuse('Unexpected SET');
+        out.set = setList(clause.assignments, w);
         break;
       case 'from_clause':
         if (!out || out.from || out.where) return refuse('Unexpected FROM');
         if (clause.expr.type === 'dual_table') return refuse('FROM DUAL is not supported');
         out.from = fromItems(clause.expr, w);
         break;
-      case 'order_by_clause':
-      case 'limit_clause':
-        if (!out) return refuse('Unexpected ORDER BY/LIMIT');
-        writeOrderLimit(clause, out, w);
-        break;
-      case 'update_clause': {
-        once(out);
-        if (clause.modifiers.length > 0 || clause.orAction) refuse('UPDATE options are not allowed');
-        if (clause.tables.items.length !== 1) refuse('UPDATE must name exactly one table');
-        out = { k: 'update', table: tableRef(clause.tables.items[0]!), set: [] };
-        break;
-      }
-      case 'set_clause':
-        if (!out || out.set.length > 0) return refuse('Unexpected SET');
-        out.set = setList(clause.assignments, w);
-        break;
-      case 'where_clause':
-        if (!out || out.where) return refuse('Unexpected WHERE');
-        out.where = w.expr(clause.expr);
-        break;
-      case 'returning_clause':
-        if (!out || out.returning) return refuse('Unexpected RETURNING');
-        out.returning = returning(clause, 'update', w);
-        break;
       default:
         unsupported(clause);
     }
   }
-  if (!out || out.set.length === 0) return refuse('Unexpected UPDATE');
-  if (withList) out.with = withList;
-  return out;
+  if (state.out?.set.length === 0) refuse('Unexpected UPDATE');
+  return finish(state, 'UPDATE');
 }
 
 export function deleteStmt(node: DeleteStmt, w: Walk): Delete {
-  let out: Delete | undefined;
-  let withList: With | undefined;
+  const state: WriteState<Delete> = {};
   for (const clause of node.clauses) {
-    switch (clause.type) {
-      case 'with_clause':
-        if (out || withList) return refuse('Unexpected WITH');
-        withList = writeWith(clause, w);
-        break;
-      case 'order_by_clause':
-      case 'limit_clause':
-        if (!out) return refuse('Unexpected ORDER BY/LIMIT');
-        writeOrderLimit(clause, out, w);
-        break;
-      case 'delete_clause': {
-        once(out);
-        if (clause.modifiers.length > 0 || !clause.fromKw) refuse('DELETE options are not allowed');
-        if (clause.tables.items.length !== 1) refuse('Multi-table DELETE is not allowed');
-        const t = clause.tables.items[0]!;
-        if (t.type === 'partitioned_table') refuse('PARTITION is not allowed');
-        out = { k: 'delete', table: tableRef(t) };
-        break;
-      }
-      case 'where_clause':
-        if (!out || out.where) return refuse('Unexpected WHERE');
-        out.where = w.expr(clause.expr);
-        break;
-      case 'returning_clause':
-        if (!out || out.returning) return refuse('Unexpected RETURNING');
-        out.returning = returning(clause, 'delete', w);
-        break;
-      default:
-        unsupported(clause);
-    }
+    if (sharedClause(clause, state, w)) continue;
+    if (clause.type !== 'delete_clause') return unsupported(clause);
+    once(state.out);
+    if (clause.modifiers.length > 0 || !clause.fromKw) refuse('DELETE options are not allowed');
+    if (clause.tables.items.length !== 1) refuse('Multi-table DELETE is not allowed');
+    const t = clause.tables.items[0]!;
+    if (t.type === 'partitioned_table') refuse('PARTITION is not allowed');
+    state.out = { k: 'delete', table: tableRef(t) };
   }
-  if (!out) return refuse('Unexpected DELETE');
-  if (withList) out.with = withList;
-  return out;
+  return finish(state, 'DELETE');
 }
