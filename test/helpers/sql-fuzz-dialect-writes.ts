@@ -21,6 +21,7 @@ import {
   permittedCols,
   printAll,
   printExpr,
+  printFrom,
   printQuery,
   type Dialect,
   type Expr,
@@ -41,7 +42,17 @@ type Returning = 'star' | Expr[];
 
 export type Write =
   | { k: 'delete'; table: TableName | 'audit_secrets'; qualified: boolean; where: Expr | null; returning: Returning | null; limit?: number }
-  | { k: 'update'; table: TableName; qualified: boolean; set: Assign[]; where: Expr | null; returning: Returning | null; limit?: number }
+  | {
+      k: 'update';
+      table: TableName;
+      qualified: boolean;
+      set: Assign[];
+      where: Expr | null;
+      returning: Returning | null;
+      limit?: number;
+      /** SQLite: `FROM <table> u` joined on `u.id = <target>.id` (at most one match per row: deterministic). */
+      from?: TableName;
+    }
   | {
       k: 'insert';
       ignore: boolean;
@@ -96,8 +107,12 @@ export function printWrite(w: Write, o: PrintOpts): string {
   switch (w.k) {
     case 'delete':
       return `delete from ${target(w.table, w.qualified)}${ownWhere(w.table, w.where, o)}${printReturning(w.table, w.returning, o)}${printLimit(w.table, w.limit, o)}`;
-    case 'update':
-      return `update ${target(w.table, w.qualified)} set ${sets(w.set)}${ownWhere(w.table, w.where, o)}${printReturning(w.table, w.returning, o)}${printLimit(w.table, w.limit, o)}`;
+    case 'update': {
+      const from = w.from === undefined ? '' : ` from ${printFrom({ k: 'table', table: w.from, alias: 'u', qualified: false }, o)}`;
+      const on: Expr = { k: 'op', op: '=', l: { k: 'col', rel: 'u', col: 'id' }, r: { k: 'col', rel: w.table, col: 'id' } };
+      const where = w.from === undefined ? w.where : w.where ? { k: 'op' as const, op: 'and', l: on, r: w.where } : on;
+      return `update ${target(w.table, w.qualified)} set ${sets(w.set)}${from}${ownWhere(w.table, where, o)}${printReturning(w.table, w.returning, o)}${printLimit(w.table, w.limit, o)}`;
+    }
     case 'insert': {
       const oracle = o.mode === 'oracle' && w.table !== 'audit_secrets';
       const writable = w.table === 'audit_secrets' ? [] : (FUZZ_SCHEMA[w.table].insert ?? []);
@@ -235,7 +250,10 @@ class WriteBuilder extends Builder {
       }
       // MariaDB has no UPDATE … RETURNING (rare there, counted as a refusal).
       const returning = d === 'sqlite' || this.chance(5) ? this.returning(table, ctx) : null;
-      return { k: 'update', table, qualified, set, where: this.where(ctx), returning, ...this.writeLimit() };
+      // SQLite: UPDATE … FROM another table's tenant view.
+      // (Never the target itself: sluice refuses that self-join, see the corpus in fuzz-sqlite.test.ts.)
+      const from = d === 'sqlite' && this.chance(15) ? { from: this.pick<TableName>((['customers', 'orders', 'order_items'] as const).filter((t) => t !== table)) } : {};
+      return { k: 'update', table, qualified, set, where: this.where(ctx), returning, ...this.writeLimit(), ...from };
     }
     return this.insert(table);
   }
