@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/drivers-mysql.ts     BENCH_DRV_SECONDS=4 BENCH_DRV_ROUNDS=3 BENCH_DRV_CALLERS=16
  *   BENCH_DRV_WRITE=1: a lone UPDATE of one row instead of the primary-key read
+ *   BENCH_DRV_CONTEXT_VARIABLES=0: the connection's contextVariables off (builds that predate it ignore it)
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -14,18 +15,22 @@ import { pathToFileURL } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { MysqlConnectionConfig } from '../src/config/types.js';
 import type { Driver } from '../src/drivers/driver.js';
+import { mariadbMeter } from './proc-cpu.js';
 
 const SECONDS = Number(process.env.BENCH_DRV_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_DRV_ROUNDS ?? 3);
 const CALLERS = Number(process.env.BENCH_DRV_CALLERS ?? 16);
 const POOL = Number(process.env.BENCH_POOL_PER_THREAD ?? 4);
 const WRITE = process.env.BENCH_DRV_WRITE === '1';
+const CONTEXT_VARIABLES = process.env.BENCH_DRV_CONTEXT_VARIABLES !== '0';
 const ROOTS = (process.env.BENCH_DRV_ROOTS ?? resolve(import.meta.dirname, '..')).split(',');
 const SERVER = (process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test').replace(/\/[^/]*$/, '');
 
 interface Result {
   rps: number;
   nodeUs: number;
+  /** CPU of the server threads of this process's connections (only the target being driven works). */
+  dbUs: number;
   p50: number;
   p99: number;
 }
@@ -36,6 +41,8 @@ async function drive(run: () => Promise<unknown>): Promise<Result> {
     while (performance.now() < warmEnd) await run();
   }));
   const lat: number[] = [];
+  const db = mariadbMeter(SERVER, () => [process.pid]);
+  await db.start();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + SECONDS * 1000;
@@ -48,8 +55,9 @@ async function drive(run: () => Promise<unknown>): Promise<Result> {
   }));
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const dbUs = await db.stop();
   lat.sort((a, b) => a - b);
-  return { rps: lat.length / secs, nodeUs: (cpu.user + cpu.system) / lat.length, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
+  return { rps: lat.length / secs, nodeUs: (cpu.user + cpu.system) / lat.length, dbUs: dbUs / lat.length, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
 }
 
 async function main(): Promise<void> {
@@ -65,9 +73,9 @@ async function main(): Promise<void> {
       ? 'update customers set hits = hits + 1 where id = ? and tenant_id = ?'
       : 'select id, name, email from (select id, tenant_id, name, email from customers where tenant_id = ?) as customers where id = ? limit 10001';
     const params = WRITE ? [1, 1] : [1, 1];
-    console.log(`mysql driver bench (${WRITE ? 'lone write' : 'primary-key read'}): ${CALLERS} callers, ${POOL} connections, ${SECONDS}s × ${ROUNDS} rounds, builds: ${ROOTS.join(', ')}\n`);
+    console.log(`mysql driver bench (${WRITE ? 'lone write' : 'primary-key read'}${CONTEXT_VARIABLES ? '' : ', contextVariables false'}): ${CALLERS} callers, ${POOL} connections, ${SECONDS}s × ${ROUNDS} rounds, builds: ${ROOTS.join(', ')}\n`);
     const bare = mysql.createPool({ uri: url, connectionLimit: POOL });
-    const conn: MysqlConnectionConfig = { dialect: 'mysql', url, max: POOL, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id' };
+    const conn: MysqlConnectionConfig = { dialect: 'mysql', url, max: POOL, schema: database, idleTimeoutMs: 0, connectionTimeoutMs: 5000, tenantClaim: 'tenant_id', ...(!CONTEXT_VARIABLES && { contextVariables: false }) };
     const drivers: Array<{ root: string; driver: Driver }> = [];
     for (const root of ROOTS) {
       const mod = (await import(pathToFileURL(resolve(root, 'src/drivers/mysql/mysql-driver.ts')).href)) as typeof import('../src/drivers/mysql/mysql-driver.js');
@@ -83,7 +91,8 @@ async function main(): Promise<void> {
         );
         console.log(
           `round ${round + 1}  ${root.padEnd(28)} ${r.rps.toFixed(0).padStart(6)} st/s (${(r.rps / b.rps).toFixed(2)}× bare ${b.rps.toFixed(0)})` +
-            `  p50 ${r.p50.toFixed(2)} ms (${(r.p50 / b.p50).toFixed(2)}×)  p99 ${r.p99.toFixed(2)} ms (${(r.p99 / b.p99).toFixed(2)}×)  node ${r.nodeUs.toFixed(0)} µs/st (bare ${b.nodeUs.toFixed(0)})`,
+            `  p50 ${r.p50.toFixed(2)} ms (${(r.p50 / b.p50).toFixed(2)}×)  p99 ${r.p99.toFixed(2)} ms (${(r.p99 / b.p99).toFixed(2)}×)  node ${r.nodeUs.toFixed(0)} µs/st (bare ${b.nodeUs.toFixed(0)})` +
+            `  mariadb ${r.dbUs.toFixed(0)} µs/st (bare ${b.dbUs.toFixed(0)}, ${(r.dbUs / b.dbUs).toFixed(2)}×)`,
         );
       }
     }

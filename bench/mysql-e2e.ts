@@ -5,6 +5,10 @@
  *
  *   node --import tsx bench/mysql-e2e.ts     BENCH_DURATION=10 BENCH_WARMUP=2 BENCH_CONNECTIONS=32
  *                                            BENCH_THREADS=2 BENCH_POOL_PER_THREAD=4
+ *                                            BENCH_MYSQL_CONTEXT_VARIABLES=1 (sluice sets @sluice_* too)
+ *
+ * Nothing in the bench database reads @sluice_tenant_id/@sluice_claims (as in the bare twin), so
+ * sluice runs with `contextVariables: false` unless BENCH_MYSQL_CONTEXT_VARIABLES=1.
  *
  * Needs MariaDB/MySQL at 127.0.0.1:3306 (root, empty password); a fresh database per run, dropped
  * at the end.
@@ -20,6 +24,7 @@ import { mariadbMeter } from './proc-cpu.js';
 const SERVER = 'mysql://root@127.0.0.1:3306';
 const QUERY = 'select `id`, `name`, `email` from `customers` where `customers`.`id` = ?';
 const BODY = { sql: QUERY, params: [1], method: 'all' };
+const CONTEXT_VARIABLES = process.env.BENCH_MYSQL_CONTEXT_VARIABLES === '1';
 
 const FIXTURE = [
   'create table customers (id int auto_increment primary key, tenant_id int not null, name varchar(100) not null, email varchar(100) unique, secret_note text)',
@@ -56,12 +61,12 @@ export async function mysqlPath(): Promise<PathResult> {
       `sluice MySQL bench: ${DURATION}s per target after ${WARMUP}s warm-up, ${CONNECTIONS} connections, ` +
         `${THREADS} threads × ${PER_THREAD} mysql connections (bare proxy: one mysql2 pool of ${THREADS * PER_THREAD})`,
     );
-    console.log(`query: ${QUERY}  [? = 1, tenant 1]\n`);
+    console.log(`query: ${QUERY}  [? = 1, tenant 1]; sluice contextVariables: ${CONTEXT_VARIABLES}\n`);
 
     const meters = () => inProcess({ database: mariadbMeter(SERVER, () => [process.pid]) });
     const bare = await startBare(dbUrl, THREADS * PER_THREAD, 1);
     const bareRun = await measureBare(bare, BODY, 'T1 Alice', meters());
-    const sluiceRun = await measureSluice(memberBenchConfig({ url: dbUrl, max: PER_THREAD }), BODY, 'T1 Alice', meters());
+    const sluiceRun = await measureSluice(memberBenchConfig({ url: dbUrl, max: PER_THREAD, ...(!CONTEXT_VARIABLES && { contextVariables: false }) }), BODY, 'T1 Alice', meters());
 
     printComparison(' (MySQL)', bareRun, sluiceRun);
     return { name: 'MySQL/MariaDB', bare: bareRun, sluice: sluiceRun };

@@ -1,7 +1,9 @@
 /**
  * What running SQLite in a killable child process costs: the same tenant-scoped query through
  * better-sqlite3 in this thread (the fastest possible, but unkillable) and through sluice's SQLite
- * driver (IPC hop to the SQLite process, engine wall cached), in the same run.
+ * driver (IPC hop to the SQLite process, engine wall cached), in the same run. Then the same for a
+ * key lookup (`where id = ? and tenant_id = ?`), a straight-line program that the driver runs on
+ * its own thread (sqlite-bounded.ts): what is left is the driver's own overhead.
  *
  *   node --import tsx bench/sqlite-process-hop.ts [iterations]
  *
@@ -17,6 +19,7 @@ import { createSqliteDriver } from '../src/drivers/sqlite/sqlite-driver.js';
 
 const N = Number(process.argv[2] ?? 5000);
 const SQL = 'select id, tenant_id, name, email from customers where tenant_id = ? order by id limit 20';
+const KEY_SQL = 'select id, tenant_id, name, email from customers where id = ? and tenant_id = ?';
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -44,19 +47,23 @@ try {
 
   const db = new Database(file, { readonly: true });
   const stmt = db.prepare(SQL).raw(true);
+  const keyStmt = db.prepare(KEY_SQL).raw(true);
   const inThread = await measure('better-sqlite3 in-thread', (i) => stmt.all((i % 10) + 1));
+  const keyInThread = await measure('key lookup: better-sqlite3 in-thread', (i) => keyStmt.all((i % 1000) + 1, ((i % 1000) % 10) + 1));
   db.close();
 
   const driver = createSqliteDriver({ dialect: 'sqlite', file, schema: 'main', max: 1, busyTimeoutMs: 1000 }, (m, d) => console.error(m, d));
-  const hop = await measure('sluice sqlite driver (process hop)', (i) =>
-    driver.execute({ jobId: `b${i}`, sql: SQL, params: [(i % 10) + 1], method: 'all', claims: {}, timeoutMs: 5000, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, readOnly: true, tables: ['customers'] }),
-  );
+  const ask = (i: number, sql: string, params: unknown[]) =>
+    driver.execute({ jobId: `b${i}`, sql, params, method: 'all', claims: {}, timeoutMs: 5000, maxRows: 10000, maxResponseBytes: 32 * 1024 * 1024, readOnly: true, tables: ['customers'] });
+  const hop = await measure('sluice sqlite driver (process hop)', (i) => ask(i, SQL, [(i % 10) + 1]));
+  const keyDriver = await measure('key lookup: sluice driver (thread)', (i) => ask(i, KEY_SQL, [(i % 1000) + 1, ((i % 1000) % 10) + 1]));
   await driver.close();
 
-  for (const r of [inThread, hop]) {
-    console.log(`${r.label.padEnd(36)} mean ${r.meanUs.toFixed(1).padStart(7)} µs  p50 ${r.p50Us.toFixed(1).padStart(7)} µs  p99 ${r.p99Us.toFixed(1).padStart(7)} µs`);
-  }
+  const print = (r: Awaited<ReturnType<typeof measure>>): void =>
+    console.log(`${r.label.padEnd(38)} mean ${r.meanUs.toFixed(1).padStart(7)} µs  p50 ${r.p50Us.toFixed(1).padStart(7)} µs  p99 ${r.p99Us.toFixed(1).padStart(7)} µs`);
+  for (const r of [inThread, hop, keyInThread, keyDriver]) print(r);
   console.log(`process hop: ${(hop.meanUs - inThread.meanUs).toFixed(1)} µs per query; throughput ratio (hop / in-thread) ${(inThread.meanUs / hop.meanUs).toFixed(3)}×`);
+  console.log(`key lookup on the driver's thread: ${(keyDriver.meanUs - keyInThread.meanUs).toFixed(1)} µs per query; throughput ratio (driver / in-thread) ${(keyInThread.meanUs / keyDriver.meanUs).toFixed(3)}×`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -185,6 +185,8 @@ const mysqlSchema = z
     connectionTimeoutMs: int(1).default(5000),
     /** Claim bound as @sluice_tenant_id for each lease (a claim reference, as in "$claims.…"). */
     tenantClaim: z.string().regex(CLAIM_REFERENCE, 'must be a claim reference such as tenant_id, org.id or https://app.example/tenant').default('tenant_id'),
+    /** false: no @sluice_* session variables (views or functions reading them see NULL). */
+    contextVariables: z.boolean().optional(),
     ...poolKeys('mysql'),
   })
   .superRefine((c, ctx) => {
@@ -258,6 +260,7 @@ function normalize(c: z.output<typeof byDialect>): ConnectionConfig {
         idleTimeoutMs: c.idleTimeoutMs,
         connectionTimeoutMs: c.connectionTimeoutMs,
         tenantClaim: c.tenantClaim,
+        ...(c.contextVariables !== undefined && { contextVariables: c.contextVariables }),
         ...poolKeysOf(c),
       };
     case 'sqlite':

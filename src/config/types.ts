@@ -103,6 +103,11 @@ export interface MysqlConnectionConfig extends ReadReplicas, PoolLifecycle {
   connectionTimeoutMs: number;
   /** Claim path bound as the session variable @sluice_tenant_id for each lease. */
   tenantClaim: string;
+  /**
+   * false: @sluice_tenant_id and @sluice_claims are not set (nothing on the database reads them);
+   * on MariaDB a lone read then goes in one round trip. Absent: true.
+   */
+  contextVariables?: boolean;
 }
 export interface SqliteConnectionConfig {
   dialect: 'sqlite';

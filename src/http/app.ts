@@ -129,14 +129,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Otherwise server.close() waits up to headersTimeout for connections that carry no request.
     unusedConnections.close();
   });
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks here and in observability: no promise and microtask turn per request.
+  app.addHook('onRequest', (request, _reply, done) => {
     request.sluice = {};
-    if (closing) throw new SluiceError('SHUTTING_DOWN', undefined, { retryAfter: 1 });
+    done(closing ? new SluiceError('SHUTTING_DOWN', undefined, { retryAfter: 1 }) : undefined);
   });
   // A response finished while closing must end its keep-alive connection, or server.close()
   // waits for the client's idle socket (keepAliveTimeout) before the process can exit.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.addHook('onClose', async () => rateLimiter.close());
 

@@ -2,14 +2,21 @@
  * A /data (or /jobs) body → the QueryJob a worker thread runs: the request-level checks every
  * statement gets (SQL length, param count, connection), plus the principal's claims captured now.
  */
-import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import type { SluiceConfig } from '../config/types.js';
 import { SluiceError } from '../errors.js';
 import { checkMethod, type BatchStatement, type QueryJob } from '../pool/messages.js';
 import type { AdmissionProbe } from '../queue/job-queue.js';
 import type { Routing } from '../tenants/router.js';
+import { counterIds } from './request-id.js';
 import type { DataBody } from './schemas/data-body.js';
+
+/**
+ * Job ids (cancels and logs name a job by it): 16 random hex chars per process and a counter, so
+ * ids from several API instances sharing one queue never collide. /jobs replaces the id with an
+ * unguessable one (queue/async-jobs.ts), so nothing here needs to be secret.
+ */
+const freshJobId = counterIds(8);
 
 function checkStatement(sql: string, params: unknown[], config: Readonly<SluiceConfig>): void {
   const { limits } = config;
@@ -62,7 +69,7 @@ export function buildJob(body: DataBody, principal: Principal, routing: Routing,
   const route = router.route(principal.tenant, body.connection);
   const { connection } = route;
   const dialect = config.connections[connection]!.dialect;
-  const base: Omit<QueryJob, 'sql' | 'params' | 'method'> = { id: randomUUID(), connection, role: principal.role, claims: principal.claims, deadline };
+  const base: Omit<QueryJob, 'sql' | 'params' | 'method'> = { id: freshJobId(), connection, role: principal.role, claims: principal.claims, deadline };
   const line = lineOf(route.tenant, principal);
   if (line !== undefined) base.tenant = line;
   if (route.tier !== undefined) base.tier = route.tier;

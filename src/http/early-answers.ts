@@ -17,12 +17,22 @@ import { discardUntilEnd, drainBound } from './drain.js';
 
 export function registerEarlyAnswers(app: FastifyInstance, bodyLimit: number): void {
   const bound = drainBound(bodyLimit);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback-style: the usual answer (body read in full) costs no promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const req = request.raw;
     // complete: Node's parser has seen the whole message; what it buffered Node discards itself.
-    if (req.complete) return;
+    if (req.complete) return done(null, payload);
     const declared = Number(req.headers['content-length']);
-    const drained = declared > bound.maxBytes ? false : await discardUntilEnd(req, bound);
-    if (!drained) reply.header('connection', 'close');
+    if (declared > bound.maxBytes) {
+      reply.header('connection', 'close');
+      return done(null, payload);
+    }
+    discardUntilEnd(req, bound).then(
+      (drained) => {
+        if (!drained) reply.header('connection', 'close');
+        done(null, payload);
+      },
+      (err: Error) => done(err),
+    );
   });
 }

@@ -23,11 +23,19 @@ export function acceptedRequestId(header: string | string[] | undefined): string
   return typeof header === 'string' && SAFE_ID.test(header) ? header : undefined;
 }
 
-/** Fresh ids: `<8 hex chars of this app>-<counter in base 36>`. */
-export function requestIdGenerator(): () => string {
-  const prefix = randomBytes(4).toString('hex');
+/**
+ * Unique ids without a UUID per call: `<prefixBytes random bytes in hex>-<counter in base 36>`.
+ * The random prefix keeps them apart across restarts and instances; they are not secret.
+ */
+export function counterIds(prefixBytes: number): () => string {
+  const prefix = randomBytes(prefixBytes).toString('hex');
   let counter = 0;
   return () => `${prefix}-${(counter++).toString(36)}`;
+}
+
+/** Fresh request ids: `<8 hex chars of this app>-<counter in base 36>`. */
+export function requestIdGenerator(): () => string {
+  return counterIds(4);
 }
 
 /** Fastify's genReqId: the client's id if acceptable, else a fresh one. */

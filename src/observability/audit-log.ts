@@ -13,6 +13,7 @@ import type { AuditDestination } from '../config/observability-schema.js';
 import { ERRORS } from '../errors.js';
 import { settleWithin } from '../timeouts.js';
 import { elapsedSinceStart, onClientGone } from './client-gone.js';
+import { logsAt } from './log.js';
 
 const CLOSE_WAIT_MS = 5000;
 
@@ -87,10 +88,10 @@ export function auditIfClientGone(request: FastifyRequest, reply: FastifyReply):
   });
 }
 
-/** The default: the request's own pino logger, which already carries reqId. */
+/** The default: the request's own pino logger, which already carries reqId. A record below its level is not built. */
 const MAIN_LOGGER_AUDIT: AuditLog = {
   write(request, status, elapsedMs) {
-    request.log.info(auditRecord(request, status, elapsedMs), auditMessage(request));
+    if (logsAt(request.log, 'info')) request.log.info(auditRecord(request, status, elapsedMs), auditMessage(request));
   },
   close: async () => undefined,
 };

@@ -61,11 +61,15 @@ export function registerObservability(app: FastifyInstance, { config, metrics, f
   }
 
   // Runs after app.ts's own onRequest hook, which creates request.sluice.
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (request.sluice) request.sluice.startedAt = performance.now();
     onClientGone(reply, () => meter(request, ERRORS.CLIENT_CLOSED.status, elapsedSinceStart(request), 'CLIENT_CLOSED'));
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => meter(request, reply.statusCode, reply.elapsedTime));
+  app.addHook('onResponse', (request, reply, done) => {
+    meter(request, reply.statusCode, reply.elapsedTime);
+    done();
+  });
   app.addHook('onClose', async () => {
     await audit.close();
     metrics.close();

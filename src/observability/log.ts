@@ -30,6 +30,16 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
   return Object.keys(bindings).length === 0 ? logger : logger.child(bindings);
 }
 
+/**
+ * Whether `log` writes lines of `level`, so a caller can skip building the details of a line that
+ * would be dropped. A request's logger is pino (it says) or Fastify's no-op logger when logging is
+ * off (it has no isLevelEnabled, and writes nothing).
+ */
+export function logsAt(log: object, level: 'debug' | 'info'): boolean {
+  const enabled = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return typeof enabled === 'function' && enabled.call(log, level);
+}
+
 export const silentLog: Log = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
 /** For code built before its logger exists (the engine's queue, built before the Fastify app). */

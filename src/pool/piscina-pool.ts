@@ -53,6 +53,9 @@ export function createPiscinaWorkerPool(config: SluiceConfig): PiscinaWorkerPool
     // inside its pg pool. The in-process queue bounds the total, so piscina's own queue stays short.
     concurrentTasksPerWorker: maxConnections,
     maxQueue: Infinity,
+    // Piscina's run/wait-time histograms (a performance.now() and a histogram record per task on
+    // both threads) are read by nothing in sluice.
+    recordTiming: false,
   });
   // Without a listener, an error of an idle thread would be thrown as an uncaught 'error' event.
   piscina.on('error', (err: unknown) => log.error({ err: String(err) }, 'worker thread error'));

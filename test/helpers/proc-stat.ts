@@ -20,3 +20,13 @@ export function statTicks(path: string): number | undefined {
 export function processTicks(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + (statTicks(`/proc/${pid}/stat`) ?? 0), 0);
 }
+
+/** Whether process `pid` exists (signal 0); a stopped process counts as alive. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

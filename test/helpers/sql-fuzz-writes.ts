@@ -34,6 +34,17 @@ function returningList(table: string, m: Mode, alias: string, from: From | null 
   return ` returning ${rels.flatMap(([a, t]) => FUZZ_TABLES[t]!.permitted.map((c) => `${a}.${c.name}`)).join(', ')}`;
 }
 
+/**
+ * A write as a data-modifying CTE (issue 13): the statement's rows come from the CTE's RETURNING
+ * (all of them, or counted), or, without RETURNING, the write runs for its effect alone.
+ */
+export type CteWrap = 'rows' | 'count';
+
+export function inCte(sql: string, wrap: CteWrap, returning: boolean): string {
+  if (!returning) return `with w as (${sql}) select 1 as done`;
+  return `with w as (${sql}) ${wrap === 'rows' ? 'select * from w' : 'select count(*) as n from w'}`;
+}
+
 export function printWrite(w: Write, m: Mode, tenant: number): string {
   const sets = (s: { col: string; e: Expr }[]): string => s.map((x) => `${x.col} = ${printExpr(x.e, m)}`).join(', ');
   switch (w.k) {
@@ -73,6 +84,10 @@ class WriteBuilder extends Builder {
   email(): Expr {
     // Some collide with seeded emails (both tenants'), for ON CONFLICT and unique violations.
     return { k: 'lit', sql: this.chance(40) ? this.pick(["'alice@t1.example'", "'bob@t2.example'", "'fay@t2.example'", "'erin@t1.example'"]) : `'n${++this.n}@fuzz.example'` };
+  }
+  /** A third of the writes run as a data-modifying CTE. */
+  cteWrap(): CteWrap | null {
+    return this.chance(33) ? this.pick(['rows', 'count'] as const) : null;
   }
   write(): Write {
     const kind = this.int(0, 4);
@@ -137,6 +152,8 @@ export interface WriteCase {
   sluice: string;
   oracle: string;
   probe: boolean;
+  /** Run as a data-modifying CTE under a SELECT. */
+  cte: boolean;
 }
 
 /** One random write, as tenant 1 or 2. */
@@ -146,6 +163,8 @@ export function pgWriteCase(): fc.Arbitrary<WriteCase> {
     const b = new WriteBuilder(g);
     b.otherTenant = String(3 - tenant);
     const w = b.write();
-    return { tenant, sluice: withTrapMarker(printWrite(w, 'sluice', tenant), tenant), oracle: printWrite(w, 'oracle', tenant), probe: b.probes > 0, traps: b.traps };
+    const wrap = b.cteWrap();
+    const print = (m: Mode): string => (wrap ? inCte(printWrite(w, m, tenant), wrap, w.returning) : printWrite(w, m, tenant));
+    return { tenant, sluice: withTrapMarker(print('sluice'), tenant), oracle: print('oracle'), probe: b.probes > 0, traps: b.traps, cte: wrap !== null };
   });
 }

@@ -228,6 +228,8 @@ export interface Rel {
   cols: Col[];
   /** Set for a base table: its name (whole-row references are spelled out for the oracle). */
   table: string | null;
+  /** An unaliased `{{schema}}.table`: its columns may be referenced as `{{schema}}.table.col` (issue 13, group 3). */
+  schemaRefs?: boolean;
 }
 
 export interface Ctx {
@@ -284,7 +286,7 @@ export class Builder {
     const seen = new Map<string, number>();
     for (const r of ctx.rels) for (const c of r.cols) seen.set(c.name, (seen.get(c.name) ?? 0) + 1);
     return rels.flatMap((r) =>
-      r.cols.filter((c) => c.ty === ty).map((c): Expr => ({ k: 'col', rel: seen.get(c.name) === 1 && this.chance(30) ? '' : r.alias, col: c.name })),
+      r.cols.filter((c) => c.ty === ty).map((c): Expr => ({ k: 'col', rel: seen.get(c.name) === 1 && this.chance(30) ? '' : r.schemaRefs && this.chance(50) ? `{{schema}}.${r.alias}` : r.alias, col: c.name })),
     );
   }
 
@@ -426,9 +428,9 @@ export class Builder {
     if (bare) this.tableAliases.add(name);
     const cte = ctx.ctes.get(name);
     // A schema-qualified name is always the table, even where a CTE of that name is in scope.
-    const qualified = TABLE_NAMES.includes(name) && this.chance(cte ? 40 : 10);
+    const qualified = TABLE_NAMES.includes(name) && this.chance(cte ? 40 : bare ? 50 : 10);
     if (cte && !qualified) return { from: { k: 'cte', name, alias }, rel: { alias, cols: cte, table: null } };
-    return { from: { k: 'table', table: name, alias, qualified }, rel: { alias, cols: FUZZ_TABLES[name]!.permitted, table: name } };
+    return { from: { k: 'table', table: name, alias, qualified }, rel: { alias, cols: FUZZ_TABLES[name]!.permitted, table: name, ...(bare && qualified && { schemaRefs: true }) } };
   }
 
   /** A FROM item and the relations it brings into scope (for joins: both sides). */

@@ -36,6 +36,8 @@ import { memberPermissions, testConfig } from '../helpers/test-config.js';
 
 const run = await requirePostgres();
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+/** `{{schema}}.table.column`: a schema-qualified column reference (issue 13, group 3). */
+const SCHEMA_COLUMN = /\{\{schema\}\}\.\w+\.\w+/;
 const SEED = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 0x5eed);
 
 /** Rows as sluice sends them (JSON), sorted: the comparison is of multisets. */
@@ -59,7 +61,7 @@ function isSubMultiset(part: unknown[], whole: unknown[]): boolean {
 describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS oracle', () => {
   let h: Harness;
   let rls: RlsOracle;
-  const stats = { cases: 0, equal: 0, truncated: 0, bothRefused: 0, overRefused: 0, dataErrorEmpty: 0, probes: 0, trapped: 0, trappedEqual: 0 };
+  const stats = { cases: 0, equal: 0, truncated: 0, bothRefused: 0, overRefused: 0, dataErrorEmpty: 0, probes: 0, trapped: 0, trappedEqual: 0, schemaRefsEqual: 0 };
   const trapFn = `sluice_trap_${randomBytes(5).toString('hex')}`;
   const overRefusals = new Map<string, string>();
   const dataErrorEmpty: string[] = [];
@@ -146,6 +148,7 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
             }
             if (JSON.stringify(normalise(res.body.rows)) !== JSON.stringify(normalise(expected.rows))) throw new Error(`rows differ from the oracle\n${where}`);
             stats.equal++;
+            if (SCHEMA_COLUMN.test(c.sluice)) stats.schemaRefsEqual++;
           } else {
             stats.overRefused++;
             overRefusals.set(c.sluice, `${res.status} ${res.body?.error?.code ?? ''}`);
@@ -169,5 +172,6 @@ describe.skipIf(!run)('differential fuzzing of Postgres reads against an RLS ora
     );
     // The generator must mostly produce statements both sides answer, or the property proves little.
     expect(stats.equal).toBeGreaterThan(RUNS * 0.5);
+    expect(stats.schemaRefsEqual).toBeGreaterThan(0);
   }, Math.max(120_000, RUNS * 200));
 });

@@ -1,6 +1,7 @@
 /**
  * Differential fuzzing of Postgres writes (issue 6): random INSERT/UPDATE/DELETE (subqueries,
- * UPDATE … FROM, INSERT … SELECT, ON CONFLICT, RETURNING) through the gateway as tenant 1 or 2, and
+ * UPDATE … FROM, INSERT … SELECT, ON CONFLICT, RETURNING; a third of them as a data-modifying CTE
+ * under a SELECT) through the gateway as tenant 1 or 2, and
  * the same statement on the RLS oracle (test/helpers/rls-oracle.ts), rolled back.
  *
  * Always: no 5xx; the other tenant's rows, the never-permitted table and the other schema are
@@ -70,7 +71,7 @@ const maskNow = (rows: unknown[]): string[] =>
 describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS oracle', () => {
   let h: Harness;
   let rls: RlsOracle;
-  const stats = { cases: 0, equal: 0, bothRefused: 0, overRefused: 0, rlsConflict: 0, probes: 0, resets: 0, trapped: 0, trappedEqual: 0 };
+  const stats = { cases: 0, equal: 0, bothRefused: 0, overRefused: 0, rlsConflict: 0, probes: 0, resets: 0, trapped: 0, trappedEqual: 0, cteEqual: 0 };
   const trapFn = `sluice_trap_${randomBytes(5).toString('hex')}`;
   const overRefusals = new Map<string, string>();
 
@@ -142,6 +143,7 @@ describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS or
           if (res.body.rowCount !== expected.rowCount) throw new Error(`affected rows differ: sluice ${res.body.rowCount}, oracle ${expected.rowCount}\n${where}`);
           if (JSON.stringify(after) !== JSON.stringify(expected.state)) throw new Error(`the database differs from the oracle's\n${where}\n  after:  ${JSON.stringify(after)}\n  oracle: ${JSON.stringify(expected.state)}`);
           stats.equal++;
+          if (c.cte) stats.cteEqual++;
           if (c.traps > 0) stats.trappedEqual++;
         } finally {
           if (JSON.stringify(after) !== JSON.stringify(before)) {
@@ -154,5 +156,6 @@ describe.skipIf(!run)('differential fuzzing of Postgres writes against an RLS or
       { numRuns: RUNS, seed: SEED, endOnFailure: false },
     );
     expect(stats.equal).toBeGreaterThan(RUNS * 0.3);
+    expect(stats.cteEqual).toBeGreaterThan(RUNS * 0.05);
   }, Math.max(120_000, RUNS * 500));
 });

@@ -36,3 +36,16 @@ describe('buildJob refuses a method the connection cannot serve before anything 
     expect(codeOf(() => buildJob({ sql: 'select 1', method: 'execute' }, principal, routing, Date.now() + 1000))).toBe('built');
   });
 });
+
+describe('buildJob ids', () => {
+  it('are distinct per job, share a 16-hex-char process prefix, and carry nothing BullMQ refuses (no ":", never an integer)', () => {
+    const ids = Array.from({ length: 2000 }, () => buildJob({ sql: 'select 1' }, principal, routing, Date.now() + 1000).id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const prefixes = new Set(ids.map((id) => id.split('-')[0]));
+    expect(prefixes.size).toBe(1);
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
+      expect(Number.isInteger(Number(id))).toBe(false);
+    }
+  });
+});

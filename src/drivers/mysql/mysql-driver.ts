@@ -4,7 +4,9 @@
  * the time limit where it can (MariaDB: max_statement_time; MySQL: max_execution_time, SELECT
  * only); KILL QUERY from the admin connection is the backstop, and the only limit for MySQL writes.
  * A connection goes back to the pool only after a clean COM_RESET_CONNECTION; anything doubtful
- * (a kill in flight, a broken socket, a failed reset) destroys it. Recycling (maxUses,
+ * (a kill in flight, a broken socket, a failed reset) destroys it. With contextVariables false, a
+ * lone statement on MariaDB goes in one round trip once its session has been reset (mysql-lease.ts,
+ * statementScopedSql; the server's global sql_mode is read once for its guard). Recycling (maxUses,
  * maxLifetimeMs) and checkout validation are done here (mysql-lifecycle.ts): mysql2 has neither.
  */
 import type mysql from 'mysql2/promise';
@@ -14,8 +16,8 @@ import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult, StatementResult } from '../driver.js';
 import { isConnectionError, mapMysqlError } from './mysql-errors.js';
 import { flavorOf, type MysqlFlavor } from './mysql-flavor.js';
-import { runLease, tenantOf, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
-import { createMysqlLifecycle } from './mysql-lifecycle.js';
+import { parseNeutral, runLease, tenantOf, type LeaseState, type LeaseStatement, type StatementOutcome } from './mysql-lease.js';
+import { createMysqlLifecycle, keyOf } from './mysql-lifecycle.js';
 import { markNotSent } from '../common/not-sent.js';
 import { MAX_VALIDATION_FAILURES, VALIDATION_PING_MAX_MS } from '../common/pool-lifecycle.js';
 import { createMysqlPool, type MysqlLog } from './mysql-pools.js';
@@ -57,6 +59,14 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
   const releases = new Set<Promise<void>>();
   let flavor: Promise<MysqlFlavor> | undefined;
   const lifecycle = createMysqlLifecycle(conn);
+  const variables = conn.contextVariables !== false;
+  /**
+   * Connections whose session this driver has reset (COM_RESET_CONNECTION): they are in the
+   * server's global sql_mode. A fresh one is not yet (mysql2's IGNORE_SPACE client flag).
+   */
+  const wasReset = new WeakSet<object>();
+  /** The server's global sql_mode when parse-neutral, else null (statementScopedSql); undefined: not read yet. */
+  let globalMode: Promise<string | null> | undefined;
   const logRaw = (err: unknown): void => log('mysql error', { err: String(err), code: (err as { code?: unknown }).code });
 
   function detectFlavor(c: mysql.PoolConnection): Promise<MysqlFlavor> {
@@ -68,6 +78,26 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       },
     );
     return flavor;
+  }
+
+  function sessionModeOf(c: mysql.PoolConnection, f: MysqlFlavor, statements: number): Promise<string | null> | null {
+    if (variables || !f.statementSettings || statements !== 1 || !wasReset.has(keyOf(c))) return null;
+    globalMode ??= c.query({ sql: 'SELECT @@global.sql_mode', rowsAsArray: true }).then(
+      ([rows]) => {
+        const m = String((rows as unknown[][])[0]?.[0] ?? '');
+        return parseNeutral(m) ? m : null;
+      },
+      (err: unknown) => {
+        globalMode = undefined;
+        throw err;
+      },
+    );
+    return globalMode;
+  }
+
+  /** A session was not in the global sql_mode read before (or had autocommit off): read it again at the next lease. */
+  function onModeChanged(): void {
+    globalMode = undefined;
   }
 
   function kill(state: Running): void {
@@ -90,6 +120,7 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
     if (!destroy) {
       try {
         await withDeadline(c.reset(), RESET_WAIT_MS, () => new Error('reset timed out'));
+        wasReset.add(keyOf(c));
       } catch (err) {
         log('mysql reset failed', { err: String(err) });
         destroy = true;
@@ -152,11 +183,12 @@ export function createMysqlDriver(conn: MysqlConnectionConfig, log: MysqlLog, op
       let failure: unknown;
       try {
         const f = await detectFlavor(c);
+        const sessionMode = (await sessionModeOf(c, f, statements.length)) ?? null;
         const timeoutMs = req.timeoutMs - (performance.now() - started);
         if (timeoutMs < 1) throw new SluiceError('QUERY_TIMEOUT', 'No database connection became free within the query timeout');
         // A read that outgrows maxResponseBytes is stopped like a timed-out one: KILL QUERY, and the
         // connection is not reused.
-        const work = runLease(c, statements, { ...req, timeoutMs, tenantId, flavor: f }, state, () => kill(state));
+        const work = runLease(c, statements, { ...req, timeoutMs, tenantId, flavor: f, variables, sessionMode, onModeChanged }, state, () => kill(state));
         work.catch(() => undefined);
         const backstopMs = f.enforcesTimeout(req.readOnly) ? timeoutMs + BACKSTOP_GRACE_MS : timeoutMs;
         const timer = setTimeout(() => {

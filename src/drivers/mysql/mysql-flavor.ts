@@ -11,13 +11,22 @@ export interface MysqlFlavor {
   enforcesTimeout(readOnly: boolean): boolean;
   /** The SET assignment that makes the session's next transactions (autocommit ones too) read-only. */
   readOnlyAssignment: string;
+  /**
+   * MariaDB's `SET STATEMENT <assignments> FOR <statement>`: settings for one statement only, in the
+   * statement's own round trip; the server restores the session's values when it ends. null (MySQL):
+   * no such form covers every setting a lease needs, so its leases always SET them first.
+   */
+  statementSettings: { timeout(ms: number): string; readOnly: string } | null;
 }
+
+const mariadbTimeout = (ms: number): string => `max_statement_time = ${(Math.max(1, Math.floor(ms)) / 1000).toFixed(3)}`;
 
 const MARIADB: MysqlFlavor = {
   name: 'mariadb',
-  timeoutAssignment: (ms) => `SESSION max_statement_time = ${(Math.max(1, Math.floor(ms)) / 1000).toFixed(3)}`,
+  timeoutAssignment: (ms) => `SESSION ${mariadbTimeout(ms)}`,
   enforcesTimeout: () => true,
   readOnlyAssignment: 'SESSION tx_read_only = 1',
+  statementSettings: { timeout: mariadbTimeout, readOnly: 'tx_read_only = 1' },
 };
 
 const MYSQL: MysqlFlavor = {
@@ -25,6 +34,7 @@ const MYSQL: MysqlFlavor = {
   timeoutAssignment: (ms) => `SESSION max_execution_time = ${Math.max(1, Math.floor(ms))}`,
   enforcesTimeout: (readOnly) => readOnly,
   readOnlyAssignment: 'SESSION transaction_read_only = 1',
+  statementSettings: null,
 };
 
 export function flavorOf(version: string): MysqlFlavor {

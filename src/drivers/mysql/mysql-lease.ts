@@ -16,6 +16,11 @@
  *      for it (mysql-driver.ts): the connection, and its slot, go back only once it is done.
  * A lone statement so answers after 2 round trips (a read or a write), where it took 3 (a read)
  * or 5 (a write) before.
+ *
+ * A connection with `contextVariables: false` sets no @sluice_* variables. On MariaDB, once its
+ * session has been reset, a lone statement there skips step 1: `SET STATEMENT <the same settings>
+ * FOR <statement>` carries them in the statement's own round trip (statementScopedSql), so it
+ * answers after one round trip and holds the connection for two (with the reset).
  */
 import type mysql from 'mysql2/promise';
 import type { FieldPacket, Query, QueryOptions, QueryValues } from 'mysql2';
@@ -77,12 +82,55 @@ export function tenantOf(claims: Record<string, unknown>, tenantClaim: string): 
  */
 export type LeaseMode = 'explicit' | 'read' | 'write';
 
-export function contextSql(claims: Record<string, unknown>, tenantId: unknown, timeoutMs: number, flavor: MysqlFlavor, m: LeaseMode): string {
+export function contextSql(claims: Record<string, unknown>, tenantId: unknown, timeoutMs: number, flavor: MysqlFlavor, m: LeaseMode, variables = true): string {
   return (
-    `SET SESSION sql_mode = '${SQL_MODE}', SESSION time_zone = '+00:00', ${flavor.timeoutAssignment(timeoutMs)}, ` +
-    (m === 'read' ? `${flavor.readOnlyAssignment}, ` : m === 'write' ? 'SESSION autocommit = 1, ' : '') +
-    `@sluice_tenant_id = ${sqlLiteral(tenantId)}, @sluice_claims = ${sqlLiteral(claims)}`
+    `SET SESSION sql_mode = '${SQL_MODE}', SESSION time_zone = '+00:00', ${flavor.timeoutAssignment(timeoutMs)}` +
+    (m === 'read' ? `, ${flavor.readOnlyAssignment}` : m === 'write' ? ', SESSION autocommit = 1' : '') +
+    (variables ? `, @sluice_tenant_id = ${sqlLiteral(tenantId)}, @sluice_claims = ${sqlLiteral(claims)}` : '')
   );
+}
+
+/**
+ * sql_mode flags that change how a statement is executed but not how its text is parsed. The text
+ * of a `SET STATEMENT sql_mode = … FOR <statement>` is parsed under the session's sql_mode, before
+ * the statement's own applies: a session with ANSI_QUOTES, NO_BACKSLASH_ESCAPES (mysql2 escapes
+ * with backslashes), PIPES_AS_CONCAT, IGNORE_SPACE, EMPTY_STRING_IS_NULL, REAL_AS_FLOAT, ORACLE …
+ * would read it otherwise than the validator did. Anything not listed counts as parse-changing.
+ */
+const PARSE_NEUTRAL_MODES = new Set([
+  'STRICT_TRANS_TABLES', 'STRICT_ALL_TABLES', 'NO_ZERO_IN_DATE', 'NO_ZERO_DATE', 'ERROR_FOR_DIVISION_BY_ZERO',
+  'NO_AUTO_CREATE_USER', 'NO_ENGINE_SUBSTITUTION', 'ONLY_FULL_GROUP_BY', 'TRADITIONAL', 'NO_AUTO_VALUE_ON_ZERO',
+]);
+
+/** Whether statement text is parsed alike under this sql_mode and under SQL_MODE. */
+export function parseNeutral(sqlMode: string): boolean {
+  return sqlMode === '' || sqlMode.split(',').every((m) => PARSE_NEUTRAL_MODES.has(m));
+}
+
+/** The invalid sql_mode a statement-scoped read sets when the session's mode is not the expected one. */
+const MODE_CHANGED = 'SLUICE_SESSION_SQL_MODE_CHANGED';
+
+/**
+ * A lone statement in one round trip (MariaDB): the settings of the context step, scoped to the
+ * statement. The session's own sql_mode (the one the text is parsed under) must be `sessionMode`, a
+ * parse-neutral mode the driver read from the server, and its autocommit on (SET STATEMENT cannot
+ * set it; a write must commit by itself): both are compared when the server evaluates the SET
+ * STATEMENT assignments, before the statement runs, and a session in any other state gets an
+ * invalid sql_mode (error 1231 naming MODE_CHANGED) instead — the statement never runs. The guard
+ * is the first text of the packet, so nothing after it (client values included) changes how it reads.
+ */
+export function statementScopedSql(sql: string, sessionMode: string, timeoutMs: number, settings: NonNullable<MysqlFlavor['statementSettings']>, readOnly: boolean): string {
+  if (!parseNeutral(sessionMode)) throw new Error(`sql_mode ${sessionMode} is not parse-neutral`);
+  return (
+    `SET STATEMENT sql_mode = CASE WHEN @@session.sql_mode = '${sessionMode}' AND @@session.autocommit = 1 THEN '${SQL_MODE}' ELSE '${MODE_CHANGED}' END, ` +
+    `time_zone = '+00:00', ${settings.timeout(timeoutMs)}${readOnly ? `, ${settings.readOnly}` : ''} FOR ${sql}`
+  );
+}
+
+/** The error of a statement-scoped statement whose session was not in the expected state (it did not run). */
+export function isModeChanged(err: unknown): boolean {
+  const e = err as { errno?: unknown; message?: unknown };
+  return e.errno === 1231 && typeof e.message === 'string' && e.message.includes(MODE_CHANGED);
 }
 
 /** What JSON.stringify makes of a Date: Drizzle's mysql-proxy callback sends a Date parameter so. */
@@ -212,18 +260,44 @@ function runStatement(c: mysql.PoolConnection, s: LeaseStatement, budget: Respon
   });
 }
 
-export async function runLease(
-  c: mysql.PoolConnection,
-  statements: LeaseStatement[],
-  ctx: { claims: Record<string, unknown>; tenantId: unknown; timeoutMs: number; readOnly: boolean; flavor: MysqlFlavor; maxResponseBytes: number },
-  state: LeaseState,
-  stopRead: StopStatement,
-): Promise<StatementOutcome[]> {
+export interface LeaseContext {
+  claims: Record<string, unknown>;
+  tenantId: unknown;
+  timeoutMs: number;
+  readOnly: boolean;
+  flavor: MysqlFlavor;
+  maxResponseBytes: number;
+  /** Whether the context step sets @sluice_tenant_id and @sluice_claims (the connection's contextVariables). */
+  variables: boolean;
+  /**
+   * The parse-neutral sql_mode this session is expected to be in (the server's global one, after
+   * COM_RESET_CONNECTION), when a lone statement may go in one round trip (statementScopedSql);
+   * null: the context step first.
+   */
+  sessionMode: string | null;
+  /** The session was not in sessionMode (or autocommit was off): the statement ran after the context step instead. */
+  onModeChanged(): void;
+}
+
+export async function runLease(c: mysql.PoolConnection, statements: LeaseStatement[], ctx: LeaseContext, state: LeaseState, stopRead: StopStatement): Promise<StatementOutcome[]> {
   checkCancelled(state);
   // A lone statement needs no explicit transaction: it is one by itself (autocommit), a failed or
   // killed one is rolled back by the server. A batch keeps one, for one snapshot and all-or-nothing.
   const mode: LeaseMode = statements.length > 1 ? 'explicit' : ctx.readOnly ? 'read' : 'write';
-  await c.query(contextSql(ctx.claims, ctx.tenantId, ctx.timeoutMs, ctx.flavor, mode));
+  const scoped = ctx.flavor.statementSettings;
+  if (mode !== 'explicit' && scoped && !ctx.variables && ctx.sessionMode !== null) {
+    // No session variables to set: the context step's settings go with the statement itself.
+    const s = statements[0]!;
+    try {
+      const sql = statementScopedSql(s.sql, ctx.sessionMode, ctx.timeoutMs, scoped, ctx.readOnly);
+      return [await leaseStatement(c, { ...s, sql }, 0, createResponseBudget(ctx.maxResponseBytes), ctx, stopRead)];
+    } catch (err) {
+      if (!isModeChanged(err)) throw err;
+      ctx.onModeChanged();
+      checkCancelled(state);
+    }
+  }
+  await c.query(contextSql(ctx.claims, ctx.tenantId, ctx.timeoutMs, ctx.flavor, mode, ctx.variables));
   if (mode === 'explicit') await c.query(ctx.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
   const budget = createResponseBudget(ctx.maxResponseBytes);
   const out: StatementOutcome[] = [];
@@ -234,19 +308,24 @@ export async function runLease(
       out.push({ rows: [], rowCount: 0, truncated: true, seen: 0 });
       continue;
     }
-    // The session's LAST_INSERT_ID() is 0 at the start of a lease (a fresh connection, or
-    // COM_RESET_CONNECTION on the last release; the validator refuses the function itself), so
-    // after an earlier statement of this lease it must be zeroed for an upsert to read its own.
-    if (s.upsert && i > 0) await c.query('SELECT LAST_INSERT_ID(0)');
-    const { header, outcome } = await runStatement(c, s, budget, ctx.readOnly ? stopRead : null);
-    if (header) {
-      const insertId = s.upsert ? await upsertInsertId(c, s.upsert, header) : header.insertId;
-      if (s.method === 'execute') outcome.rows = [{ insertId, affectedRows: header.affectedRows, changedRows: header.changedRows }];
-    }
-    out.push(outcome);
+    out.push(await leaseStatement(c, s, i, budget, ctx, stopRead));
   }
   if (mode === 'explicit' && !ctx.readOnly) await c.query('COMMIT');
   return out;
+}
+
+/** The i-th statement of a lease, its write metadata taken from the OK packet. */
+async function leaseStatement(c: mysql.PoolConnection, s: LeaseStatement, i: number, budget: ResponseBudget, ctx: LeaseContext, stopRead: StopStatement): Promise<StatementOutcome> {
+  // The session's LAST_INSERT_ID() is 0 at the start of a lease (a fresh connection, or
+  // COM_RESET_CONNECTION on the last release; the validator refuses the function itself), so
+  // after an earlier statement of this lease it must be zeroed for an upsert to read its own.
+  if (s.upsert && i > 0) await c.query('SELECT LAST_INSERT_ID(0)');
+  const { header, outcome } = await runStatement(c, s, budget, ctx.readOnly ? stopRead : null);
+  if (header) {
+    const insertId = s.upsert ? await upsertInsertId(c, s.upsert, header) : header.insertId;
+    if (s.method === 'execute') outcome.rows = [{ insertId, affectedRows: header.affectedRows, changedRows: header.changedRows }];
+  }
+  return outcome;
 }
 
 /**

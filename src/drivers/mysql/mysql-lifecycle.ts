@@ -24,7 +24,8 @@ export interface MysqlLifecycle {
   onRelease(c: mysql.PoolConnection): boolean;
 }
 
-function keyOf(c: mysql.PoolConnection): object {
+/** The physical connection behind a promise wrapper: the key for per-connection state. */
+export function keyOf(c: mysql.PoolConnection): object {
   return (c as unknown as { connection?: object }).connection ?? c;
 }
 

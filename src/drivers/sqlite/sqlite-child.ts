@@ -5,17 +5,13 @@
  * It exits by itself when the IPC channel closes (its worker thread or process went away).
  */
 import { SluiceError } from '../../errors.js';
-import { mapSqliteError } from './sqlite-errors.js';
+import { mapSqliteError, rawSqliteError } from './sqlite-errors.js';
 import { openSqliteEngine, type SqliteEngine } from './sqlite-engine.js';
 import type { SqliteProcessOptions, SqliteReply, SqliteRequest } from './sqlite-protocol.js';
 
 function send(reply: SqliteReply): void {
   // The parent may be gone already (closed while this process started): nothing to tell then.
   if (process.connected) process.send?.(reply, undefined, undefined, () => undefined);
-}
-
-function raw(err: unknown): string {
-  return err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
 }
 
 function handle(engine: SqliteEngine, msg: SqliteRequest): SqliteReply {
@@ -28,7 +24,7 @@ function handle(engine: SqliteEngine, msg: SqliteRequest): SqliteReply {
   } catch (err) {
     const mapped = mapSqliteError(err);
     const reply: SqliteReply = { type: 'result', id: msg.id, ok: false, error: mapped.toBody(), ...(mapped.rowDependent && { rowDependent: true as const }) };
-    if (!(err instanceof SluiceError)) reply.raw = raw(err);
+    if (!(err instanceof SluiceError)) reply.raw = rawSqliteError(err);
     return reply;
   }
 }
@@ -40,7 +36,7 @@ export function runSqliteProcess(opts: SqliteProcessOptions): void {
   } catch (err) {
     const error = mapSqliteError(err);
     const body = error.code === 'INTERNAL_ERROR' ? new SluiceError('DATABASE_UNAVAILABLE', undefined, { retryAfter: 2 }).toBody() : error.toBody();
-    send({ type: 'init-failed', error: body, raw: raw(err) });
+    send({ type: 'init-failed', error: body, raw: rawSqliteError(err) });
     process.disconnect?.();
     return;
   }

@@ -3,12 +3,18 @@
  * at a time. better-sqlite3 is synchronous and has no interrupt, and terminating a worker thread
  * does not stop a statement running in native code, so the work runs in a child process that is
  * SIGKILLed at the deadline (→ QUERY_TIMEOUT) or on cancel (→ CLIENT_CLOSED), then replaced.
+ *
+ * Except reads whose compiled program is straight-line (sqlite-bounded.ts: key lookups, each
+ * instruction run at most once): nothing there can run away, so they run on this thread's own
+ * read-only connection without the process hop. Everything else, and any doubt, goes to the process.
  */
 import type { SqliteConnectionConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { createLeaseGate, type Waiting } from '../common/lease-gate.js';
 import type { Driver, ExecuteBatchRequest, ExecuteBatchResult, ExecuteRequest, ExecuteResult } from '../driver.js';
-import type { SqliteExecMessage, SqliteStatementResult } from './sqlite-protocol.js';
+import { createSqliteThreadReader } from './sqlite-engine.js';
+import { mapSqliteError, rawSqliteError } from './sqlite-errors.js';
+import type { SqliteStatementResult, SqliteWork } from './sqlite-protocol.js';
 import { createSqliteProcess, type SqliteLog } from './sqlite-process.js';
 
 const PING_TIMEOUT_MS = 2000;
@@ -24,13 +30,28 @@ export interface SqliteDriver extends Driver {
   processId(): number | undefined;
 }
 
-type Work = Omit<SqliteExecMessage, 'id' | 'type'>;
-
 export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog): SqliteDriver {
   const proc = createSqliteProcess({ file: conn.file, busyTimeoutMs: conn.busyTimeoutMs }, log);
   // The process runs one thing at a time; callers wait here, bounded by their own deadline.
   const gate = createLeaseGate(1);
   const running = new Map<string, Running>();
+  const reader = createSqliteThreadReader({ file: conn.file, busyTimeoutMs: 0 });
+
+  /**
+   * The read on this thread when it is straight-line; undefined: it goes to the process. Errors
+   * are mapped as the process maps them.
+   */
+  function onThread(work: SqliteWork): SqliteStatementResult[] | undefined {
+    try {
+      return reader.tryExec(work);
+    } catch (err) {
+      const mapped = mapSqliteError(err);
+      if (!(err instanceof SluiceError) && (mapped.code === 'INTERNAL_ERROR' || mapped.code === 'DATABASE_UNAVAILABLE')) {
+        log('sqlite error', { err: rawSqliteError(err) });
+      }
+      throw mapped;
+    }
+  }
 
   /** Waits for the process to be up; a cancel (cancel() → abortWait) ends the wait at once. */
   function startedUp(state: Running): Promise<void> {
@@ -44,7 +65,7 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
     });
   }
 
-  async function run(jobId: string, timeoutMs: number, work: Work): Promise<{ results: SqliteStatementResult[]; acquireMs: number; leaseMs: number }> {
+  async function run(jobId: string, timeoutMs: number, work: SqliteWork): Promise<{ results: SqliteStatementResult[]; acquireMs: number; leaseMs: number }> {
     const state: Running = { cancelled: false, inFlight: false, abortWait: null };
     running.set(jobId, state);
     let release: (() => void) | undefined;
@@ -61,6 +82,10 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
       const leased = performance.now();
       const remaining = timeoutMs - (beforeStart - started);
       if (remaining < 1) throw new SluiceError('QUERY_TIMEOUT', 'The SQLite connection did not become free within the query timeout');
+      if (work.readOnly) {
+        const results = onThread(work);
+        if (results) return { results, acquireMs: leased - started, leaseMs: performance.now() - leased };
+      }
       state.inFlight = true;
       const timer = setTimeout(() => proc.kill(new SluiceError('QUERY_TIMEOUT')), remaining);
       try {
@@ -110,6 +135,9 @@ export function createSqliteDriver(conn: SqliteConnectionConfig, log: SqliteLog)
       }
     },
     processId: () => proc.pid(),
-    close: () => proc.close(),
+    close: () => {
+      reader.close();
+      return proc.close();
+    },
   };
 }

@@ -5,24 +5,41 @@
  *
  * Writes run in `BEGIN IMMEDIATE … COMMIT` (all statements of a batch in one transaction); a single
  * read runs as one atomic statement, several reads in one deferred transaction (one snapshot).
+ *
+ * The worker thread also opens one read-only connection of its own (openSqliteThreadReader): reads
+ * whose compiled program is provably bounded (sqlite-bounded.ts) run there, without the process hop.
  */
 import Database from 'better-sqlite3';
 import { SluiceError } from '../../errors.js';
 import { createResponseBudget, type ResponseBudget } from '../common/response-budget.js';
 import { binaryFromWire } from '../common/wire-binary.js';
-import type { SqliteExecMessage, SqliteProcessOptions, SqliteStatement, SqliteStatementResult } from './sqlite-protocol.js';
+import type { SqliteExecMessage, SqliteProcessOptions, SqliteStatement, SqliteStatementResult, SqliteWork } from './sqlite-protocol.js';
+import { isStraightLine } from './sqlite-bounded.js';
 import { duringStep } from './sqlite-errors.js';
 import { createEngineWall, type EngineWall } from './sqlite-wall.js';
 
 const STATEMENT_CACHE = 500;
 
+interface Prepared {
+  stmt: Database.Statement;
+  checkedFor: string;
+  /** Set on the thread's connection only: the program is straight-line (sqlite-bounded.ts). */
+  bounded: boolean;
+}
+
 interface Connection {
   db: Database.Database;
   wall: EngineWall;
-  cache: Map<string, { stmt: Database.Statement; checkedFor: string }>;
+  cache: Map<string, Prepared>;
   schemaVersion: number;
   /** Prepared once: db.pragma() would prepare a statement on every call. */
   readSchemaVersion: Database.Statement;
+  /**
+   * Whether the file has `sqlite_stat4` (after ANALYZE): then SQLite may recompile a statement when
+   * a bound value changes (ENABLE_STAT4), into another plan than the one classified — so no read
+   * runs on the thread. Creating the table changes the schema version, which clears the cache.
+   */
+  hasStat4: Database.Statement;
   /** Read-write connection only: sets the connection's last insert rowid to NO_INSERT (see runResult). */
   markNoInsert: Database.Statement | undefined;
 }
@@ -43,6 +60,15 @@ export interface SqliteEngine {
 
 function open(file: string, opts: SqliteProcessOptions, readonly: boolean): Connection {
   const db = new Database(file, { readonly, fileMustExist: true, timeout: opts.busyTimeoutMs });
+  try {
+    return configure(db, readonly);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function configure(db: Database.Database, readonly: boolean): Connection {
   // Functions in views and triggers may not reach application-defined or risky SQL functions.
   db.pragma('trusted_schema = OFF');
   if (readonly) db.pragma('query_only = ON');
@@ -56,7 +82,15 @@ function open(file: string, opts: SqliteProcessOptions, readonly: boolean): Conn
     db.exec('CREATE TEMP TABLE sluice_internal_insert_mark (id INTEGER PRIMARY KEY)');
     markNoInsert = db.prepare('INSERT OR REPLACE INTO temp.sluice_internal_insert_mark (id) VALUES (?)');
   }
-  return { db, wall: createEngineWall(db), cache: new Map(), schemaVersion: -1, readSchemaVersion: db.prepare('pragma schema_version').pluck(), markNoInsert };
+  return {
+    db,
+    wall: createEngineWall(db),
+    cache: new Map(),
+    schemaVersion: -1,
+    readSchemaVersion: db.prepare('pragma schema_version').pluck(),
+    hasStat4: db.prepare("select 1 from main.sqlite_schema where type = 'table' and name = 'sqlite_stat4'").pluck(),
+    markNoInsert,
+  };
 }
 
 /**
@@ -83,7 +117,8 @@ function jsonInteger(v: bigint): number | string {
   return Number.isSafeInteger(n) ? n : v.toString();
 }
 
-function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readOnly: boolean): Database.Statement {
+/** `classify`: also decide whether the program is straight-line (read from the wall's EXPLAIN). */
+function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readOnly: boolean, classify = false): Prepared {
   const version = conn.readSchemaVersion.get() as number;
   if (version !== conn.schemaVersion) {
     conn.cache.clear();
@@ -95,14 +130,16 @@ function prepared(conn: Connection, s: SqliteStatement, params: unknown[], readO
     // Refresh its place in the (insertion-ordered) cache.
     conn.cache.delete(s.sql);
     conn.cache.set(s.sql, hit);
-    return hit.stmt;
+    return hit;
   }
   // prepare() refuses a string with more than one statement: defence in depth.
   const stmt = conn.db.prepare(s.sql);
-  conn.wall.check(stmt, s.sql, params, readOnly, s.tables);
-  conn.cache.set(s.sql, { stmt, checkedFor });
+  const program = conn.wall.check(stmt, s.sql, params, readOnly, s.tables);
+  const bounded = classify && stmt.readonly && !conn.hasStat4.get() && isStraightLine(program ?? conn.wall.explain(s.sql, params));
+  const entry = { stmt, checkedFor, bounded };
+  conn.cache.set(s.sql, entry);
   if (conn.cache.size > STATEMENT_CACHE) conn.cache.delete(conn.cache.keys().next().value!);
-  return stmt;
+  return entry;
 }
 
 /**
@@ -169,6 +206,24 @@ function runOne(conn: Connection, stmt: Database.Statement, s: SqliteStatement, 
   return collect(stmt, params, maxRows, budget, readOnly);
 }
 
+/** Steps prepared, checked statements in order, in whatever transaction the caller opened. */
+function steps(conn: Connection, msg: SqliteWork, params: unknown[][], stmts: Database.Statement[]): SqliteStatementResult[] {
+  const budget = createResponseBudget(msg.maxResponseBytes);
+  try {
+    return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
+  } catch (err) {
+    // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
+    throw duringStep(err);
+  }
+}
+
+/** Runs prepared, checked statements: a write (or batch) in one immediate transaction, reads as above. */
+function runAll(conn: Connection, msg: SqliteWork, params: unknown[][], stmts: Database.Statement[]): SqliteStatementResult[] {
+  const run = (): SqliteStatementResult[] => steps(conn, msg, params, stmts);
+  if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
+  return conn.db.transaction(run).immediate();
+}
+
 export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
   // Read-write first: it switches the file to WAL, which the read-only connection relies on.
   const rw = open(opts.file, opts, false);
@@ -178,18 +233,8 @@ export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
       const conn = msg.readOnly ? ro : rw;
       // Everything is compiled and checked before anything runs.
       const params = msg.statements.map((s) => bindable(s.params));
-      const stmts = msg.statements.map((s, i) => prepared(conn, s, params[i]!, msg.readOnly));
-      const budget = createResponseBudget(msg.maxResponseBytes);
-      const run = (): SqliteStatementResult[] => {
-        try {
-          return stmts.map((stmt, i) => runOne(conn, stmt, msg.statements[i]!, params[i]!, msg.maxRows, budget, msg.readOnly));
-        } catch (err) {
-          // Row-dependent unless its code says otherwise (sqlite-errors.ts): prepare() is behind us.
-          throw duringStep(err);
-        }
-      };
-      if (msg.readOnly) return stmts.length === 1 ? run() : conn.db.transaction(run).deferred();
-      return conn.db.transaction(run).immediate();
+      const stmts = msg.statements.map((s, i) => prepared(conn, s, params[i]!, msg.readOnly).stmt);
+      return runAll(conn, msg, params, stmts);
     },
     ping() {
       ro.db.prepare('select 1').get();
@@ -197,6 +242,52 @@ export function openSqliteEngine(opts: SqliteProcessOptions): SqliteEngine {
     close() {
       ro.db.close();
       rw.db.close();
+    },
+  };
+}
+
+export interface SqliteThreadReader {
+  /**
+   * Runs `msg` on the worker thread when it is a read and every statement's program is
+   * straight-line; undefined when it must go to the SQLite process instead (not a read, not
+   * bounded, or the file is busy: this connection never waits for a lock, the process does, under
+   * its deadline). Throws what the process would answer for a refused or failing statement.
+   */
+  tryExec(msg: SqliteWork): SqliteStatementResult[] | undefined;
+  close(): void;
+}
+
+/** Lock waits and memory exhaustion: the process, with its busy timeout and deadline, retries the read. */
+const FOR_THE_PROCESS = /^SQLITE_(BUSY|LOCKED|NOMEM)/;
+
+/**
+ * The worker thread's own read-only connection (the same settings as the process's, but no busy
+ * timeout), opened on first use: after the process has opened the file (that switches it to WAL).
+ */
+export function createSqliteThreadReader(opts: SqliteProcessOptions): SqliteThreadReader {
+  let conn: Connection | undefined;
+  return {
+    tryExec(msg) {
+      if (!msg.readOnly) return undefined;
+      try {
+        const c = (conn ??= open(opts.file, { ...opts, busyTimeoutMs: 0 }, true));
+        const params = msg.statements.map((s) => bindable(s.params));
+        // One snapshot from the schema check to the last step: a schema change committed in
+        // between (which would make SQLite recompile a statement, maybe into a loop) cannot show.
+        return c.db.transaction(() => {
+          const entries = msg.statements.map((s, i) => prepared(c, s, params[i]!, true, true));
+          if (!entries.every((e) => e.bounded)) return undefined;
+          return steps(c, msg, params, entries.map((e) => e.stmt));
+        }).deferred();
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (typeof code === 'string' && FOR_THE_PROCESS.test(code)) return undefined;
+        throw err;
+      }
+    },
+    close() {
+      conn?.db.close();
+      conn = undefined;
     },
   };
 }

@@ -63,6 +63,11 @@ function fromMessage(message: string): SluiceError {
   return new SluiceError('INVALID_SQL');
 }
 
+/** The raw error as logged (never sent to a client): its code or name and SQLite's message. */
+export function rawSqliteError(err: unknown): string {
+  return err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : String(err);
+}
+
 /** A stable, sanitized SluiceError for anything better-sqlite3 threw. */
 export function mapSqliteError(err: unknown): SluiceError {
   const mapped = mapCode(err);

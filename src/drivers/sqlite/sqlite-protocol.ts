@@ -34,6 +34,9 @@ export interface SqliteExecMessage {
   maxResponseBytes: number;
 }
 
+/** An exec request before it gets its id: what the driver hands to the process or the thread reader. */
+export type SqliteWork = Omit<SqliteExecMessage, 'id' | 'type'>;
+
 export interface SqlitePingMessage {
   type: 'ping';
   id: number;

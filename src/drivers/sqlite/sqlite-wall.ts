@@ -12,6 +12,7 @@
  */
 import type Database from 'better-sqlite3';
 import { SluiceError } from '../../errors.js';
+import type { ExplainRow } from './sqlite-bounded.js';
 
 const DENIED_OPCODES = new Set([
   'VOpen', 'VFilter', 'VUpdate', 'VCreate', 'VDestroy', 'VBegin', 'VRename', 'VCheck', 'VInitIn',
@@ -23,14 +24,6 @@ const OPENS = new Set(['OpenRead', 'OpenWrite', 'ReopenIdx']);
 /** p5 flag: p2 names a register holding the root page (only schema statements use it). */
 const OPFLAG_P2ISREG = 0x10;
 const MAIN_DB = 0;
-
-interface ExplainRow {
-  opcode: string;
-  p1: number;
-  p2: number;
-  p3: number;
-  p5: number;
-}
 
 interface SchemaMap {
   version: number;
@@ -60,8 +53,13 @@ function quoteIdent(name: string): string {
 }
 
 export interface EngineWall {
-  /** Throws SluiceError when the compiled statement does not fit what the validator checked. */
-  check(stmt: Database.Statement, sql: string, params: unknown[], readOnly: boolean, tables: readonly string[] | undefined): void;
+  /**
+   * Throws SluiceError when the compiled statement does not fit what the validator checked.
+   * Returns the program it read (EXPLAIN), or undefined when `tables` is undefined (no program read).
+   */
+  check(stmt: Database.Statement, sql: string, params: unknown[], readOnly: boolean, tables: readonly string[] | undefined): ExplainRow[] | undefined;
+  /** The statement's VDBE program. */
+  explain(sql: string, params: unknown[]): ExplainRow[];
 }
 
 export function createEngineWall(db: Database.Database): EngineWall {
@@ -135,7 +133,7 @@ export function createEngineWall(db: Database.Database): EngineWall {
       if (readOnly && !stmt.readonly) {
         throw new SluiceError('STATEMENT_NOT_ALLOWED', 'The statement writes, but was checked as a read (engine check)');
       }
-      if (tables === undefined) return;
+      if (tables === undefined) return undefined;
       const s = loadSchema();
       const allowed = new Set<string>();
       for (const t of tables) {
@@ -148,9 +146,12 @@ export function createEngineWall(db: Database.Database): EngineWall {
         for (const t of [...allowed]) for (const n of s.fkNeighbours.get(t) ?? []) allowed.add(n);
         allowed.add('sqlite_sequence');
       }
-      for (const t of openedTables(explain(sql, params), s)) {
+      const program = explain(sql, params);
+      for (const t of openedTables(program, s)) {
         if (!allowed.has(t)) throw refuse('The compiled statement touches a table the checked statement does not');
       }
+      return program;
     },
+    explain,
   };
 }

@@ -10,6 +10,7 @@ import type { QueryOutcome } from '../../pool/messages.js';
 import { dataResponse } from '../../pool/wire-answer.js';
 import type { JobQueue } from '../../queue/job-queue.js';
 import { auditRequest } from '../../observability/audit-log.js';
+import { logsAt } from '../../observability/log.js';
 import { abortOnClientClose } from '../abort-on-close.js';
 import { authHook } from '../plugins/auth.js';
 import { ipRateLimitHook, userRateLimitHook } from '../plugins/rate-limit.js';
@@ -61,13 +62,16 @@ export const dataRoute: FastifyPluginAsync<DataRouteOptions> = async (app, { con
       if (refused && !refused.ok) throw SluiceError.fromBody(refused.error);
     }
   });
-  app.addHook('onResponse', async (request, reply) => logLine(request, reply.statusCode, reply.elapsedTime));
+  app.addHook('onResponse', (request, reply, done) => {
+    logLine(request, reply.statusCode, reply.elapsedTime);
+    done();
+  });
 
   app.post<{ Body: DataBody }>('/data', { schema: { body: dataBodySchema } }, async (request, reply): Promise<string> => {
     const context = request.sluice;
     if (request.body.connection !== undefined) context.connection = request.body.connection;
     const principal = context.principal!;
-    request.log.debug({ sql: request.body.sql, statements: request.body.batch?.length }, 'data sql');
+    if (logsAt(request.log, 'debug')) request.log.debug({ sql: request.body.sql, statements: request.body.batch?.length }, 'data sql');
     const job = buildJob(request.body, principal, routing, Date.now() + config.queue.maxWaitMs + limits.queryTimeout);
     // The thread sends the finished body back (pool/wire-answer.ts): no rows cross to this thread.
     job.answer = 'json';

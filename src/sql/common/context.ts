@@ -87,8 +87,11 @@ export interface Ctx extends CostContext {
   /** The AND/OR/NOT directly above the expression being walked, if any. */
   boolParent: string | undefined;
   exprDepth: number;
-  /** Set while walking ON DUPLICATE KEY UPDATE: the columns `values(col)` may name. */
-  insertValues: ReadonlySet<string> | null | undefined;
+  /**
+   * Set while walking ON DUPLICATE KEY UPDATE: the target's name (`values(table.col)` may qualify
+   * the column with it) and the columns `values(col)` may name (null: any).
+   */
+  insertValues: { table: string; columns: ReadonlySet<string> | null } | undefined;
   locks: boolean;
   /** Edits that turn the rewrite into its fenced form; run only after the fast form was printed. */
   readonly fences: (() => void)[];

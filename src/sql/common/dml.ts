@@ -264,7 +264,7 @@ function onDuplicate(s: Insert, t: Target, ctx: Ctx): void {
   const perm = need(t.table.update, 'update (ON DUPLICATE KEY UPDATE)', t);
   const scope = newScope(null);
   scope.items.push(targetItem(t));
-  ctx.insertValues = insertedColumns(t).names;
+  ctx.insertValues = { table: t.name, columns: insertedColumns(t).names };
   try {
     inScope(ctx, scope, () => setList(s.onDuplicate!, perm.columns, t, ctx, true));
   } finally {

@@ -190,13 +190,14 @@ export function subquery(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<
 
 function checkFunction(e: Expr & { k: 'fn' }, ctx: Ctx): void {
   if (e.name === 'values' && ctx.spec.valuesFunction) {
-    // ON DUPLICATE KEY UPDATE … values(col): the value the INSERT tried to write.
+    // ON DUPLICATE KEY UPDATE … values(col) or values(target.col), as Drizzle writes it: the value
+    // the INSERT tried to write — never another table's (its only FROM item is the target).
     const arg = e.args[0];
-    const allowed = ctx.insertValues;
-    if (allowed === undefined || e.args.length !== 1 || arg?.k !== 'col' || arg.table !== undefined) {
-      refuse('FUNCTION_NOT_ALLOWED', 'values() is only allowed as values(column) in ON DUPLICATE KEY UPDATE');
+    const inserted = ctx.insertValues;
+    if (inserted === undefined || e.args.length !== 1 || arg?.k !== 'col' || arg.name === '*' || (arg.table !== undefined && arg.table !== inserted.table)) {
+      refuse('FUNCTION_NOT_ALLOWED', 'values() is only allowed as values(column) or values(table.column) of the target in ON DUPLICATE KEY UPDATE');
     }
-    if (allowed !== null && !allowed.has(arg.name)) refuse('COLUMN_NOT_ALLOWED', `The role may not use values(${arg.name})`);
+    if (inserted.columns !== null && !inserted.columns.has(arg.name)) refuse('COLUMN_NOT_ALLOWED', `The role may not use values(${arg.name})`);
     return;
   }
   refuseNeverAllowed(ctx.spec.costs, e.name);

@@ -21,6 +21,11 @@ export interface ScopeItem {
   excluded?: ColumnSet;
   /** Set for a rewritten table: `columns` is exactly what the view exposes. */
   view?: string;
+  /**
+   * Set for an unaliased table (view or DML target): the relation a schema-qualified reference
+   * (`schema.table.column`, Postgres) may name it by.
+   */
+  relation?: { schema: string; table: string };
   /** How large its values may be (value-growth.ts); absent: stored values (one unit). */
   growth?: Growth;
 }

@@ -51,8 +51,9 @@ export function and(parts: Node[]): Node {
   return boolExpr('AND_EXPR', flat);
 }
 
+/** `inh` false is ONLY, which the parser writes as an absent field (so must we, for the re-parse check). */
 export function rangeVar(schema: string, relname: string, alias?: string, inh = true): Body {
-  return { schemaname: schema, relname, inh, relpersistence: 'p', ...(alias !== undefined && { alias: { aliasname: alias } }) };
+  return { schemaname: schema, relname, ...(inh && { inh }), relpersistence: 'p', ...(alias !== undefined && { alias: { aliasname: alias } }) };
 }
 
 export function resTarget(val: Node, name?: string): Node {

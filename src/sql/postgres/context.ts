@@ -38,6 +38,10 @@ export interface Ctx extends ParamSink, CostContext {
   readonly growth: WeakMap<object, Growth>;
   /** Client parameters whose length is checked when bound (patterns, search strings). */
   readonly bounded: ShortValue[];
+  /** The statement's own WITH clause: the only place a data-modifying CTE is allowed (as in Postgres). */
+  topWith: Body | undefined;
+  /** Set once a data-modifying CTE was walked: the statement writes, whatever its top level is. */
+  writes: boolean;
   /** Table references walked so far (limits.maxTableReferences). */
   tableRefs: number;
   relDepth: number;
@@ -70,6 +74,8 @@ export function createCtx(perms: RolePermissions, schema: string, opts: WalkOpti
     ctes: [],
     growth: new WeakMap(),
     bounded: [],
+    topWith: undefined,
+    writes: false,
     tableRefs: 0,
     relDepth: 0,
     boolDepth: 0,

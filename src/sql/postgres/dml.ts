@@ -15,12 +15,16 @@ import { sentValue } from './preset-value.js';
 import { checkedReference } from './reference-check.js';
 import { newScope, type Scope, type ScopeItem } from '../common/scope.js';
 import { subquery, withClause } from './select.js';
+import { ATOM, max, type Growth } from '../common/value-growth.js';
+import { growthOf } from './growth.js';
 
 interface Target {
   table: CompiledTable;
   /** The name the target goes by in the statement (alias or table name). */
   name: string;
   label: string;
+  /** Unaliased: `schema.table.column` may name it (qualified-column.ts). */
+  unaliased: boolean;
 }
 
 function target(rv: Body, ctx: Ctx): Target {
@@ -29,12 +33,17 @@ function target(rv: Body, ctx: Ctx): Target {
   const alias = rv.alias as Body | undefined;
   if (alias) onlyKeys('Alias', alias, new Set(['aliasname']));
   // Pin the schema so search_path can never redirect the write.
-  Object.assign(rv, rangeVar(table.schema, table.table, alias?.aliasname as string | undefined, rv.inh !== false));
-  return { table, name: (alias?.aliasname as string | undefined) ?? table.table, label: `${table.schema}.${table.table}` };
+  Object.assign(rv, rangeVar(table.schema, table.table, alias?.aliasname as string | undefined, rv.inh === true));
+  return { table, name: (alias?.aliasname as string | undefined) ?? table.table, label: `${table.schema}.${table.table}`, unaliased: !alias };
 }
 
 function targetItem(t: Target): ScopeItem {
-  return { name: t.name, columns: null, target: { readable: t.table.select?.columns, label: t.label } };
+  return {
+    name: t.name,
+    columns: null,
+    target: { readable: t.table.select?.columns, label: t.label },
+    ...(t.unaliased && { relation: { schema: t.table.schema, table: t.table.table } }),
+  };
 }
 
 function need<T>(value: T | undefined, what: string, t: Target): T {
@@ -129,8 +138,9 @@ function setList(list: unknown, columns: ColumnSet, t: Target, ctx: Ctx, exclude
   });
 }
 
-function returning(clause: Body | undefined, t: Target, scope: Scope, ctx: Ctx): void {
-  if (!clause) return;
+/** RETURNING, `*` expanded to what the role may read; returns how large its values may be (a CTE's). */
+function returning(clause: Body | undefined, t: Target, scope: Scope, ctx: Ctx): Growth {
+  if (!clause) return ATOM;
   onlyKeys('ReturningClause', clause, new Set(['exprs']));
   const readable = need(t.table.select, 'read (RETURNING) from', t).columns;
   const out: Node[] = [];
@@ -143,15 +153,17 @@ function returning(clause: Body | undefined, t: Target, scope: Scope, ctx: Ctx):
     const isStar = fields.length > 0 && nodeType(fields[fields.length - 1]) === 'A_Star';
     const qualifier = fields.length === 2 ? (fields[0]!.String?.sval as string | undefined) : undefined;
     if (isStar && readable.names !== null && (fields.length === 1 || qualifier === t.name)) {
-      // RETURNING * → the readable columns of the target (and, unqualified, every other FROM item).
-      for (const c of readable.names) out.push(resTarget(columnRef(t.name, c)));
-      if (fields.length === 1) for (const item of scope.items) if (!item.target) out.push(resTarget(star(item.name)));
+      // RETURNING * → the readable columns of the target (and, unqualified, every other FROM item),
+      // walked like any reference so their growth is known (a data-modifying CTE's values).
+      for (const c of readable.names) out.push(resTarget(expr(columnRef(t.name, c), ctx)));
+      if (fields.length === 1) for (const item of scope.items) if (!item.target) out.push(resTarget(expr(star(item.name), ctx)));
       continue;
     }
     rt.val = expr(rt.val as Node, ctx);
     out.push(n);
   }
   clause.exprs = out;
+  return max(out.map((n) => growthOf(ctx, n.ResTarget!.val)));
 }
 
 function fromList(list: unknown, ctx: Ctx, scope: Scope): Node[] | undefined {
@@ -162,7 +174,7 @@ function fromList(list: unknown, ctx: Ctx, scope: Scope): Node[] | undefined {
   });
 }
 
-export function updateStmt(s: Body, ctx: Ctx): void {
+export function updateStmt(s: Body, ctx: Ctx): Growth {
   onlyKeys('UpdateStmt', s, new Set(['relation', 'targetList', 'whereClause', 'fromClause', 'returningClause', 'withClause']));
   withClause(s.withClause as Body | undefined, ctx);
   const t = target(s.relation as Body, ctx);
@@ -175,10 +187,10 @@ export function updateStmt(s: Body, ctx: Ctx): void {
   s.targetList = setList(s.targetList, perm.columns, t, ctx);
   if (s.whereClause) s.whereClause = expr(s.whereClause as Node, ctx);
   addFilter(s, perm.filter, t, ctx);
-  returning(s.returningClause as Body | undefined, t, scope, ctx);
+  return returning(s.returningClause as Body | undefined, t, scope, ctx);
 }
 
-export function deleteStmt(s: Body, ctx: Ctx): void {
+export function deleteStmt(s: Body, ctx: Ctx): Growth {
   onlyKeys('DeleteStmt', s, new Set(['relation', 'usingClause', 'whereClause', 'returningClause', 'withClause']));
   withClause(s.withClause as Body | undefined, ctx);
   const t = target(s.relation as Body, ctx);
@@ -190,7 +202,7 @@ export function deleteStmt(s: Body, ctx: Ctx): void {
   ctx.scope = scope;
   if (s.whereClause) s.whereClause = expr(s.whereClause as Node, ctx);
   addFilter(s, perm.filter, t, ctx);
-  returning(s.returningClause as Body | undefined, t, scope, ctx);
+  return returning(s.returningClause as Body | undefined, t, scope, ctx);
 }
 
 const isDefault = (n: Node | undefined): boolean => nodeType(n) === 'SetToDefault';
@@ -290,9 +302,12 @@ function onConflict(clause: Body | undefined, t: Target, ctx: Ctx): void {
   addFilter(clause, perm.filter, t, ctx, true);
 }
 
-export function insertStmt(s: Body, ctx: Ctx): void {
+export function insertStmt(s: Body, ctx: Ctx): Growth {
   onlyKeys('InsertStmt', s, new Set(['relation', 'cols', 'selectStmt', 'onConflictClause', 'returningClause', 'withClause', 'override']));
-  if (s.override !== 'OVERRIDING_NOT_SET') refuse('CONSTRUCT_NOT_ALLOWED', 'OVERRIDING … VALUE is not allowed');
+  // OVERRIDING SYSTEM VALUE lets the listed values reach GENERATED ALWAYS identity columns; the
+  // listed columns are checked against insert.columns as always. USER VALUE would let the sequence
+  // replace a written value (a preset among them), so it stays refused.
+  if (s.override !== 'OVERRIDING_NOT_SET' && s.override !== 'OVERRIDING_SYSTEM_VALUE') refuse('CONSTRUCT_NOT_ALLOWED', 'OVERRIDING USER VALUE is not allowed');
   withClause(s.withClause as Body | undefined, ctx);
   const t = target(s.relation as Body, ctx);
   const perm = need(t.table.insert, 'insert into', t);
@@ -327,5 +342,33 @@ export function insertStmt(s: Body, ctx: Ctx): void {
   const scope = newScope(null);
   scope.items.push(targetItem(t));
   ctx.scope = scope;
-  returning(s.returningClause as Body | undefined, t, scope, ctx);
+  return returning(s.returningClause as Body | undefined, t, scope, ctx);
+}
+
+const WRITES: Readonly<Record<string, (s: Body, ctx: Ctx) => Growth>> = { InsertStmt: insertStmt, UpdateStmt: updateStmt, DeleteStmt: deleteStmt };
+
+/**
+ * A data-modifying CTE: the same walk as the statement at the top level (targets, columns,
+ * presets, WITH CHECK, references, RETURNING, row filters and their fences), one level deeper.
+ * Returns the growth of its RETURNING values.
+ */
+export function nestedWrite(node: Node, ctx: Ctx): Growth {
+  const type = nodeType(node);
+  const walk = type !== null && Object.hasOwn(WRITES, type) ? WRITES[type] : undefined;
+  if (!walk) refuse('STATEMENT_NOT_ALLOWED', `${type ?? 'This statement'} is not allowed in WITH`);
+  if (++ctx.relDepth > ctx.opts.limits.maxRelationDepth) {
+    refuse('RELATION_DEPTH_EXCEEDED', `Subqueries nested deeper than ${ctx.opts.limits.maxRelationDepth}`);
+  }
+  const saved = { scope: ctx.scope, ctes: ctx.ctes.length, bool: ctx.boolDepth };
+  ctx.boolDepth = 0;
+  try {
+    const growth = walk(node[type!]!, ctx);
+    ctx.writes = true;
+    return growth;
+  } finally {
+    ctx.relDepth--;
+    ctx.scope = saved.scope;
+    ctx.ctes.length = saved.ctes;
+    ctx.boolDepth = saved.bool;
+  }
 }

@@ -9,6 +9,7 @@ import { BUILTIN_TYPES, OPERATORS, SQL_VALUE_FUNCTIONS } from './allowlists.js';
 import { checkColumnRef, refGrowth } from '../common/scope.js';
 import { ATOM, checkGrowth, LITERAL, max, sum, times, type Growth } from '../common/value-growth.js';
 import { parsedTypeName } from './parser.js';
+import { unqualifyColumn } from './qualified-column.js';
 import { subquery } from './select.js';
 import { callGrowth, castGrowth, growthOf, operatorGrowth, refuseAmplifier } from './growth.js';
 
@@ -75,6 +76,8 @@ const A_EXPR_KINDS = new Set([
   'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR', 'AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM',
   'AEXPR_NOT_BETWEEN_SYM',
 ]);
+/** A view has none of these; a table used as itself (from-clause.ts) must not show them either. */
+const SYSTEM_COLUMNS = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
 const SUBLINK_TYPES = new Set(['EXISTS_SUBLINK', 'ALL_SUBLINK', 'ANY_SUBLINK', 'EXPR_SUBLINK', 'ARRAY_SUBLINK']);
 
 const SPECS: Record<string, Spec> = {
@@ -102,8 +105,9 @@ const SPECS: Record<string, Spec> = {
         else if (t === 'A_Star' && i === fields.length - 1) star = true;
         else refuse('CONSTRUCT_NOT_ALLOWED', 'Unsupported column reference');
       });
-      if (names.length > 3) refuse('CONSTRUCT_NOT_ALLOWED', 'Cross-database references are not allowed');
-      checkColumnRef(ctx.scope, names, star);
+      if (names.length > 3 || (star && names.length === 3)) refuse('CONSTRUCT_NOT_ALLOWED', 'Cross-database references are not allowed');
+      if (!star && SYSTEM_COLUMNS.has(names[names.length - 1]!)) refuse('COLUMN_NOT_ALLOWED', `System column ${names[names.length - 1]!} is not available`);
+      checkColumnRef(ctx.scope, unqualifyColumn(fields, names, star, ctx.scope), star);
     },
     growth(body, ctx) {
       const fields = body.fields as Node[];

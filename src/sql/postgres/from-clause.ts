@@ -47,10 +47,24 @@ function tableView(rv: Body, ctx: Ctx, scope: Scope): Node {
   if (!select) refuse('OPERATION_NOT_ALLOWED', `The role may not select from ${table.schema}.${table.table}`, `${table.schema}.${table.table}`);
   const alias = aliasOf(rv);
   const name = alias.name ?? (rv.relname as string);
+  // Postgres allows two unaliased tables of the same name from different schemas side by side; as
+  // views both would be aliased by that name, and references could not be kept apart.
+  if (scope.items.some((i) => i.name === name)) refuse('CONSTRUCT_NOT_ALLOWED', `Two items named ${name} in one FROM: give one of them an alias`);
+  const relation = rv.alias ? {} : { relation: { schema: table.schema, table: table.table } };
   const columns = select.columns.names;
+  if (columns === null && !select.filter) {
+    // Every row and every column: the table itself is exactly the view, and keeps what a view would
+    // lose — Postgres' functional dependencies (GROUP BY the primary key, selecting other columns).
+    // Only the schema is pinned, so search_path cannot redirect it; system columns are refused by
+    // name (expressions.ts), as a view would not have them.
+    scope.items.push({ name, columns: alias.colnames ?? null, ...relation });
+    const plain = rangeVar(table.schema, table.table, undefined, rv.inh === true);
+    if (rv.alias) plain.alias = rv.alias;
+    return { RangeVar: plain };
+  }
   const view: Body = {
     targetList: columns === null ? [resTarget(star(INNER_ALIAS))] : [...columns].map((c) => resTarget(columnRef(INNER_ALIAS, c))),
-    fromClause: [{ RangeVar: rangeVar(table.schema, table.table, INNER_ALIAS, rv.inh !== false) }],
+    fromClause: [{ RangeVar: rangeVar(table.schema, table.table, INNER_ALIAS, rv.inh === true) }],
     ...(select.filter && { whereClause: filterToAst(select.filter, INNER_ALIAS, ctx) }),
     limitOption: 'LIMIT_OPTION_DEFAULT',
     op: 'SETOP_NONE',
@@ -60,7 +74,7 @@ function tableView(rv: Body, ctx: Ctx, scope: Scope): Node {
     view.limitOffset = { A_Const: { ival: {} } };
     view.limitOption = 'LIMIT_OPTION_COUNT';
   });
-  scope.items.push({ name, columns: alias.colnames ?? columns, view: `${table.schema}.${table.table}` });
+  scope.items.push({ name, columns: alias.colnames ?? columns, view: `${table.schema}.${table.table}`, ...relation });
   const outAlias: Body = { aliasname: name };
   if (rv.alias && (rv.alias as Body).colnames) outAlias.colnames = (rv.alias as Body).colnames;
   return { RangeSubselect: { subquery: { SelectStmt: view }, alias: outAlias } };

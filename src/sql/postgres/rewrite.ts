@@ -29,11 +29,13 @@ function capRows(s: Body, maxRows: number): void {
 export function rewriteStatement(stmt: Node, ctx: Ctx): Rewritten {
   const type = nodeType(stmt);
   const body = type ? stmt[type]! : {};
+  ctx.topWith = body.withClause as Body | undefined;
   switch (type) {
     case 'SelectStmt': {
       selectBody(body, ctx, null);
       capRows(body, ctx.opts.limits.maxRows);
-      return { kind: 'select', readOnly: true, rowCapped: true };
+      // A data-modifying CTE makes the SELECT a write: no read-only transaction, no replica.
+      return { kind: 'select', readOnly: !ctx.writes, rowCapped: true };
     }
     case 'InsertStmt':
       insertStmt(body, ctx);

@@ -5,6 +5,7 @@ import { nodeType, type Body, type Node } from './ast.js';
 import { onlyKeys, refuse, type Ctx } from './context.js';
 import { expr, exprList, windowDef } from './expressions.js';
 import { fromItem } from './from-clause.js';
+import { nestedWrite } from './dml.js';
 import { growthOf } from './growth.js';
 import { newScope, type Scope } from '../common/scope.js';
 import { checkRecursiveGrowth, finishedRecursion, max, type Growth } from '../common/value-growth.js';
@@ -27,7 +28,11 @@ function targetList(list: unknown, ctx: Ctx): Node[] {
   });
 }
 
-/** WITH: makes the CTE names visible for the statement body. Data-modifying CTEs are refused. */
+/**
+ * WITH: makes the CTE names visible for the statement body. A data-modifying CTE (INSERT/UPDATE/
+ * DELETE … RETURNING) is walked exactly as the same statement at the top level (dml.ts); as in
+ * Postgres, only in the statement's own, non-recursive WITH.
+ */
 export function withClause(clause: Body | undefined, ctx: Ctx): void {
   if (!clause) return;
   onlyKeys('WithClause', clause, new Set(['ctes', 'recursive', 'location']));
@@ -45,8 +50,14 @@ export function withClause(clause: Body | undefined, ctx: Ctx): void {
   for (const cte of ctes) {
     onlyKeys('CommonTableExpr', cte, new Set(['ctename', 'aliascolnames', 'ctematerialized', 'ctequery', 'location']));
     const q = cte.ctequery as Node;
-    if (nodeType(q) !== 'SelectStmt') refuse('STATEMENT_NOT_ALLOWED', 'Data-modifying statements in WITH are not allowed');
-    const growth = subquery(q, ctx, ctx.scope);
+    let growth: Growth;
+    if (nodeType(q) === 'SelectStmt') growth = subquery(q, ctx, ctx.scope);
+    else {
+      if (clause !== ctx.topWith || recursive) {
+        refuse('STATEMENT_NOT_ALLOWED', 'Data-modifying statements are allowed only in the statement\'s own WITH, and not in WITH RECURSIVE');
+      }
+      growth = nestedWrite(q, ctx);
+    }
     checkRecursiveGrowth(growth, cte.ctename as string);
     // A recursive CTE's finished rows are like stored values: an iteration may add to a row (time
     // bounds how often), never multiply it. Databases refuse a recursive reference inside a

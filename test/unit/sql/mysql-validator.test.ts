@@ -104,6 +104,14 @@ describe('mysql validator: rewrites', () => {
     expect(refusal('select values(name) from customers')).toBe('FUNCTION_NOT_ALLOWED');
   });
 
+  it('accepts values(target.col) in ON DUPLICATE KEY UPDATE, as Drizzle writes it (the inserted row only)', () => {
+    const c = check('insert into customers (id, name) values (?, ?) on duplicate key update name = values(`customers`.`name`)');
+    expect(c.sql).toContain('values(`customers`.`name`)');
+    expect(refusal('insert into customers (id, name) values (1, 2) on duplicate key update name = values(customers.secret_note)')).toBe('COLUMN_NOT_ALLOWED');
+    expect(refusal('insert into customers (id, name) values (1, 2) on duplicate key update name = values(orders.name)')).toBe('FUNCTION_NOT_ALLOWED');
+    expect(refusal('insert into customers (id, name) values (1, 2) on duplicate key update name = values(*)')).toMatch(/FUNCTION_NOT_ALLOWED|SQL_PARSE_ERROR|CONSTRUCT_NOT_ALLOWED/);
+  });
+
   it('rewrites INSERT … SELECT like a read and appends the presets around it', async () => {
     const c = check("insert into orders (customer_id, total, `status`) select id, 1, 'copy' from customers where tenant_id = 2 or 1 = 1");
     expect(c.sql).toContain(`INSERT INTO \`${SCHEMA}\`.\`orders\` (\`customer_id\`, \`total\`, \`status\`, \`tenant_id\`) SELECT \`sluice_s\`.*, ? FROM (SELECT \`id\` AS \`sluice_s_1\``);

@@ -3,21 +3,15 @@
  * validator test uses, and the cases the MySQL and SQLite validators share (same `?` SQL).
  */
 import { describe, expect, it } from 'vitest';
-import { SluiceError } from '../../../src/errors.js';
 import { bindParams } from '../../../src/sql/bind-params.js';
 import type { CheckedStatement } from '../../../src/sql/validator.js';
+import { refusalCode } from './refusal-code.js';
 
 type Check = (sql: string) => CheckedStatement;
 
 /** The code bindParams refuses `sql` with, bound with `params` and `claims`; fails if it is accepted. */
 export function boundRefusal(check: Check, sql: string, params: unknown[], claims: Record<string, unknown>): string {
-  try {
-    bindParams(check(sql), params, claims);
-  } catch (e) {
-    expect(e).toBeInstanceOf(SluiceError);
-    return (e as SluiceError).code;
-  }
-  throw new Error(`expected a refusal for: ${sql}`);
+  return refusalCode(() => bindParams(check(sql), params, claims), sql);
 }
 
 /** The MySQL/SQLite cases; `refusal` is the validator's refusal code for SQL refused when checked. */
