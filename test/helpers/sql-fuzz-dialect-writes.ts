@@ -62,7 +62,7 @@ export type Write =
       select: Query | null;
       onDup: Assign[] | null;
       onConflict: { target: string[] | null; set: Assign[] | null; where: Expr | null } | null;
-      /** SQLite: a second clause, `ON CONFLICT DO NOTHING`, after a first one with a target. */
+      /** SQLite on sql-parser-cst: a second clause, `ON CONFLICT DO NOTHING`, after a first one with a target. */
       thenNothing?: boolean;
       returning: Returning | null;
     };
@@ -229,7 +229,7 @@ class WriteBuilder extends Builder {
         this.probes++;
         return { k: 'delete', table: 'audit_secrets', qualified, where: null, returning: null };
       }
-      // MariaDB: DELETE … RETURNING; SQLite: any RETURNING (and ORDER BY … LIMIT).
+      // MariaDB: DELETE … RETURNING; SQLite: any RETURNING (and, on sql-parser-cst, ORDER BY … LIMIT).
       return { k: 'delete', table, qualified, where: this.where(ctx), returning: this.returning(table, ctx), ...this.writeLimit() };
     }
     if (kind === 1) {
@@ -250,17 +250,17 @@ class WriteBuilder extends Builder {
       }
       // MariaDB has no UPDATE … RETURNING (rare there, counted as a refusal).
       const returning = d === 'sqlite' || this.chance(5) ? this.returning(table, ctx) : null;
-      // SQLite: UPDATE … FROM another table's tenant view.
+      // SQLite on sql-parser-cst: UPDATE … FROM another table's tenant view.
       // (Never the target itself: sluice refuses that self-join, see the corpus in fuzz-sqlite.test.ts.)
-      const from = d === 'sqlite' && this.chance(15) ? { from: this.pick<TableName>((['customers', 'orders', 'order_items'] as const).filter((t) => t !== table)) } : {};
+      const from = this.profile.fullGrammar && this.chance(15) ? { from: this.pick<TableName>((['customers', 'orders', 'order_items'] as const).filter((t) => t !== table)) } : {};
       return { k: 'update', table, qualified, set, where: this.where(ctx), returning, ...this.writeLimit(), ...from };
     }
     return this.insert(table);
   }
 
-  /** SQLite: now and then ORDER BY id LIMIT n on UPDATE/DELETE. */
+  /** SQLite on sql-parser-cst: now and then ORDER BY id LIMIT n on UPDATE/DELETE. */
   writeLimit(): { limit?: number } {
-    return this.profile.dialect === 'sqlite' && this.chance(20) ? { limit: this.int(0, 3) } : {};
+    return this.profile.fullGrammar && this.chance(20) ? { limit: this.int(0, 3) } : {};
   }
 
   insert(table: TableName): Write {
@@ -293,7 +293,7 @@ class WriteBuilder extends Builder {
       if (perm.update === null) this.probes++;
       if (d === 'mysql') return { ...w, onDup: set };
       const excludedCtx: Ctx = { ...ctx, rels: [...ctx.rels, { alias: 'excluded', cols: permittedCols(table), table: null }] };
-      return { ...w, ignore: false, onConflict: { target, set, where: this.chance(40) ? this.predicate(excludedCtx, 1) : null }, ...(target !== null && this.chance(25) && { thenNothing: true }) };
+      return { ...w, ignore: false, onConflict: { target, set, where: this.chance(40) ? this.predicate(excludedCtx, 1) : null }, ...(this.profile.fullGrammar && target !== null && this.chance(25) && { thenNothing: true }) };
     }
     return w;
   }

@@ -13,10 +13,12 @@
  *
  * Bounded in `npm test` (FUZZ_RUNS reads, FUZZ_WRITE_RUNS writes, fixed seed); `npm run fuzz:sqlite`
  * runs long with a random seed, printed so that a failure replays with FUZZ_SEED=<seed>.
- * CORPUS holds shrunk failures found so far; it runs every time.
+ * CORPUS holds shrunk failures found so far; it runs every time. The `sqlite-cst` vitest project runs
+ * this file again with the opt-in sql-parser-cst (SQLITE_CST_PROFILE: the grammar it adds).
  */
 import { describe } from 'vitest';
-import { SQLITE_PROFILE } from '../helpers/sql-fuzz-dialect-gen.js';
+import { SQLITE_CST_PROFILE, SQLITE_PROFILE } from '../helpers/sql-fuzz-dialect-gen.js';
+import { SQLITE_CST } from '../helpers/sqlite-parser.js';
 import { createSqliteFuzzBackend } from '../helpers/sql-fuzz-sqlite.js';
 import { defineDialectFuzzSuite, oracleView, type CorpusEntry } from '../helpers/sql-fuzz-suite.js';
 
@@ -109,7 +111,7 @@ const CORPUS: CorpusEntry[] = [
 defineDialectFuzzSuite({
   title: 'differential fuzzing of SQLite reads and writes against a hand-written tenant predicate',
   describe: describe,
-  profile: SQLITE_PROFILE,
+  profile: SQLITE_CST ? SQLITE_CST_PROFILE : SQLITE_PROFILE,
   createBackend: createSqliteFuzzBackend,
   corpus: CORPUS,
 });

@@ -1,11 +1,12 @@
 /**
- * node-sql-parser's AST → our closed tree (ir.ts); MySQL/MariaDB only (SQLite: src/sql/cst/). Conversion is keyed by node type; a type, a key
+ * node-sql-parser's AST → our closed tree (ir.ts): MySQL/MariaDB, and SQLite by default (the opt-in
+ * sql-parser-cst path is src/sql/cst/). Conversion is keyed by node type; a type, a key
  * or a value this file does not know is refused, so a construct the parser understands but we did
  * not plan for can never slip through. The same conversion reads the re-parsed output of our
  * emitter for the faithfulness check, so it must be deterministic and lossless for what it accepts.
  */
 import { SluiceError } from '../../errors.js';
-import type { Cte, Delete, Expr, FromItem, Insert, JoinKind, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window } from './ir.js';
+import type { Cte, Delete, Expr, FromItem, Insert, JoinKind, OnConflict, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window } from './ir.js';
 import { DISTINCT_AGGREGATES, DISTINCT_PREFIX } from './aggregate-distinct.js';
 import { DEFAULT_MARKER } from './placeholders.js';
 
@@ -519,6 +520,36 @@ export class Converter {
     }
     const returning = this.returning(node.returning, 'insert');
     if (returning) out.returning = returning;
+    return out;
+  }
+
+  /**
+   * SQLite's ON CONFLICT, from its separately parsed pieces (upsert-split.ts): the target read as
+   * a SELECT list of plain columns (optionally qualified by the INSERT's table, as Drizzle writes
+   * them), and DO UPDATE read as `UPDATE <placeholder> SET … [WHERE …]`.
+   */
+  onConflict(insert: Insert, target: unknown, update: unknown, placeholderTable: string): OnConflict {
+    const out: OnConflict = { action: update === undefined ? 'nothing' : 'update' };
+    if (insert.verb !== 'INSERT') refuse(`${insert.verb} cannot be combined with ON CONFLICT`);
+    if (target !== undefined) {
+      const s = this.select(obj(target, 'ON CONFLICT target'));
+      if (s.distinct || s.from.length > 0 || s.with || s.where || s.groupBy || s.having || s.orderBy || s.limit || s.offset || s.lock || s.setOp) {
+        refuse('Unexpected ON CONFLICT target');
+      }
+      out.target = s.columns.map((c) => {
+        const e = c.e;
+        if (c.as !== undefined || e.k !== 'col' || e.name === '*' || (e.table !== undefined && e.table !== insert.table.name)) {
+          refuse('The ON CONFLICT target must list plain column names');
+        }
+        return e.name;
+      });
+    }
+    if (update !== undefined) {
+      const u = this.update(obj(update, 'DO UPDATE'));
+      if (u.table.name !== placeholderTable || u.table.db !== undefined || u.table.as !== undefined || u.returning) refuse('Unexpected DO UPDATE');
+      out.set = u.set;
+      if (u.where) out.where = u.where;
+    }
     return out;
   }
 

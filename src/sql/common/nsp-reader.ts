@@ -1,5 +1,6 @@
 /**
- * node-sql-parser as a statement reader (MySQL/MariaDB): the DISTINCT-aggregate marking it needs,
+ * node-sql-parser as a statement reader (MySQL/MariaDB, and SQLite by default): the DISTINCT-aggregate
+ * marking it needs, SQLite's ON CONFLICT split off first (upsert-split.ts, its grammar cannot read it),
  * its AST converted into our closed tree (from-parser.ts).
  */
 import { createRequire } from 'node:module';
@@ -7,6 +8,7 @@ import { SluiceError } from '../../errors.js';
 import { markDistinctAggregates } from './aggregate-distinct.js';
 import { Converter, type ConvertOptions } from './from-parser.js';
 import type { Statement } from './ir.js';
+import { splitUpsert } from './upsert-split.js';
 
 interface SqlParser {
   astify(sql: string, opt: { database: string }): unknown;
@@ -14,6 +16,8 @@ interface SqlParser {
 
 const require = createRequire(import.meta.url);
 const parsers = new Map<string, SqlParser>();
+
+export type NspDatabase = 'mariadb' | 'sqlite';
 
 function parserFor(database: string): SqlParser {
   let p = parsers.get(database);
@@ -27,10 +31,10 @@ function parserFor(database: string): SqlParser {
 }
 
 /** Parse one statement; our walk and the parser recurse, so a stack overflow is the client's nesting. */
-function parseRaw(database: string, sql: string): unknown {
+function parseRaw(database: NspDatabase, sql: string, bracketIdentifiers: boolean): unknown {
   let raw: unknown;
   try {
-    raw = parserFor(database).astify(markDistinctAggregates(sql, false), { database });
+    raw = parserFor(database).astify(markDistinctAggregates(sql, bracketIdentifiers), { database });
   } catch (e) {
     if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
     const message = e instanceof Error ? e.message.slice(0, 200) : String(e);
@@ -45,7 +49,21 @@ function parseRaw(database: string, sql: string): unknown {
   return raw;
 }
 
-export function nodeSqlParserReader(database: 'mariadb', opts: ConvertOptions, gatewayParams: boolean): (sql: string) => Statement {
+/** The table name DO UPDATE's SET list is parsed against (never emitted). */
+const UPSERT_TABLE = 'sluice_upsert';
+
+export function nodeSqlParserReader(database: NspDatabase, opts: ConvertOptions, gatewayParams: boolean): (sql: string) => Statement {
   const converter = new Converter(opts, gatewayParams);
-  return (sql) => converter.statement(parseRaw(database, sql));
+  // SQLite's [identifier] quoting (MySQL has none).
+  const brackets = database === 'sqlite';
+  return (sql) => {
+    const split = opts.upsertClause ? splitUpsert(sql, brackets) : undefined;
+    if (!split) return converter.statement(parseRaw(database, sql, brackets));
+    const stmt = converter.statement(parseRaw(database, split.insert, brackets));
+    if (stmt.k !== 'insert') throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'ON CONFLICT belongs to INSERT … VALUES');
+    const target = split.target === undefined ? undefined : parseRaw(database, `SELECT ${split.target}`, brackets);
+    const update = split.update === undefined ? undefined : parseRaw(database, `UPDATE ${UPSERT_TABLE} ${split.update}`, brackets);
+    stmt.onConflict = [converter.onConflict(stmt, target, update, UPSERT_TABLE)];
+    return stmt;
+  };
 }

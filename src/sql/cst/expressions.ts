@@ -2,11 +2,12 @@
  * Expressions: one function per node type, in a table the compiler requires to name every node
  * type of the parser (node-types.ts); a type not listed here keeps the refusing default.
  */
-import { cstTransformer, type FullTransformMap, type Node } from 'sql-parser-cst';
+import type { FullTransformMap, Node } from 'sql-parser-cst';
 import { SluiceError } from '../../errors.js';
 import { DISTINCT_AGGREGATES } from '../common/aggregate-distinct.js';
 import { DEFAULT_MARKER } from '../common/placeholders.js';
 import type { Expr, Window } from '../common/ir.js';
+import { loadCst } from './load.js';
 import { checkName, ident } from './names.js';
 import { refuseAll } from './node-types.js';
 import { keywords, refuse, refuseNode } from './refuse.js';
@@ -195,5 +196,5 @@ export function expressionTable(w: Walk): FullTransformMap<Expr> {
 }
 
 export function expressionWalker(w: Walk): (node: Node) => Expr {
-  return cstTransformer(expressionTable(w));
+  return loadCst().cstTransformer(expressionTable(w));
 }

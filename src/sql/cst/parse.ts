@@ -1,12 +1,14 @@
 /**
  * One statement read by sql-parser-cst. Placeholders arrive already named (`:c1`, `:g1`, see
  * common/placeholders.ts), so `:name` is the only parameter form the parser accepts. Our walk and
- * the parser recurse: a stack overflow is the client's nesting.
+ * the parser recurse: a stack overflow is the client's nesting. The package is loaded lazily (load.ts).
  */
-import { parse, type DialectName, type Node } from 'sql-parser-cst';
+import type { DialectName, Node } from 'sql-parser-cst';
 import { SluiceError } from '../../errors.js';
+import { loadCst } from './load.js';
 
 export function parseOne(sql: string, dialect: DialectName): Node {
+  const { parse } = loadCst();
   let statements: Node[];
   try {
     statements = parse(sql, { dialect, paramTypes: [':name'] }).statements;

@@ -1,19 +1,22 @@
 /**
- * SQLite: sql-parser-cst's SQLite grammar (src/sql/cst/), checked and re-emitted by the shared
- * dialect validator with double-quoted identifiers. "x" is an identifier (as SQLite itself reads
- * it, and better-sqlite3 builds SQLite without double-quoted string literals), so it must name a
- * column in reach like any other name.
+ * SQLite: node-sql-parser's SQLite grammar by default, or — opt-in, `sql.sqliteParser:
+ * sql-parser-cst` (GPL-2.0-or-later, installed by the user; docs/parsers.md) — sql-parser-cst's
+ * (src/sql/cst/), checked and re-emitted by the shared dialect validator with double-quoted
+ * identifiers. node-sql-parser reads an unqualified "x" as a string; here it is an identifier (as
+ * SQLite itself reads it, and better-sqlite3 builds SQLite without double-quoted string literals),
+ * so it must name a column in reach like any other name.
  */
 import type { SluiceConfig } from '../../config/types.js';
 import type { DialectSpec } from '../common/context.js';
 import { createDialectValidator } from '../common/dialect-validator.js';
+import { nodeSqlParserReader } from '../common/nsp-reader.js';
 import { cstReader } from '../cst/converter.js';
 import type { CachedValidator } from '../validator.js';
 import { SQLITE_CAST_TYPES, SQLITE_FUNCTIONS } from './allowlists.js';
 import { SQLITE_FUNCTION_COSTS } from './function-costs.js';
 
 export const SQLITE_DIALECT: DialectSpec = {
-  reader: (opts, gatewayParams) => cstReader('sqlite', opts, gatewayParams),
+  reader: (opts, gatewayParams) => nodeSqlParserReader('sqlite', opts, gatewayParams),
   placeholders: { hashComments: false, bracketIdentifiers: true, defaultMarker: false },
   convert: {
     doubleQuotedIsIdentifier: true,
@@ -53,6 +56,9 @@ export const SQLITE_DIALECT: DialectSpec = {
   cteBodiesSeeOuterCtes: true,
 };
 
+/** The opt-in sql-parser-cst reader: the same dialect otherwise (the package is loaded on first use). */
+export const SQLITE_CST_DIALECT: DialectSpec = { ...SQLITE_DIALECT, reader: (opts, gatewayParams) => cstReader('sqlite', opts, gatewayParams) };
+
 export function createSqliteValidator(config: SluiceConfig, connection: string, tier?: string): CachedValidator {
-  return createDialectValidator(SQLITE_DIALECT, config, connection, tier);
+  return createDialectValidator(config.sql.sqliteParser === 'sql-parser-cst' ? SQLITE_CST_DIALECT : SQLITE_DIALECT, config, connection, tier);
 }
