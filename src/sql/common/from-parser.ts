@@ -21,9 +21,9 @@ export interface ConvertOptions {
   castTypes: ReadonlySet<string>;
   /** RETURNING on INSERT/UPDATE/DELETE. */
   returning: ReadonlySet<'insert' | 'update' | 'delete'>;
-  /** SQLite: `||` concatenates (MySQL: it is OR). */
+  /** SQLite: `||` concatenates (MySQL: it is OR). Read by the sql-parser-cst walker only (node-sql-parser: refused). */
   concatOperator: boolean;
-  /** SQLite: INSERT … ON CONFLICT. */
+  /** SQLite: INSERT … ON CONFLICT (node-sql-parser: split off first, nsp-reader.ts). */
   upsertClause: boolean;
 }
 
