@@ -3,7 +3,8 @@
  * for the costliest inputs the default limits accept, against a simple Drizzle select measured in
  * the same run, on every dialect. No database is needed.
  *
- *   node --import tsx bench/validation-cost.ts            BENCH_REPS=5 by default
+ *   node --import tsx bench/validation-cost.ts            BENCH_REPS=5 by default, BENCH_DIALECTS=sqlite to pick,
+ *                                                         BENCH_SQLITE_PARSER=sql-parser-cst for the opt-in SQLite parser
  *
  * The inputs are sized from the default limits (maxParams, maxSetOperations, maxTableReferences,
  * maxSqlTokens, maxSqlLength), so the same script run on an older tree measures what those inputs
@@ -27,6 +28,7 @@ function config(dialect: Dialect): SluiceConfig {
   return parseConfig({
     auth: { jwt: { secret: 'x'.repeat(32), algorithms: ['HS256'] } },
     connections: { main: CONNECTIONS[dialect] },
+    ...(process.env.BENCH_SQLITE_PARSER && { sql: { sqliteParser: process.env.BENCH_SQLITE_PARSER } }),
     permissions: {
       member: {
         main: {
@@ -109,7 +111,9 @@ function measure(dialect: Dialect, sql: string, reps = REPS, warmUp = true): Mea
 async function main(): Promise<void> {
   await loadSqlParsers();
   console.log(`validation CPU per statement (process CPU time, mean of ${REPS}, cache misses)\n`);
-  for (const dialect of ['postgres', 'mysql', 'sqlite'] as const) {
+  // BENCH_DIALECTS=sqlite,mysql: only those.
+  const only = process.env.BENCH_DIALECTS?.split(',');
+  for (const dialect of (['postgres', 'mysql', 'sqlite'] as const).filter((d) => !only || only.includes(d))) {
     const all = inputs(dialect);
     const simple = all.find(([name]) => name.includes('baseline'))![1];
     // Warm the JIT on the dialect's whole path first; the baseline is the mean of many.

@@ -18,6 +18,7 @@ import { literalsSchema } from './literals-schema.js';
 import { observabilitySchema } from './observability-schema.js';
 import { permissionsSchema } from './permissions-schema.js';
 import { checkReferences } from './references-check.js';
+import { requireCstInstalled } from '../sql/cst/load.js';
 import { tenantsSchema, type TenantsInput } from './tenants-schema.js';
 import { trustProxySchema } from './trust-proxy-schema.js';
 import type { SluiceConfig } from './types.js';
@@ -123,6 +124,8 @@ const configSchema = z
         allowFunctions: z.array(z.string().min(1)).default([]),
         allowTypes: z.array(z.string().min(1)).default([]),
         cacheSize: int(0).default(1000),
+        // Absent: node-sql-parser. sql-parser-cst is GPL-2.0-or-later: opt-in, installed by the user (docs/parsers.md).
+        sqliteParser: z.enum(['node-sql-parser', 'sql-parser-cst']).optional(),
         literals: literalsSchema.optional(),
       })
       .prefault({}),
@@ -209,6 +212,7 @@ export function parseConfig(raw: unknown): Readonly<SluiceConfig> {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(toIssues(result.error));
   const c = result.data;
+  if (c.sql.sqliteParser === 'sql-parser-cst') requireCstInstalled();
   const jwt: SluiceConfig['auth']['jwt'] = { algorithms: c.auth.jwt.algorithms, clockTolerance: c.auth.jwt.clockTolerance, cacheSize: c.auth.jwt.cacheSize };
   for (const k of ['secret', 'publicKey', 'jwksUrl'] as const) {
     if (c.auth.jwt[k] !== undefined) jwt[k] = c.auth.jwt[k];

@@ -123,6 +123,9 @@ export interface SqliteConnectionConfig {
 export type ConnectionConfig = PostgresConnectionConfig | MysqlConnectionConfig | SqliteConnectionConfig;
 export type Dialect = ConnectionConfig['dialect'];
 
+/** The parsers SQLite statements can be read with (docs/parsers.md). */
+export type SqliteParser = 'node-sql-parser' | 'sql-parser-cst';
+
 export type LiteralMode = 'allow' | 'refuse-strings' | 'refuse';
 
 /** `sql.literals`, normalized: a role's mode wins over its connection's, which wins over `default`. */
@@ -262,6 +265,8 @@ export interface SluiceConfig {
     allowTypes: string[];
     /** Entries in each thread's checked-statement LRU cache. */
     cacheSize: number;
+    /** The parser SQLite statements are read with (absent: node-sql-parser); sql-parser-cst is opt-in (GPL, user-installed). */
+    sqliteParser?: SqliteParser | undefined;
     /** Literals in the client's SQL (sql/literals/): absent means `allow` everywhere. */
     literals?: LiteralsConfig | undefined;
   };

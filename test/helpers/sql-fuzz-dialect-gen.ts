@@ -1,7 +1,8 @@
 /**
  * Random reads over the fuzz fixture (sql-fuzz-dialect.ts) in MariaDB's or SQLite's syntax, within
  * what the gateway's MySQL/SQLite validator claims to support — plus a small share of constructs
- * it refuses (RIGHT/FULL/NATURAL joins, NOT (…), SQLite window functions and INTERSECT/EXCEPT), so
+ * it refuses (NATURAL joins, RIGHT/FULL joins and INTERSECT/EXCEPT where the grammar has none,
+ * NOT (…), SQLite window functions), so
  * the refusal counts show where the grammar ends.
  *
  * Determinism rules, so that "same statement" means "same rows": LIMIT only under an ORDER BY of
@@ -45,10 +46,17 @@ export interface Profile {
   /** The gateway's grammar reads `a JOIN b ON …, c` (not SQLite's: there a comma item comes first). */
   commaAfterJoin: boolean;
   ifFn: 'if' | 'iif';
+  /**
+   * SQLite on the opt-in sql-parser-cst: RIGHT/FULL joins accepted, and writes with UPDATE/DELETE
+   * … ORDER BY … LIMIT, UPDATE … FROM and a chained ON CONFLICT generated (sql-fuzz-dialect-writes.ts).
+   */
+  fullGrammar: boolean;
 }
 
-export const MYSQL_PROFILE: Profile = { dialect: 'mysql', windows: true, setOps: ['union', 'union all', 'intersect', 'except'], refusedSetOps: [], cteForward: false, cteBodiesSeeOuterCtes: false, commaAfterJoin: true, ifFn: 'if' };
-export const SQLITE_PROFILE: Profile = { dialect: 'sqlite', windows: false, setOps: ['union', 'union all'], refusedSetOps: ['intersect', 'except'], cteForward: true, cteBodiesSeeOuterCtes: true, commaAfterJoin: false, ifFn: 'iif' };
+export const MYSQL_PROFILE: Profile = { dialect: 'mysql', windows: true, setOps: ['union', 'union all', 'intersect', 'except'], refusedSetOps: [], cteForward: false, cteBodiesSeeOuterCtes: false, commaAfterJoin: true, ifFn: 'if', fullGrammar: false };
+export const SQLITE_PROFILE: Profile = { dialect: 'sqlite', windows: false, setOps: ['union', 'union all'], refusedSetOps: ['intersect', 'except'], cteForward: true, cteBodiesSeeOuterCtes: true, commaAfterJoin: false, ifFn: 'iif', fullGrammar: false };
+/** SQLite read by the opt-in sql-parser-cst (`sql.sqliteParser`). */
+export const SQLITE_CST_PROFILE: Profile = { ...SQLITE_PROFILE, setOps: ['union', 'union all', 'intersect', 'except'], refusedSetOps: [], fullGrammar: true };
 
 export interface Rel {
   alias: string;
@@ -374,8 +382,14 @@ export class Builder {
   }
 
   joinType(): JoinType {
-    // RIGHT, FULL (SQLite) and NATURAL joins are refused by the gateway: rare, to count the refusal.
-    if (this.chance(1)) return this.pick(this.profile.dialect === 'sqlite' ? (['right', 'full', 'natural'] as const) : (['right', 'natural'] as const));
+    // NATURAL joins, and RIGHT/FULL ones where the grammar lacks them, are refused by the gateway:
+    // rare, to count the refusal.
+    if (this.chance(1)) {
+      if (this.profile.fullGrammar) return 'natural';
+      return this.pick(this.profile.dialect === 'sqlite' ? (['right', 'full', 'natural'] as const) : (['right', 'natural'] as const));
+    }
+    // SQLite on sql-parser-cst: RIGHT and FULL joins accepted.
+    if (this.profile.fullGrammar && this.chance(10)) return this.pick(['right', 'full'] as const);
     return this.pick(['inner', 'left', 'cross'] as const);
   }
 

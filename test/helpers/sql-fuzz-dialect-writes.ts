@@ -21,6 +21,7 @@ import {
   permittedCols,
   printAll,
   printExpr,
+  printFrom,
   printQuery,
   type Dialect,
   type Expr,
@@ -40,8 +41,18 @@ interface Assign {
 type Returning = 'star' | Expr[];
 
 export type Write =
-  | { k: 'delete'; table: TableName | 'audit_secrets'; qualified: boolean; where: Expr | null; returning: Returning | null }
-  | { k: 'update'; table: TableName; qualified: boolean; set: Assign[]; where: Expr | null; returning: Returning | null }
+  | { k: 'delete'; table: TableName | 'audit_secrets'; qualified: boolean; where: Expr | null; returning: Returning | null; limit?: number }
+  | {
+      k: 'update';
+      table: TableName;
+      qualified: boolean;
+      set: Assign[];
+      where: Expr | null;
+      returning: Returning | null;
+      limit?: number;
+      /** SQLite: `FROM <table> u` joined on `u.id = <target>.id` (at most one match per row: deterministic). */
+      from?: TableName;
+    }
   | {
       k: 'insert';
       ignore: boolean;
@@ -51,6 +62,8 @@ export type Write =
       select: Query | null;
       onDup: Assign[] | null;
       onConflict: { target: string[] | null; set: Assign[] | null; where: Expr | null } | null;
+      /** SQLite on sql-parser-cst: a second clause, `ON CONFLICT DO NOTHING`, after a first one with a target. */
+      thenNothing?: boolean;
       returning: Returning | null;
     };
 
@@ -64,6 +77,11 @@ function ownWhere(table: string, where: Expr | null, o: PrintOpts): string {
   if (!where) return ` where ${own}`;
   if (o.fenced) return ` where ${own} and (case when ${own} then ${printExpr(where, o)} else false end)`;
   return ` where ${own} and ${printExpr(where, o)}`;
+}
+
+/** SQLite's UPDATE/DELETE … ORDER BY id LIMIT n (deterministic: id is the key). */
+function printLimit(table: string, limit: number | undefined, o: PrintOpts): string {
+  return limit === undefined ? '' : ` order by ${ident(table, o)}.${ident('id', o)} limit ${limit}`;
 }
 
 function printReturning(table: string, r: Returning | null, o: PrintOpts): string {
@@ -88,9 +106,13 @@ export function printWrite(w: Write, o: PrintOpts): string {
   const sets = (s: Assign[]): string => s.map((x) => `${ident(x.col, o)} = ${printExpr(x.e, o)}`).join(', ');
   switch (w.k) {
     case 'delete':
-      return `delete from ${target(w.table, w.qualified)}${ownWhere(w.table, w.where, o)}${printReturning(w.table, w.returning, o)}`;
-    case 'update':
-      return `update ${target(w.table, w.qualified)} set ${sets(w.set)}${ownWhere(w.table, w.where, o)}${printReturning(w.table, w.returning, o)}`;
+      return `delete from ${target(w.table, w.qualified)}${ownWhere(w.table, w.where, o)}${printReturning(w.table, w.returning, o)}${printLimit(w.table, w.limit, o)}`;
+    case 'update': {
+      const from = w.from === undefined ? '' : ` from ${printFrom({ k: 'table', table: w.from, alias: 'u', qualified: false }, o)}`;
+      const on: Expr = { k: 'op', op: '=', l: { k: 'col', rel: 'u', col: 'id' }, r: { k: 'col', rel: w.table, col: 'id' } };
+      const where = w.from === undefined ? w.where : w.where ? { k: 'op' as const, op: 'and', l: on, r: w.where } : on;
+      return `update ${target(w.table, w.qualified)} set ${sets(w.set)}${from}${ownWhere(w.table, where, o)}${printReturning(w.table, w.returning, o)}${printLimit(w.table, w.limit, o)}`;
+    }
     case 'insert': {
       const oracle = o.mode === 'oracle' && w.table !== 'audit_secrets';
       const writable = w.table === 'audit_secrets' ? [] : (FUZZ_SCHEMA[w.table].insert ?? []);
@@ -120,6 +142,7 @@ export function printWrite(w: Write, o: PrintOpts): string {
         const c = w.onConflict;
         sql += ` on conflict${c.target ? ` (${c.target.map((n) => ident(n, o)).join(', ')})` : ''} do `;
         sql += c.set ? `update set ${sets(c.set)}${oracle ? ownWhere(w.table, c.where, o) : c.where ? ` where ${printExpr(c.where, o)}` : ''}` : 'nothing';
+        if (w.thenNothing && c.target) sql += ' on conflict do nothing';
       }
       return sql + printReturning(w.table, w.returning, o);
     }
@@ -206,8 +229,8 @@ class WriteBuilder extends Builder {
         this.probes++;
         return { k: 'delete', table: 'audit_secrets', qualified, where: null, returning: null };
       }
-      // MariaDB: DELETE … RETURNING; SQLite: any RETURNING.
-      return { k: 'delete', table, qualified, where: this.where(ctx), returning: this.returning(table, ctx) };
+      // MariaDB: DELETE … RETURNING; SQLite: any RETURNING (and, on sql-parser-cst, ORDER BY … LIMIT).
+      return { k: 'delete', table, qualified, where: this.where(ctx), returning: this.returning(table, ctx), ...this.writeLimit() };
     }
     if (kind === 1) {
       // order_items has no update permission: now and then, to see it refused.
@@ -227,9 +250,17 @@ class WriteBuilder extends Builder {
       }
       // MariaDB has no UPDATE … RETURNING (rare there, counted as a refusal).
       const returning = d === 'sqlite' || this.chance(5) ? this.returning(table, ctx) : null;
-      return { k: 'update', table, qualified, set, where: this.where(ctx), returning };
+      // SQLite on sql-parser-cst: UPDATE … FROM another table's tenant view.
+      // (Never the target itself: sluice refuses that self-join, see the corpus in fuzz-sqlite.test.ts.)
+      const from = this.profile.fullGrammar && this.chance(15) ? { from: this.pick<TableName>((['customers', 'orders', 'order_items'] as const).filter((t) => t !== table)) } : {};
+      return { k: 'update', table, qualified, set, where: this.where(ctx), returning, ...this.writeLimit(), ...from };
     }
     return this.insert(table);
+  }
+
+  /** SQLite on sql-parser-cst: now and then ORDER BY id LIMIT n on UPDATE/DELETE. */
+  writeLimit(): { limit?: number } {
+    return this.profile.fullGrammar && this.chance(20) ? { limit: this.int(0, 3) } : {};
   }
 
   insert(table: TableName): Write {
@@ -262,7 +293,7 @@ class WriteBuilder extends Builder {
       if (perm.update === null) this.probes++;
       if (d === 'mysql') return { ...w, onDup: set };
       const excludedCtx: Ctx = { ...ctx, rels: [...ctx.rels, { alias: 'excluded', cols: permittedCols(table), table: null }] };
-      return { ...w, ignore: false, onConflict: { target, set, where: this.chance(40) ? this.predicate(excludedCtx, 1) : null } };
+      return { ...w, ignore: false, onConflict: { target, set, where: this.chance(40) ? this.predicate(excludedCtx, 1) : null }, ...(this.profile.fullGrammar && target !== null && this.chance(25) && { thenNothing: true }) };
     }
     return w;
   }

@@ -23,6 +23,7 @@ import { dialectTrapFired } from './sql-fuzz-trap.js';
 import type { Dump, FuzzBackend, OracleAnswer } from './sql-fuzz-fixture.js';
 import { post, type PostResult } from './sluice-harness.js';
 import { TEST_JWT_SECRET, makeTokens } from './tokens.js';
+import { SQLITE_PARSER } from './sqlite-parser.js';
 
 export const MAX_ROWS = 10_000;
 
@@ -42,6 +43,7 @@ export async function startFuzzEngine(backend: FuzzBackend): Promise<FuzzEngine>
       workers: { threads: 1 },
       logging: { level: 'silent' },
       permissions: fuzzPermissions(),
+      sql: { sqliteParser: SQLITE_PARSER },
     },
     { logger: false },
   );

@@ -13,10 +13,12 @@
  *
  * Bounded in `npm test` (FUZZ_RUNS reads, FUZZ_WRITE_RUNS writes, fixed seed); `npm run fuzz:sqlite`
  * runs long with a random seed, printed so that a failure replays with FUZZ_SEED=<seed>.
- * CORPUS holds shrunk failures found so far; it runs every time.
+ * CORPUS holds shrunk failures found so far; it runs every time. The `sqlite-cst` vitest project runs
+ * this file again with the opt-in sql-parser-cst (SQLITE_CST_PROFILE: the grammar it adds).
  */
 import { describe } from 'vitest';
-import { SQLITE_PROFILE } from '../helpers/sql-fuzz-dialect-gen.js';
+import { SQLITE_CST_PROFILE, SQLITE_PROFILE } from '../helpers/sql-fuzz-dialect-gen.js';
+import { SQLITE_CST } from '../helpers/sqlite-parser.js';
 import { createSqliteFuzzBackend } from '../helpers/sql-fuzz-sqlite.js';
 import { defineDialectFuzzSuite, oracleView, type CorpusEntry } from '../helpers/sql-fuzz-suite.js';
 
@@ -93,12 +95,23 @@ const CORPUS: CorpusEntry[] = [
     oracle: 'with customers as (select 1 as id) select d.* from (with customers as (select * from customers) select * from customers) d',
     expect: 'bothRefused',
   },
+  {
+    // UPDATE … FROM changed no row through sluice where the oracle changed 3 (no leak: fewer of the
+    // tenant's own rows). Not understood yet: refused.
+    name: 'UPDATE … FROM another table',
+    kind: 'write',
+    tenant: 1,
+    sluice: 'update customers set name = ? from orders u where (u.id = customers.id)',
+    params: ['new-1'],
+    oracle: `update customers set name = 'new-1' from ${view('orders')} u where customers.tenant_id = 1 and (u.id = customers.id)`,
+    expect: 'overRefused',
+  },
 ];
 
 defineDialectFuzzSuite({
   title: 'differential fuzzing of SQLite reads and writes against a hand-written tenant predicate',
   describe: describe,
-  profile: SQLITE_PROFILE,
+  profile: SQLITE_CST ? SQLITE_CST_PROFILE : SQLITE_PROFILE,
   createBackend: createSqliteFuzzBackend,
   corpus: CORPUS,
 });

@@ -6,14 +6,14 @@ import type { ParamSource, PresetCheck } from '../validator.js';
 import type { Scope } from './scope.js';
 import type { EmitDialect } from './emit.js';
 import type { ConvertOptions } from './from-parser.js';
-import type { Expr } from './ir.js';
+import type { Expr, Statement } from './ir.js';
 import type { PlaceholderSyntax } from './placeholders.js';
 import type { CostContext, FunctionCost, ShortValue } from './function-costs.js';
 import { SELF, type Growth } from './value-growth.js';
 
 export interface DialectSpec extends EmitDialect {
-  /** node-sql-parser grammar. */
-  parserDatabase: 'mariadb' | 'sqlite';
+  /** Parses one placeholder-named statement into our tree (`gatewayParams`: also `:g<n>`, our own output). */
+  reader(opts: ConvertOptions, gatewayParams: boolean): (sql: string) => Statement;
   placeholders: PlaceholderSyntax;
   convert: ConvertOptions;
   /** Built-in functions a statement may call (lower case). */
@@ -30,8 +30,6 @@ export interface DialectSpec extends EmitDialect {
   nullIsDefault: boolean;
   /** MySQL: `values(col)` in ON DUPLICATE KEY UPDATE. */
   valuesFunction: boolean;
-  /** SQLite: `ON CONFLICT … DO NOTHING/UPDATE`, split off before parsing (upsert-split.ts). */
-  upsertClause: boolean;
   /**
    * LIMIT/OFFSET that keep a table's view from being merged into the query around it (and
    * outer predicates from being pushed into it): the fenced fallback (CheckedStatement.fallbackSql).

@@ -1,10 +1,9 @@
 /**
- * The validator shared by MySQL/MariaDB and SQLite: name the `?` placeholders, parse with
- * node-sql-parser, convert into our closed tree (refusing anything unknown), check and rewrite it,
+ * The validator shared by MySQL/MariaDB and SQLite: name the `?` placeholders, parse with the
+ * dialect's reader into our closed tree (refusing anything unknown), check and rewrite it,
  * print it with our own emitter, and re-parse that output to prove it says exactly what we checked.
  * Results are cached per (role, SQL): claim values are parameters, so the rewrite is reusable.
  */
-import { createRequire } from 'node:module';
 import type { SluiceConfig } from '../../config/types.js';
 import { SluiceError } from '../../errors.js';
 import { compilePermissions } from '../../permissions/model.js';
@@ -13,65 +12,11 @@ import type { CachedValidator, CheckedStatement, CheckInput, ParamSlot, Statemen
 import type { Ctx, DialectSpec } from './context.js';
 import { deleteStmt, insertStmt, updateStmt } from './dml.js';
 import { emitStatement, type Emitted } from './emit.js';
-import { Converter } from './from-parser.js';
 import type { Select, Statement } from './ir.js';
 import { namePlaceholders } from './placeholders.js';
 import { selectBody } from './query.js';
-import { splitUpsert } from './upsert-split.js';
-import { markDistinctAggregates } from './aggregate-distinct.js';
 import { checkParsedSize, checkSqlText, type ScanSyntax } from './statement-size.js';
 import { boundedParams } from '../bind-params.js';
-
-interface SqlParser {
-  astify(sql: string, opt: { database: string }): unknown;
-}
-
-const require = createRequire(import.meta.url);
-const parsers = new Map<string, SqlParser>();
-
-function parserFor(database: DialectSpec['parserDatabase']): SqlParser {
-  let p = parsers.get(database);
-  if (!p) {
-    // One grammar per dialect (the full bundle is several times larger).
-    const mod = require(`node-sql-parser/build/${database}`) as { Parser: new () => SqlParser };
-    p = new mod.Parser();
-    parsers.set(database, p);
-  }
-  return p;
-}
-
-/** Parse one statement; our walk and the parser recurse, so a stack overflow is the client's nesting. */
-function parseRaw(spec: DialectSpec, sql: string): unknown {
-  let raw: unknown;
-  try {
-    raw = parserFor(spec.parserDatabase).astify(markDistinctAggregates(sql, spec.placeholders.bracketIdentifiers), { database: spec.parserDatabase });
-  } catch (e) {
-    if (e instanceof RangeError) throw new SluiceError('FILTER_NESTING_EXCEEDED', 'The statement is nested too deeply');
-    const message = e instanceof Error ? e.message.slice(0, 200) : String(e);
-    throw new SluiceError('SQL_PARSE_ERROR', `The SQL does not parse (or uses syntax the gateway does not support): ${message}`);
-  }
-  if (Array.isArray(raw)) {
-    if (raw.length !== 1) {
-      throw new SluiceError(raw.length === 0 ? 'SQL_PARSE_ERROR' : 'STATEMENT_NOT_ALLOWED', raw.length === 0 ? 'The SQL is empty' : 'Exactly one statement is allowed');
-    }
-    raw = raw[0];
-  }
-  return raw;
-}
-
-/** The table name DO UPDATE's SET list is parsed against (never emitted). */
-const UPSERT_TABLE = 'sluice_upsert';
-
-function parseOne(spec: DialectSpec, sql: string, converter: Converter): Statement {
-  const split = spec.upsertClause ? splitUpsert(sql, spec.placeholders.bracketIdentifiers) : undefined;
-  if (!split) return converter.statement(parseRaw(spec, sql));
-  const stmt = converter.statement(parseRaw(spec, split.insert));
-  if (stmt.k !== 'insert') throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'ON CONFLICT belongs to INSERT … VALUES');
-  const target = split.target === undefined ? undefined : parseRaw(spec, `SELECT ${split.target}`);
-  const update = split.update === undefined ? undefined : parseRaw(spec, `UPDATE ${UPSERT_TABLE} ${split.update}`);
-  stmt.onConflict = converter.onConflict(stmt, target, update, UPSERT_TABLE);
-  return stmt;
-}
 
 /** Canonical JSON: keys sorted, undefined dropped. */
 function canonical(value: unknown): string {
@@ -132,14 +77,14 @@ function paramOrder(order: string[], clientCount: number, ctx: Ctx): ParamSlot[]
 export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, connection: string, tier?: string): CachedValidator {
   const perms = compilePermissions(config, connection, tier);
   const functions = new Set([...spec.functions, ...config.sql.allowFunctions.map((f) => f.toLowerCase())]);
-  const clientConverter = new Converter(spec.convert, false);
-  const outputConverter = new Converter(spec.convert, true);
+  const readClient = spec.reader(spec.convert, false);
+  const readOutput = spec.reader(spec.convert, true);
   const scan: ScanSyntax = { postgres: false, hashComments: spec.placeholders.hashComments, bracketIdentifiers: spec.placeholders.bracketIdentifiers };
 
   /** Print `stmt`, proving first that our output, read back by the parser, is exactly the tree we checked. */
   function faithful(stmt: Statement): Emitted {
     const namedOut = emitStatement(stmt, spec, 'named');
-    const again = parseOne(spec, namedOut.sql, outputConverter);
+    const again = readOutput(namedOut.sql);
     if (canonical(again) !== canonical(stmt)) {
       throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
     }
@@ -151,11 +96,11 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
     if (!role) throw new SluiceError('ROLE_NOT_ALLOWED', `The role "${input.role}" has no permissions on connection "${connection}"`);
     if (input.sql.length > config.limits.maxSqlLength) throw new SluiceError('SQL_TOO_LONG');
     if (input.typings && input.typings.some((t) => t !== 'none')) throw new SluiceError('INVALID_TYPING', 'Parameter typings are a Postgres feature');
-    // Parsing is most of the cost here (node-sql-parser): bound the text before it.
+    // Parsing is most of the cost here: bound the text before it.
     checkSqlText(input.sql, scan, config.limits);
     const named = namePlaceholders(input.sql, spec.placeholders);
     if (named.count > config.limits.maxParams) throw new SluiceError('TOO_MANY_PARAMS');
-    const stmt = parseOne(spec, named.sql, clientConverter);
+    const stmt = readClient(named.sql);
     checkParsedSize(stmt, (node) => node.setOp !== undefined, config.limits);
     const ctx: Ctx = {
       spec,
@@ -204,7 +149,7 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
       paramOrder: paramOrder(out.order, named.count, ctx),
       tables: [...ctx.tables],
       rowCapped: rewritten.rowCapped,
-      ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.action === 'update') && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
+      ...(stmt.k === 'insert' && (stmt.onDuplicate !== undefined || stmt.onConflict?.some((c) => c.action === 'update') === true) && { upsert: stmt.source === undefined && stmt.rows.length === 1 ? 'one-row' : 'rows' }),
       ...boundedParams(ctx.bounded, config.limits),
       ...(ctx.presetChecks.length > 0 && { presetChecks: ctx.presetChecks }),
     };

@@ -5,7 +5,7 @@
  * parser reads back for the faithfulness check); `positional` mode writes `?` and records which
  * value each `?` takes, in order.
  */
-import type { Delete, Expr, FromItem, Insert, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window } from './ir.js';
+import type { Delete, Expr, FromItem, Insert, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window, With } from './ir.js';
 import { DEFAULT_MARKER } from './placeholders.js';
 
 export interface EmitDialect {
@@ -112,12 +112,15 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
     return f.join ? ` ${f.join} ${sql}` : `, ${sql}`;
   }
 
+  function withList(w: With | undefined): string {
+    if (!w) return '';
+    const ctes = w.ctes.map((c) => `${q(c.name)}${c.columns ? ` (${c.columns.map(q).join(', ')})` : ''} AS (${select(c.q)})`);
+    return `WITH ${w.recursive ? 'RECURSIVE ' : ''}${ctes.join(', ')} `;
+  }
+
   function select(s: Select): string {
     const parts: string[] = [];
-    if (s.with) {
-      const ctes = s.with.ctes.map((c) => `${q(c.name)}${c.columns ? ` (${c.columns.map(q).join(', ')})` : ''} AS (${select(c.q)})`);
-      parts.push(`WITH ${s.with.recursive ? 'RECURSIVE ' : ''}${ctes.join(', ')}`);
-    }
+    if (s.with) parts.push(withList(s.with).trimEnd());
     parts.push(`SELECT ${s.distinct ? 'DISTINCT ' : ''}${columns(s.columns)}`);
     if (s.from.length > 0) parts.push(`FROM ${s.from.map((f, i) => fromItem(f, i === 0)).join('')}`);
     if (s.where) parts.push(`WHERE ${expr(s.where)}`);
@@ -143,12 +146,17 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
     return cols ? ` RETURNING ${columns(cols)}` : '';
   }
 
+  /** SQLite's ORDER BY … LIMIT on UPDATE/DELETE. */
+  function writeLimit(s: Update | Delete): string {
+    return `${s.orderBy ? ` ORDER BY ${orderBy(s.orderBy)}` : ''}${s.limit ? ` LIMIT ${expr(s.limit)}` : ''}`;
+  }
+
   function insert(s: Insert): string {
+    const head = withList(s.with);
     const body = s.source ? select(s.source) : `VALUES ${s.rows.map((r) => `(${list(r)})`).join(', ')}`;
-    let sql = `${s.verb} INTO ${table(s.table)} (${s.columns.map(q).join(', ')}) ${body}`;
+    let sql = `${head}${s.verb} INTO ${table(s.table)} (${s.columns.map(q).join(', ')}) ${body}`;
     if (s.onDuplicate) sql += ` ON DUPLICATE KEY UPDATE ${setList(s.onDuplicate)}`;
-    if (s.onConflict) {
-      const c = s.onConflict;
+    for (const c of s.onConflict ?? []) {
       sql += ` ON CONFLICT${c.target ? ` (${c.target.map(q).join(', ')})` : ''}`;
       if (c.action === 'nothing') sql += ' DO NOTHING';
       else sql += ` DO UPDATE SET ${setList(c.set ?? [])}${c.where ? ` WHERE ${expr(c.where)}` : ''}`;
@@ -157,11 +165,14 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
   }
 
   function update(s: Update): string {
-    return `UPDATE ${table(s.table)} SET ${setList(s.set)}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}`;
+    const head = withList(s.with);
+    const from = s.from ? ` FROM ${s.from.map((f, i) => fromItem(f, i === 0)).join('')}` : '';
+    return `${head}UPDATE ${table(s.table)} SET ${setList(s.set)}${from}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}${writeLimit(s)}`;
   }
 
   function del(s: Delete): string {
-    return `DELETE FROM ${table(s.table)}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}`;
+    const head = withList(s.with);
+    return `${head}DELETE FROM ${table(s.table)}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}${writeLimit(s)}`;
   }
 
   let sql: string;

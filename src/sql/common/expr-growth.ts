@@ -37,6 +37,8 @@ function shortOf(e: Expr, ctx: Ctx): ShortValue | null {
       return ctx.spec.paddedCasts.has(castType(e.type)) ? null : shortOf(e.e, ctx);
     case 'fn':
       return SHORT_PRESERVING.has(e.name) && !e.over ? combine(e.args.map((a) => shortOf(a, ctx))) : null;
+    case 'bin':
+      return e.op === '||' ? combine([shortOf(e.l, ctx), shortOf(e.r, ctx)]) : null;
     default:
       return null;
   }
@@ -66,9 +68,10 @@ export function exprGrowth(e: Expr, ctx: Ctx): Growth {
     case 'bin':
       if (e.op === 'LIKE' || e.op === 'NOT LIKE') requireShort(argInfo(e.r, ctx), 'The pattern of LIKE', ctx);
       if (BOOLEAN_OPS.has(e.op)) return ATOM;
-      // JSON access: part of the document. + - / %: about as long as the longer operand; *: digits add up.
+      // JSON access: part of the document. + - / %: about as long as the longer operand; *: digits
+      // add up; || (SQLite): the operands' lengths add up.
       if (e.op === '->' || e.op === '->>') return growthOf(ctx, e.l);
-      return e.op === '*' ? sum([growthOf(ctx, e.l), growthOf(ctx, e.r)]) : max([growthOf(ctx, e.l), growthOf(ctx, e.r)]);
+      return e.op === '*' || e.op === '||' ? sum([growthOf(ctx, e.l), growthOf(ctx, e.r)]) : max([growthOf(ctx, e.l), growthOf(ctx, e.r)]);
     case 'un':
       return e.op === 'NOT' ? ATOM : growthOf(ctx, e.e);
     case 'list':

@@ -1,5 +1,6 @@
 /**
- * node-sql-parser's AST → our closed tree (ir.ts). Conversion is keyed by node type; a type, a key
+ * node-sql-parser's AST → our closed tree (ir.ts): MySQL/MariaDB, and SQLite by default (the opt-in
+ * sql-parser-cst path is src/sql/cst/). Conversion is keyed by node type; a type, a key
  * or a value this file does not know is refused, so a construct the parser understands but we did
  * not plan for can never slip through. The same conversion reads the re-parsed output of our
  * emitter for the faithfulness check, so it must be deterministic and lossless for what it accepts.
@@ -20,6 +21,10 @@ export interface ConvertOptions {
   castTypes: ReadonlySet<string>;
   /** RETURNING on INSERT/UPDATE/DELETE. */
   returning: ReadonlySet<'insert' | 'update' | 'delete'>;
+  /** SQLite: `||` concatenates (MySQL: it is OR). Read by the sql-parser-cst walker only (node-sql-parser: refused). */
+  concatOperator: boolean;
+  /** SQLite: INSERT … ON CONFLICT (node-sql-parser: split off first, nsp-reader.ts). */
+  upsertClause: boolean;
 }
 
 function refuse(message: string): never {

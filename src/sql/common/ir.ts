@@ -1,6 +1,7 @@
 /**
- * The small, closed statement tree the MySQL and SQLite validators work on. node-sql-parser's AST
- * is converted into it (from-parser.ts, refusing anything it does not know), checked and rewritten
+ * The small, closed statement tree the MySQL and SQLite validators work on. The parser's tree is
+ * converted into it (from-parser.ts for node-sql-parser, src/sql/cst/ for sql-parser-cst, each
+ * refusing anything it does not know), checked and rewritten
  * here, and printed by our own emitter (emit.ts) — never by the library's deparser — so only
  * constructs listed below can reach the database, with identifiers and strings quoted by us.
  */
@@ -37,7 +38,7 @@ export interface SelectColumn {
   as?: string;
 }
 
-export type JoinKind = 'INNER JOIN' | 'LEFT JOIN' | 'CROSS JOIN';
+export type JoinKind = 'INNER JOIN' | 'LEFT JOIN' | 'RIGHT JOIN' | 'FULL JOIN' | 'CROSS JOIN';
 
 interface FromBase {
   as?: string;
@@ -85,7 +86,7 @@ export interface TableRef {
   as?: string;
 }
 
-/** SQLite's upsert clause (see upsert-split.ts): the target columns, and DO NOTHING or DO UPDATE. */
+/** SQLite's upsert clause: the target columns, and DO NOTHING or DO UPDATE. */
 export interface OnConflict {
   target?: string[];
   action: 'nothing' | 'update';
@@ -93,8 +94,12 @@ export interface OnConflict {
   where?: Expr;
 }
 
+/** WITH on a write (SQLite): read-only CTEs the statement's subqueries may name. */
+export type With = NonNullable<Select['with']>;
+
 export interface Insert {
   k: 'insert';
+  with?: With;
   verb: 'INSERT' | 'INSERT IGNORE' | 'REPLACE' | 'INSERT OR IGNORE';
   table: TableRef;
   columns: string[];
@@ -103,23 +108,34 @@ export interface Insert {
   /** INSERT … SELECT: the query (rewritten like any read). */
   source?: Select;
   onDuplicate?: SetItem[];
-  onConflict?: OnConflict;
+  /** SQLite's ON CONFLICT clauses, in order (each but the last names its target). */
+  onConflict?: OnConflict[];
   returning?: SelectColumn[];
 }
 
 export interface Update {
   k: 'update';
+  with?: With;
   table: TableRef;
   set: SetItem[];
+  /** UPDATE … FROM (SQLite): the other tables the SET and WHERE may read. */
+  from?: FromItem[];
   where?: Expr;
   returning?: SelectColumn[];
+  /** SQLite's UPDATE … ORDER BY … LIMIT. */
+  orderBy?: OrderItem[];
+  limit?: Expr;
 }
 
 export interface Delete {
   k: 'delete';
+  with?: With;
   table: TableRef;
   where?: Expr;
   returning?: SelectColumn[];
+  /** SQLite's DELETE … ORDER BY … LIMIT. */
+  orderBy?: OrderItem[];
+  limit?: Expr;
 }
 
 export type Statement = Select | Insert | Update | Delete;

@@ -52,9 +52,26 @@ function skipQuoted(sql: string, i: number, q: string): number {
   }
 }
 
+/**
+ * Comments the database reads differently from the parser (parsers.md, "Lexical traps"): MySQL's
+ * `--` needs whitespace after it to start a comment (`1--1` is 2) and it executes the text of
+ * comments opened by `/*!` and MariaDB's `/*M!`; SQLite has no `#` comment. Refused, so the statement we
+ * check is the one the client meant.
+ */
+function refuseLexicalTraps(sql: string, i: number, syntax: PlaceholderSyntax): void {
+  const ch = sql[i]!;
+  const next = sql[i + 1];
+  if (syntax.hashComments) {
+    const after = sql[i + 2];
+    if (ch === '-' && next === '-' && after !== undefined && !/\s/.test(after)) refuse('In MySQL `--` starts a comment only when followed by a space; write `- -` or `-- `');
+    if (ch === '/' && next === '*' && (sql[i + 2] === '!' || sql.startsWith('M!', i + 2))) refuse('Executable comments (/*! and /*M!) are not allowed');
+  } else if (ch === '#') refuse('`#` is not a comment in SQLite; use -- or /* */');
+}
+
 function skipComment(sql: string, i: number, syntax: PlaceholderSyntax): number {
   const ch = sql[i]!;
   const next = sql[i + 1];
+  refuseLexicalTraps(sql, i, syntax);
   const lineComment = (ch === '-' && next === '-') || (ch === '#' && syntax.hashComments);
   if (lineComment) {
     const end = sql.indexOf('\n', i);

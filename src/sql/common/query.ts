@@ -127,16 +127,17 @@ function selectCore(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<strin
   });
 }
 
-function withClause(s: Select, ctx: Ctx): void {
-  if (!s.with) return;
+/** Walk a WITH list and leave its frame on ctx.ctes (the caller restores ctx.ctes after the statement). */
+export function withClause(w: Select['with'], ctx: Ctx): void {
+  if (!w) return;
   const visible = new Set<string>();
   // RECURSIVE makes every CTE visible in every body; otherwise a CTE sees only the ones before
   // it — never itself, where its own name still means the (filtered, qualified) table (isCte).
-  if (s.with.recursive) for (const c of s.with.ctes) visible.add(c.name);
+  if (w.recursive) for (const c of w.ctes) visible.add(c.name);
   const growth = new Map<string, Growth>();
-  const frame = { names: s.with.ctes.map((c) => c.name), visible, growth, inBody: false };
+  const frame = { names: w.ctes.map((c) => c.name), visible, growth, inBody: false };
   ctx.ctes.push(frame);
-  for (const cte of s.with.ctes) {
+  for (const cte of w.ctes) {
     frame.inBody = true;
     try {
       subquery(cte.q, ctx, ctx.scope);
@@ -149,7 +150,7 @@ function withClause(s: Select, ctx: Ctx): void {
     // A finished recursive CTE's rows are like stored values: an iteration may add to a row (time
     // bounds how often), never multiply it. Databases refuse a recursive reference inside a
     // subquery, so `self` here is this list's own recursion.
-    growth.set(cte.name, s.with.recursive ? finishedRecursion(g) : g);
+    growth.set(cte.name, w.recursive ? finishedRecursion(g) : g);
   }
 }
 
@@ -157,7 +158,7 @@ function withClause(s: Select, ctx: Ctx): void {
 export function selectBody(s: Select, ctx: Ctx, outer: Scope | null): ReadonlySet<string> | null {
   const ctesBefore = ctx.ctes.length;
   try {
-    withClause(s, ctx);
+    withClause(s.with, ctx);
     const columns = selectCore(s, ctx, outer);
     const arms = [growthOf(ctx, s)];
     for (let next = s.setOp?.next; next; next = next.setOp?.next) {

@@ -6,12 +6,13 @@
 import type { SluiceConfig } from '../../config/types.js';
 import type { DialectSpec } from '../common/context.js';
 import { createDialectValidator } from '../common/dialect-validator.js';
+import { nodeSqlParserReader } from '../common/nsp-reader.js';
 import type { CachedValidator } from '../validator.js';
 import { MYSQL_CAST_TYPES, MYSQL_FUNCTIONS, MYSQL_SYSTEM_SCHEMAS } from './allowlists.js';
 import { MYSQL_FUNCTION_COSTS } from './function-costs.js';
 
 export const MYSQL_DIALECT: DialectSpec = {
-  parserDatabase: 'mariadb',
+  reader: (opts, gatewayParams) => nodeSqlParserReader('mariadb', opts, gatewayParams),
   placeholders: { hashComments: true, bracketIdentifiers: false, defaultMarker: true },
   convert: {
     doubleQuotedIsIdentifier: false,
@@ -19,6 +20,8 @@ export const MYSQL_DIALECT: DialectSpec = {
     castTypes: MYSQL_CAST_TYPES,
     // MariaDB has INSERT/DELETE … RETURNING; MySQL answers it with a syntax error.
     returning: new Set(['insert', 'delete']),
+    concatOperator: false,
+    upsertClause: false,
   },
   functions: MYSQL_FUNCTIONS,
   costs: MYSQL_FUNCTION_COSTS,
@@ -30,7 +33,6 @@ export const MYSQL_DIALECT: DialectSpec = {
   claimIn: (column, param) => ({ k: 'fn', name: 'json_contains', args: [param, { k: 'fn', name: 'json_array', args: [column] }] }),
   nullIsDefault: false,
   valuesFunction: true,
-  upsertClause: false,
   // MariaDB/MySQL never merge a derived table with LIMIT, nor push outer conditions into it.
   fence: { limit: '18446744073709551615' },
   cteNamesInAllBodies: false,

@@ -4,6 +4,7 @@
  */
 import { createEngine, type Engine } from '../../../src/engine.js';
 import { signToken, TEST_JWT_SECRET } from '../tokens.js';
+import { SQLITE_PARSER } from '../sqlite-parser.js';
 
 export const CORPUS_ROLE = 'corpus';
 
@@ -39,7 +40,7 @@ export async function startCorpusGateway(connection: unknown, tables: Record<str
       limits: { rateLimitPerUser: 0, rateLimitPerIP: 0 },
       workers: { threads: 1 },
       logging: { level: 'silent' },
-      sql: { literals: corpusLiteralMode() },
+      sql: { literals: corpusLiteralMode(), sqliteParser: SQLITE_PARSER },
       permissions: { [CORPUS_ROLE]: { main: tables } },
     },
     { logger: false },

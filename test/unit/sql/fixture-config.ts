@@ -1,4 +1,5 @@
 import type { SluiceConfig } from '../../../src/config/types.js';
+import { SQLITE_PARSER } from '../../helpers/sqlite-parser.js';
 
 /** A normalized config built by hand, so validator tests do not depend on the config loader. */
 export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {}): SluiceConfig {
@@ -15,7 +16,7 @@ export function validatorConfig(overrides: Partial<SluiceConfig['limits']> = {})
     },
     workers: { threads: 1, poolIdleCloseMs: 300_000 },
     queue: { maxWaiting: 10, maxWaitMs: 1000, prefix: 'sluice', resultTtlMs: 60_000, maxStoredJobs: 10_000, maxStoredJobsPerTenant: 500, maxStoredJobsPerUser: 100, lockDurationMs: 10_000 },
-    sql: { allowFunctions: [], allowTypes: [], cacheSize: 100 },
+    sql: { allowFunctions: [], allowTypes: [], cacheSize: 100, sqliteParser: SQLITE_PARSER },
     logging: { level: 'silent' },
     health: { intervalMs: 0, failureThreshold: 5, cooldownMs: 5000, maxCooldownMs: 60_000 },
     observability: { metrics: { enabled: true, maxTenantLabels: 100 }, audit: { destination: 'log' } },
