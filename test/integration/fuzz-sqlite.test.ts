@@ -96,15 +96,16 @@ const CORPUS: CorpusEntry[] = [
     expect: 'bothRefused',
   },
   {
-    // UPDATE … FROM changed no row through sluice where the oracle changed 3 (no leak: fewer of the
-    // tenant's own rows). Not understood yet: refused.
+    // UPDATE … FROM once changed no row through sluice where the oracle changed 3: the printer
+    // listed the FROM view's placeholders before SET's, so the values were bound to the wrong `?`
+    // (emit.ts). Accepted on sql-parser-cst (node-sql-parser does not parse it: both refuse there).
     name: 'UPDATE … FROM another table',
     kind: 'write',
     tenant: 1,
     sluice: 'update customers set name = ? from orders u where (u.id = customers.id)',
     params: ['new-1'],
     oracle: `update customers set name = 'new-1' from ${view('orders')} u where customers.tenant_id = 1 and (u.id = customers.id)`,
-    expect: 'overRefused',
+    expect: SQLITE_CST ? 'equal' : 'overRefused',
   },
 ];
 

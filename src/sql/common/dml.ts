@@ -10,7 +10,7 @@ import { newScope, type Scope, type ScopeItem } from './scope.js';
 import { addParam, refuse, type Ctx } from './context.js';
 import { filterExpr, sourceOf } from './filter.js';
 import { and, col, type Delete, type Expr, type Insert, type OnConflict, type OrderItem, type Select, type SelectColumn, type SetItem, type TableRef, type Update, type With } from './ir.js';
-import { expr, lookupTable, subquery, withClause } from './query.js';
+import { expr, fromItem, lookupTable, subquery, withClause } from './query.js';
 import { sentValue } from './preset-value.js';
 
 const FALSE: Expr = { k: 'bool', v: false };
@@ -168,11 +168,9 @@ export function updateStmt(s: Update, ctx: Ctx): void {
   withCtes(s.with, s.table, ctx, () => {
     const scope = newScope(null);
     scope.items.push(targetItem(t));
-    // UPDATE … FROM (parsed, printed): refused until the differential fuzzer agrees — it found
-    // `UPDATE customers SET … FROM orders u WHERE u.id = customers.id` changing no row through sluice
-    // and 3 for the oracle (not a leak, but not understood). Once it does, each FROM item is walked
-    // as in a SELECT: `s.from.map((item) => inScope(ctx, scope, () => fromItem(item, ctx, scope, null)))`.
-    if (s.from) refuse('CONSTRUCT_NOT_ALLOWED', 'UPDATE … FROM is not supported yet');
+    // UPDATE … FROM (SQLite): each FROM item walked as in a SELECT — a table becomes its filtered
+    // view — before SET and WHERE, which may read it. (The printer lists placeholders SET first.)
+    if (s.from) s.from = s.from.map((item) => inScope(ctx, scope, () => fromItem(item, ctx, scope, null)));
     inScope(ctx, scope, () => {
       setList(s.set, perm.columns, t, ctx);
       if (s.where) s.where = expr(s.where, ctx);

@@ -165,9 +165,12 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
   }
 
   function update(s: Update): string {
+    // Printed left to right, one part at a time: `order` must list the placeholders as they appear
+    // (SET before FROM), whatever order a template literal's parts would be built in.
     const head = withList(s.with);
+    const set = setList(s.set);
     const from = s.from ? ` FROM ${s.from.map((f, i) => fromItem(f, i === 0)).join('')}` : '';
-    return `${head}UPDATE ${table(s.table)} SET ${setList(s.set)}${from}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}${writeLimit(s)}`;
+    return `${head}UPDATE ${table(s.table)} SET ${set}${from}${s.where ? ` WHERE ${expr(s.where)}` : ''}${returning(s.returning)}${writeLimit(s)}`;
   }
 
   function del(s: Delete): string {

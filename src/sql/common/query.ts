@@ -70,7 +70,7 @@ function withScope<T>(ctx: Ctx, scope: Scope | null, fn: () => T): T {
   }
 }
 
-function fromItem(item: FromItem, ctx: Ctx, scope: Scope, outer: Scope | null): FromItem {
+export function fromItem(item: FromItem, ctx: Ctx, scope: Scope, outer: Scope | null): FromItem {
   ctx.tableRefs = countTableReference(ctx.tableRefs, ctx.limits);
   let out = item;
   if (item.k === 'table') {
