@@ -182,7 +182,11 @@ export class Builder {
       case 'text': {
         const r = this.int(0, 3);
         if (r === 0) return { k: 'fn', name: this.pick(['lower', 'upper']), args: [this.scalar(ctx, 'text', depth - 1)] };
-        if (r === 1) return { k: 'fn', name: 'concat', args: [this.scalar(ctx, 'text', depth - 1), this.literal('text')] };
+        if (r === 1) {
+          // SQLite on sql-parser-cst: `||` as well (the default profile draws nothing more: seeds replay).
+          if (this.profile.fullGrammar && this.chance(50)) return { k: 'op', op: '||', l: this.scalar(ctx, 'text', depth - 1), r: this.literal('text') };
+          return { k: 'fn', name: 'concat', args: [this.scalar(ctx, 'text', depth - 1), this.literal('text')] };
+        }
         if (r === 2) return { k: 'fn', name: 'coalesce', args: [this.scalar(ctx, 'text', depth - 1), this.literal('text')] };
         return this.scalarSubquery(ctx, 'text');
       }
