@@ -11,7 +11,7 @@ import { withStatementCache } from '../cached-validator.js';
 import type { CachedValidator, CheckedStatement, CheckInput, ParamSlot, StatementKind } from '../validator.js';
 import type { Ctx, DialectSpec } from './context.js';
 import { deleteStmt, insertStmt, updateStmt } from './dml.js';
-import { emitStatement, type Emitted } from './emit.js';
+import { emitStatement, placeholderTextOrder, type Emitted } from './emit.js';
 import type { Select, Statement } from './ir.js';
 import { namePlaceholders } from './placeholders.js';
 import { selectBody } from './query.js';
@@ -88,7 +88,11 @@ export function createDialectValidator(spec: DialectSpec, config: SluiceConfig, 
     if (canonical(again) !== canonical(stmt)) {
       throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully');
     }
-    return emitStatement(stmt, spec, 'positional');
+    const out = emitStatement(stmt, spec, 'positional');
+    if (placeholderTextOrder(namedOut.sql).join() !== out.order.join()) {
+      throw new SluiceError('CONSTRUCT_NOT_ALLOWED', 'The statement could not be rewritten faithfully (placeholder order)');
+    }
+    return out;
   }
 
   function compute(input: CheckInput): CheckedStatement {

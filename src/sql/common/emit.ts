@@ -195,3 +195,40 @@ export function emitStatement(stmt: Statement, dialect: EmitDialect, mode: 'name
   }
   return { sql, order };
 }
+
+/**
+ * The placeholder names of a statement printed in 'named' mode, in the order they appear in the
+ * text: quoted strings and identifiers (the printer doubles their quote characters and never
+ * prints backslashes or comments) are skipped, so a literal holding ` :g1 ` is not a placeholder.
+ * The validator checks this against the printer's own `order`: the values are bound by that
+ * order, so a part printed in another order than it was built (UPDATE … SET before FROM) must
+ * not bind a client value into a row filter's slot.
+ */
+export function placeholderTextOrder(named: string): string[] {
+  const out: string[] = [];
+  const marker = /^ :([cg][0-9]+) /;
+  for (let i = 0; i < named.length; ) {
+    const ch = named[i]!;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      let j = i + 1;
+      while (j < named.length) {
+        if (named[j] === ch) {
+          if (named[j + 1] === ch) j += 2;
+          else break;
+        } else j++;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (ch === ' ' && named[i + 1] === ':') {
+      const m = marker.exec(named.slice(i, i + 16));
+      if (m) {
+        out.push(m[1]!);
+        i += m[0].length - 1; // the closing space may open the next marker
+        continue;
+      }
+    }
+    i++;
+  }
+  return out;
+}
