@@ -17,7 +17,7 @@ describe('placeholderTextOrder: the order the bound values must follow', () => {
     const v = createValidator(dialectConfig('mysql'), 'main');
     const checked = v.check({ sql: 'update customers set name = ? where id = ?', role: 'member' });
     // The statement's own ? come in the printed order around the gateway's filter values.
-    expect(checked.paramOrder[0]).toEqual({ kind: 'client', index: 0 });
-    expect(checked.paramOrder.filter((p) => p.kind === 'client').map((p) => p.index)).toEqual([0, 1]);
+    expect(checked.paramOrder?.[0]).toEqual({ kind: 'client', index: 0 });
+    expect((checked.paramOrder ?? []).filter((p) => p.kind === 'client').map((p) => p.index)).toEqual([0, 1]);
   });
 });
