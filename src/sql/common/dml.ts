@@ -10,7 +10,7 @@ import { newScope, type Scope, type ScopeItem } from './scope.js';
 import { addParam, refuse, type Ctx } from './context.js';
 import { filterExpr, sourceOf } from './filter.js';
 import { and, col, type Delete, type Expr, type Insert, type OnConflict, type OrderItem, type Select, type SelectColumn, type SetItem, type TableRef, type Update, type With } from './ir.js';
-import { expr, fromItem, lookupTable, subquery, withClause } from './query.js';
+import { expr, fromItem, lookupTable, subquery, withClause, withScope } from './query.js';
 import { sentValue } from './preset-value.js';
 
 const FALSE: Expr = { k: 'bool', v: false };
@@ -36,16 +36,6 @@ function targetItem(t: Target): ScopeItem {
 function need<T>(value: T | undefined, what: string, t: Target): T {
   if (value === undefined) refuse('OPERATION_NOT_ALLOWED', `The role may not ${what} ${t.label}`, t.label);
   return value;
-}
-
-function inScope<T>(ctx: Ctx, scope: Scope, fn: () => T): T {
-  const saved = ctx.scope;
-  ctx.scope = scope;
-  try {
-    return fn();
-  } finally {
-    ctx.scope = saved;
-  }
 }
 
 /**
@@ -170,8 +160,8 @@ export function updateStmt(s: Update, ctx: Ctx): void {
     scope.items.push(targetItem(t));
     // UPDATE … FROM (SQLite): each FROM item walked as in a SELECT — a table becomes its filtered
     // view — before SET and WHERE, which may read it. (The printer lists placeholders SET first.)
-    if (s.from) s.from = s.from.map((item) => inScope(ctx, scope, () => fromItem(item, ctx, scope, null)));
-    inScope(ctx, scope, () => {
+    if (s.from) s.from = s.from.map((item) => withScope(ctx, scope, () => fromItem(item, ctx, scope, null)));
+    withScope(ctx, scope, () => {
       setList(s.set, perm.columns, t, ctx);
       if (s.where) s.where = expr(s.where, ctx);
       withFilter(s, perm.filter, t, ctx);
@@ -188,7 +178,7 @@ export function deleteStmt(s: Delete, ctx: Ctx): void {
   withCtes(s.with, s.table, ctx, () => {
     const scope = newScope(null);
     scope.items.push(targetItem(t));
-    inScope(ctx, scope, () => {
+    withScope(ctx, scope, () => {
       if (s.where) s.where = expr(s.where, ctx);
       withFilter(s, perm.filter, t, ctx);
       const ret = returning(s.returning, t, ctx);
@@ -264,7 +254,7 @@ function onDuplicate(s: Insert, t: Target, ctx: Ctx): void {
   scope.items.push(targetItem(t));
   ctx.insertValues = { table: t.name, columns: insertedColumns(t).names };
   try {
-    inScope(ctx, scope, () => setList(s.onDuplicate!, perm.columns, t, ctx, true));
+    withScope(ctx, scope, () => setList(s.onDuplicate!, perm.columns, t, ctx, true));
   } finally {
     ctx.insertValues = undefined;
   }
@@ -302,7 +292,7 @@ function onConflict(c: OnConflict, t: Target, ctx: Ctx): void {
   const perm = need(t.table.update, 'update (ON CONFLICT DO UPDATE)', t);
   const scope = newScope(null);
   scope.items.push(targetItem(t), { name: 'excluded', columns: null, excluded: insertedColumns(t) });
-  inScope(ctx, scope, () => {
+  withScope(ctx, scope, () => {
     setList(c.set ?? [], perm.columns, t, ctx, true);
     if (c.where) c.where = expr(c.where, ctx);
   });
@@ -374,7 +364,7 @@ export function insertStmt(s: Insert, ctx: Ctx): void {
     for (const c of s.onConflict ?? []) onConflict(c, t, ctx);
     const scope = newScope(null);
     scope.items.push(targetItem(t));
-    inScope(ctx, scope, () => {
+    withScope(ctx, scope, () => {
       const ret = returning(s.returning, t, ctx);
       if (ret) s.returning = ret;
     });

@@ -7,6 +7,7 @@
  */
 import type { Delete, Expr, FromItem, Insert, OrderItem, Select, SelectColumn, SetItem, Statement, TableRef, Update, Window, With } from './ir.js';
 import { DEFAULT_MARKER } from './placeholders.js';
+import { quotedEnd } from '../quoted-end.js';
 
 export interface EmitDialect {
   quoteIdent(name: string): string;
@@ -210,14 +211,7 @@ export function placeholderTextOrder(named: string): string[] {
   for (let i = 0; i < named.length; ) {
     const ch = named[i]!;
     if (ch === "'" || ch === '"' || ch === '`') {
-      let j = i + 1;
-      while (j < named.length) {
-        if (named[j] === ch) {
-          if (named[j + 1] === ch) j += 2;
-          else break;
-        } else j++;
-      }
-      i = j + 1;
+      i = quotedEnd(named, i, ch, false) ?? named.length;
       continue;
     }
     if (ch === ' ' && named[i + 1] === ':') {

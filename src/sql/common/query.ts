@@ -60,7 +60,7 @@ function tableView(item: FromItem & { k: 'table' }, ctx: Ctx, scope: Scope): Fro
   return out;
 }
 
-function withScope<T>(ctx: Ctx, scope: Scope | null, fn: () => T): T {
+export function withScope<T>(ctx: Ctx, scope: Scope | null, fn: () => T): T {
   const saved = ctx.scope;
   ctx.scope = scope;
   try {
